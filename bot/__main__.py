@@ -1,0 +1,156 @@
+"""Command line: ``python -m bot run | migrate | check-config | backup OUT | demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import discord
+
+from bot.config import Settings, load_settings
+from bot.db import Database
+from bot.errors import ConfigError, DatabaseTooNew
+
+log = logging.getLogger("collective")
+
+NO_TOKEN_HELP = """\
+No Discord bot token is configured.
+
+  1. Open https://discord.com/developers/applications and create an application.
+  2. Under Bot, press Reset Token and copy it; turn on the Server Members Intent.
+  3. Put it in the environment (export DISCORD_TOKEN=...) or in config.toml under [discord] token.
+
+To watch Collective work without a Discord account, run: python -m bot demo"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="TOML configuration file (default: config.toml; environment variables override it)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Collective: a Discord bot that runs a brand's ambassador community.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="connect to Discord and run the bot")
+    sub.add_parser("migrate", parents=[common], help="apply pending database migrations and exit")
+    sub.add_parser("check-config", parents=[common], help="validate the configuration and exit")
+    backup = sub.add_parser("backup", parents=[common], help="write an online backup of the database")
+    backup.add_argument("out", type=Path, help="where to write the copy, e.g. backups/collective-2026-11-24.db")
+    backup.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    demo = sub.add_parser("demo", parents=[common], help="play a scripted week against a local Discord emulator")
+    demo.add_argument("--quiet", action="store_true", help="print only the transcript, no bot logs")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    path: Path | None = getattr(args, "config", None)
+    if path is None:
+        default = Path("config.toml")
+        path = default if default.exists() else None
+    return load_settings(path)
+
+
+def _token_or_exit(settings: Settings) -> str:
+    token = settings.discord.token.get_secret_value() if settings.discord.token else ""
+    if not token.strip():
+        raise ConfigError(NO_TOKEN_HELP)
+    return token
+
+
+async def _run(settings: Settings, token: str) -> int:
+    from bot.app import CollectiveBot
+    from bot.logging_setup import configure_logging
+
+    configure_logging(settings.logging.level, settings.secrets())
+    async with await Database.open(settings.database.path) as db, CollectiveBot(settings=settings, db=db) as bot:
+        try:
+            await bot.start(token)
+        except discord.LoginFailure:
+            log.error("Discord rejected the token: check [discord] token / DISCORD_TOKEN.")
+            return 1
+        except discord.PrivilegedIntentsRequired:
+            log.error(
+                "Discord refused the Server Members intent: enable it under Bot → Privileged Gateway "
+                "Intents in the developer portal."
+            )
+            return 1
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    async with await Database.open(settings.database.path) as db:
+        applied = await db.migrate()
+        version = await db.schema_version()
+    names = ", ".join(m.name for m in applied) or "nothing to apply"
+    print(f"{settings.database.path}: schema version {version} ({names})")
+    return 0
+
+
+def _backup(settings: Settings, out: Path, force: bool) -> int:
+    if out.exists() and not force:
+        raise ConfigError(f"{out} exists; pass --force to overwrite it")
+    if not settings.database.path.exists():
+        raise ConfigError(f"database.path: {settings.database.path} does not exist (nothing to back up)")
+    asyncio.run(_copy_database(settings.database.path, out))
+    print(f"backed up {settings.database.path} to {out} ({out.stat().st_size:,} bytes, integrity ok)")
+    return 0
+
+
+async def _copy_database(source: Path, out: Path) -> None:
+    async with await Database.open(source) as db:
+        await db.backup(out)
+
+
+def _check(settings: Settings) -> int:
+    _token_or_exit(settings)
+    scope = f"guilds {settings.discord.sync_guild_ids}" if settings.discord.sync_guild_ids else "global"
+    hooks = f"on {settings.webhooks.host}:{settings.webhooks.port}" if settings.webhooks.enabled else "off"
+    print(
+        "configuration OK\n"
+        f"  database: {settings.database.path}\n"
+        f"  commands sync: {scope}\n"
+        f"  webhooks: {hooks}\n"
+        f"  program defaults: timezone {settings.program.timezone}, digest {settings.program.digest_weekday} "
+        f"{settings.program.digest_time:%H:%M}, capacity {settings.program.capacity}"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(quiet=args.quiet))
+        settings = _load(args)
+        if args.command == "check-config":
+            return _check(settings)
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
+        if args.command == "backup":
+            return _backup(settings, args.out, args.force)
+        token = _token_or_exit(settings)
+        return asyncio.run(_run(settings, token))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseTooNew as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

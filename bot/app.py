@@ -1,0 +1,128 @@
+"""``CollectiveBot``: shared resources injected, extensions discovered, scheduler and sync in setup_hook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pkgutil
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+import cogs
+from bot.backups import backup_job
+from bot.clock import Clock, SystemClock
+from bot.command_sync import sync_if_changed
+from bot.config import Settings
+from bot.db import Database, in_transaction
+from bot.endpoints import configure_endpoints
+from bot.errors import TransactionSpanError
+from bot.scheduler import Scheduler
+from bot.services.guild_settings import ensure_guild
+from bot.tree import CollectiveTree
+
+log = logging.getLogger(__name__)
+
+
+def build_intents() -> discord.Intents:
+    """Only what the features need (README explains each)."""
+    intents = discord.Intents.none()
+    intents.guilds = True  # channels, roles and the guild itself
+    intents.members = True  # privileged: joins and leaves, and members' roles for checks and the roster
+    intents.voice_states = True  # attendance for online events: who joined the event's voice channel
+    return intents
+
+
+def discover_extensions() -> list[str]:
+    """Every module in ``cogs/`` except private ones (``_name``)."""
+    return sorted(
+        f"{cogs.__name__}.{module.name}"
+        for module in pkgutil.iter_modules(cogs.__path__)
+        if not module.name.startswith("_")
+    )
+
+
+class CollectiveBot(commands.Bot):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        clock: Clock | None = None,
+        extensions: list[str] | None = None,
+    ) -> None:
+        configure_endpoints(settings.discord)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=build_intents(),
+            tree_cls=CollectiveTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
+        )
+        self.settings = settings
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+        self.scheduler = Scheduler(db, self.clock, grace=timedelta(hours=settings.program.grace_window_hours))
+        if settings.database.backup_dir is not None:
+            self.scheduler.register_job(backup_job(db, settings.database.backup_dir, settings.database.backup_keep))
+        self.extension_names = discover_extensions() if extensions is None else extensions
+        self.started_at = self.clock.now()
+        self._background: set[asyncio.Task[Any]] = set()
+        self.scheduler_started = asyncio.Event()
+        self._guard_http_against_open_transactions()
+
+    def _guard_http_against_open_transactions(self) -> None:
+        # The rule "one transaction, then Discord side effects", enforced: a REST call made while this
+        # task holds the writer would keep every other writer waiting on the network.
+        original = self.http.request
+
+        async def guarded(route: Any, **kwargs: Any) -> Any:
+            if in_transaction():
+                raise TransactionSpanError(f"{route.method} {route.path} called inside a database transaction")
+            return await original(route, **kwargs)
+
+        setattr(self.http, "request", guarded)  # noqa: B010 — an instance override, not a typed attribute
+
+    async def setup_hook(self) -> None:
+        applied = await self.db.migrate()
+        if applied:
+            log.info("database migrated to version %d", applied[-1].version)
+        for name in self.extension_names:
+            await self.load_extension(name)
+        self.spawn(self._start_scheduler(), name="scheduler-start")
+        await sync_if_changed(self)
+
+    async def _start_scheduler(self) -> None:
+        # Scheduled work talks to guilds, so it waits for the gateway's first READY (once per process).
+        await self.wait_until_ready()
+        for guild in self.guilds:
+            await ensure_guild(self.db, guild.id, self.settings.program, self.clock.now())
+        report = await self.scheduler.start()
+        if report.ran or report.missed:
+            log.info("scheduler caught up: ran %s, missed %s", report.ran, report.missed)
+        self.scheduler_started.set()
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        if await ensure_guild(self.db, guild.id, self.settings.program, self.clock.now()):
+            log.info("new server %s (%s): program settings created from defaults", guild.name, guild.id)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """A background task whose reference is kept and whose failure is logged."""
+        task = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def close(self) -> None:
+        await self.scheduler.shutdown()
+        for task in list(self._background):
+            task.cancel()
+        await super().close()

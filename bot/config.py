@@ -1,0 +1,194 @@
+"""Typed configuration: a TOML file with environment overrides.
+
+Precedence, highest first: ``DISCORD_TOKEN``, ``COLLECTIVE_<SECTION>__<KEY>`` variables, the TOML file,
+the defaults below. Every model forbids unknown keys so a typo fails loudly instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DISCORD_API_BASE = "https://discord.com/api/v10"
+DISCORD_GATEWAY = "wss://gateway.discord.gg/"
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CODE_PREFIX_RE = re.compile(r"^[A-Z0-9]{0,8}$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DiscordSettings(_Section):
+    token: SecretStr | None = None
+    sync_guild_ids: list[int] = Field(default_factory=list)
+    api_base_url: str = DISCORD_API_BASE
+    gateway_url: str = DISCORD_GATEWAY
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value
+
+
+class DatabaseSettings(_Section):
+    path: Path = Path("data/collective.db")
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=1, le=365)
+
+    @field_validator("backup_dir", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class WebhookSettings(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    shopify_secret: SecretStr | None = None
+    woocommerce_secret: SecretStr | None = None
+    generic_secret: SecretStr | None = None
+
+
+class PointValues(_Section):
+    submission_approved: int = Field(default=50, ge=0, le=10_000)
+    sale: int = Field(default=20, ge=0, le=10_000)
+    poll_vote: int = Field(default=5, ge=0, le=10_000)
+    event_attendance: int = Field(default=30, ge=0, le=10_000)
+
+
+class ProgramDefaults(_Section):
+    """Defaults copied into a server's settings the first time the bot sees it."""
+
+    timezone: str = "UTC"
+    digest_weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    digest_time: time = time(9, 0)
+    capacity: int = Field(default=30, ge=1, le=100_000)
+    code_prefix: str = ""
+    points: PointValues = Field(default_factory=PointValues)
+    grace_window_hours: int = Field(default=24, ge=0, le=24 * 14)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from exc
+        return value
+
+    @field_validator("code_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not CODE_PREFIX_RE.fullmatch(value):
+            raise ValueError("must be 0-8 uppercase letters or digits")
+        return value
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        env_prefix="COLLECTIVE_",
+        env_nested_delimiter="__",
+        nested_model_default_partial_update=True,
+    )
+
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    program: ProgramDefaults = Field(default_factory=ProgramDefaults)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs; the environment must win over it.
+        return (_DiscordTokenSource(settings_cls), env_settings, init_settings)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so logging can redact them."""
+        found: list[str] = []
+        for secret in (
+            self.discord.token,
+            self.webhooks.shopify_secret,
+            self.webhooks.woocommerce_secret,
+            self.webhooks.generic_secret,
+        ):
+            if secret is not None and secret.get_secret_value():
+                found.append(secret.get_secret_value())
+        return found
+
+
+class _DiscordTokenSource(PydanticBaseSettingsSource):
+    """``DISCORD_TOKEN`` is the conventional name; accept it without the prefix."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        token = os.environ.get("DISCORD_TOKEN")
+        return {"discord": {"token": token}} if token else {}
+
+
+def load_settings(path: Path | str | None) -> Settings:
+    """Read ``path`` (missing file allowed only when ``path`` is None) and apply the environment."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        if not file.exists():
+            raise ConfigError(f"config file {file} not found (copy config.example.toml to start)")
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One short line per problem, naming the key as it is written in the TOML file."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{key}: {message}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def weekday_index(name: str) -> int:
+    return WEEKDAYS.index(name)

@@ -1,0 +1,386 @@
+"""Durable timers and once-per-period jobs.
+
+The ``timers`` and ``job_runs`` tables are the truth; APScheduler only wakes us when the earliest piece
+of work is due (plus a one-minute sweep as a safety net). Every wake-up calls ``run_due(now)``, which
+selects due work from the database, so a restart loses nothing: ``start()`` simply runs what is overdue
+(inside the grace window; older work is marked missed and logged) and arms the next wake-up.
+
+Exactly once: a timer is claimed by flipping ``pending`` → ``running`` and a job period by inserting its
+``job_runs`` row; only the claimer runs it. A crash between claim and finish leaves the row claimed;
+on the next start it is retried with ``attempt > 1``, and handlers that post to Discord look for their
+``marker`` in the channel before posting again (see ``bot/posting.py``), so a retry never doubles a post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock, ensure_utc, from_db, to_db
+from bot.db import Database
+from bot.periods import Period, PeriodWindow
+from bot.services.guild_settings import GuildSettings, all_settings
+
+log = logging.getLogger(__name__)
+
+PROCESS_WIDE = 0  # guild_id used for jobs that are not about one server (backups)
+
+
+@dataclass(frozen=True)
+class Timer:
+    id: int
+    guild_id: int
+    kind: str
+    key: str
+    due_at: datetime
+    payload: dict[str, Any]
+    attempt: int
+
+    @property
+    def marker(self) -> str:
+        return f"collective:timer:{self.id}"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    guild_id: int
+    job: str
+    period: Period
+    attempt: int
+    now: datetime
+    settings: GuildSettings | None
+
+    @property
+    def marker(self) -> str:
+        """Put this in what the run posts; a retry looks for it before posting again."""
+        return f"collective:{self.job}:{self.guild_id}:{self.period.key}"
+
+
+TimerHandler = Callable[[Timer, datetime], Awaitable[None]]
+JobHandler = Callable[[RunContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RecurringJob:
+    name: str
+    periods: Callable[[GuildSettings | None, datetime], PeriodWindow]
+    handler: JobHandler
+    per_guild: bool = True
+
+
+@dataclass
+class RunReport:
+    ran: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        grace: timedelta,
+        max_attempts: int = 3,
+        retry_delay: timedelta = timedelta(minutes=1),
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.grace = grace
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+        self._timer_handlers: dict[str, TimerHandler] = {}
+        self._jobs: dict[str, RecurringJob] = {}
+        self._run_lock = asyncio.Lock()
+        self._aps: AsyncIOScheduler | None = None
+
+    # -- registration ----------------------------------------------------------------------------------
+
+    def register_timer(self, kind: str, handler: TimerHandler) -> None:
+        if kind in self._timer_handlers:
+            raise ValueError(f"timer kind {kind!r} registered twice")
+        self._timer_handlers[kind] = handler
+
+    def register_job(self, job: RecurringJob) -> None:
+        if job.name in self._jobs:
+            raise ValueError(f"job {job.name!r} registered twice")
+        self._jobs[job.name] = job
+
+    # -- timers ----------------------------------------------------------------------------------------
+
+    async def schedule(
+        self, guild_id: int, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
+    ) -> int:
+        """Create a timer unless one with this (guild, kind, key) exists; returns its id."""
+        if kind not in self._timer_handlers:
+            raise ValueError(f"no handler registered for timer kind {kind!r}")
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """INSERT INTO timers (guild_id, kind, key, due_at, payload, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, key) DO NOTHING""",
+                (guild_id, kind, key, to_db(due_at), json.dumps(payload or {}), to_db(now)),
+            )
+            timer_id = int(
+                await tx.fetchval(
+                    "SELECT id FROM timers WHERE guild_id = ? AND kind = ? AND key = ?", (guild_id, kind, key)
+                )
+            )
+        await self._arm()
+        return timer_id
+
+    async def reschedule(self, guild_id: int, kind: str, key: str, due_at: datetime) -> bool:
+        """Move a pending timer (an edited due date). Returns False when there is none pending."""
+        changed = await self._db.execute(
+            "UPDATE timers SET due_at = ?, retry_at = NULL WHERE guild_id = ? AND kind = ? AND key = ?"
+            " AND status = 'pending'",
+            (to_db(due_at), guild_id, kind, key),
+        )
+        await self._arm()
+        return changed == 1
+
+    async def cancel(self, guild_id: int, kind: str, key: str) -> bool:
+        changed = await self._db.execute(
+            "UPDATE timers SET status = 'cancelled', finished_at = ? WHERE guild_id = ? AND kind = ?"
+            " AND key = ? AND status = 'pending'",
+            (to_db(self._clock.now()), guild_id, kind, key),
+        )
+        return changed == 1
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self, *, trigger: bool = True) -> RunReport:
+        """Recover interrupted work, run what is overdue, then (``trigger``) arm APScheduler."""
+        await self._recover_interrupted()
+        report = await self.run_due(self._clock.now())
+        if trigger:
+            self._aps = AsyncIOScheduler(timezone="UTC")
+            self._aps.add_job(self._wake, IntervalTrigger(seconds=60), id="sweep", coalesce=True, max_instances=1)
+            self._aps.start()
+            await self._arm()
+        return report
+
+    async def shutdown(self) -> None:
+        # Take the run lock first: APScheduler cancels in-flight jobs on shutdown, and a pass already
+        # under way must finish marking its work done.
+        async with self._run_lock:
+            if self._aps is not None:
+                self._aps.shutdown(wait=False)
+                self._aps = None
+
+    async def _recover_interrupted(self) -> None:
+        # Nothing runs yet in this process, so anything still marked running was cut off by a crash.
+        now = to_db(self._clock.now())
+        async with self._db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE timers SET status = 'pending', retry_at = ?,"
+                " last_error = 'interrupted: the bot stopped while this ran' WHERE status = 'running'",
+                (now,),
+            )
+            timers = cur.rowcount
+            cur = await tx.execute(
+                "UPDATE job_runs SET status = 'failed', retry_at = ?,"
+                " last_error = 'interrupted: the bot stopped while this ran' WHERE status = 'claimed'",
+                (now,),
+            )
+            runs = cur.rowcount
+        if timers or runs:
+            log.warning("recovering %d interrupted timer(s) and %d interrupted job run(s)", timers, runs)
+
+    async def _wake(self) -> None:
+        try:
+            await self.run_due(self._clock.now())
+        except Exception:
+            log.exception("scheduler wake-up failed")
+
+    async def _arm(self) -> None:
+        if self._aps is None:
+            return
+        wake_at = await self.next_wakeup(self._clock.now())
+        if wake_at is None:
+            return
+        self._aps.add_job(
+            self._wake,
+            DateTrigger(run_date=wake_at),
+            id="wake",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    async def run_due(self, now: datetime) -> RunReport:
+        """Run every timer and job period due at ``now``. Safe to call at any time, any number of times."""
+        now = ensure_utc(now)
+        report = RunReport()
+        async with self._run_lock:
+            await self._run_timers(now, report)
+            await self._run_jobs(now, report)
+        await self._arm()
+        return report
+
+    async def _run_timers(self, now: datetime, report: RunReport) -> None:
+        rows = await self._db.fetchall(
+            "SELECT * FROM timers WHERE status = 'pending' AND COALESCE(retry_at, due_at) <= ?"
+            " ORDER BY COALESCE(retry_at, due_at), id",
+            (to_db(now),),
+        )
+        for row in rows:
+            label = f"timer {row['id']} ({row['kind']}:{row['key']})"
+            effective = from_db(row["retry_at"] or row["due_at"])
+            if now - effective > self.grace:
+                await self._db.execute(
+                    "UPDATE timers SET status = 'missed', finished_at = ? WHERE id = ? AND status = 'pending'",
+                    (to_db(now), row["id"]),
+                )
+                log.warning("%s was due %s, outside the grace window: marked missed", label, row["due_at"])
+                report.missed.append(label)
+                continue
+            claimed = await self._db.execute(
+                "UPDATE timers SET status = 'running', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                (row["id"],),
+            )
+            if not claimed:
+                continue
+            timer = Timer(
+                id=row["id"],
+                guild_id=row["guild_id"],
+                kind=row["kind"],
+                key=row["key"],
+                due_at=from_db(row["due_at"]),
+                payload=json.loads(row["payload"]),
+                attempt=row["attempts"] + 1,
+            )
+            handler = self._timer_handlers.get(timer.kind)
+            try:
+                if handler is None:
+                    raise LookupError(f"no handler registered for timer kind {timer.kind!r}")
+                await handler(timer, now)
+            except Exception as exc:
+                await self._timer_failed(timer, now, exc, label, report)
+            else:
+                await self._db.execute(
+                    "UPDATE timers SET status = 'done', finished_at = ?, last_error = NULL WHERE id = ?",
+                    (to_db(now), timer.id),
+                )
+                report.ran.append(label)
+
+    async def _timer_failed(self, timer: Timer, now: datetime, exc: Exception, label: str, report: RunReport) -> None:
+        log.error("%s failed (attempt %d)", label, timer.attempt, exc_info=exc)
+        if timer.attempt >= self._max_attempts:
+            await self._db.execute(
+                "UPDATE timers SET status = 'failed', finished_at = ?, last_error = ? WHERE id = ?",
+                (to_db(now), repr(exc)[:500], timer.id),
+            )
+        else:
+            await self._db.execute(
+                "UPDATE timers SET status = 'pending', retry_at = ?, last_error = ? WHERE id = ?",
+                (to_db(now + self._retry_delay * timer.attempt), repr(exc)[:500], timer.id),
+            )
+        report.failed.append(label)
+
+    async def _targets(self) -> list[tuple[RecurringJob, int, GuildSettings | None]]:
+        guilds = await all_settings(self._db)
+        targets: list[tuple[RecurringJob, int, GuildSettings | None]] = []
+        for job in self._jobs.values():
+            if job.per_guild:
+                targets.extend((job, settings.guild_id, settings) for settings in guilds)
+            else:
+                targets.append((job, PROCESS_WIDE, None))
+        return targets
+
+    async def _run_jobs(self, now: datetime, report: RunReport) -> None:
+        for job, guild_id, settings in await self._targets():
+            period = job.periods(settings, now).current
+            if settings is not None and period.due_at < settings.created_at:
+                continue  # the program did not exist yet at that time: nothing to catch up on
+            label = f"{job.name} {period.key} (guild {guild_id})"
+            row = await self._db.fetchone(
+                "SELECT status, attempts, retry_at FROM job_runs WHERE guild_id = ? AND job = ? AND period_key = ?",
+                (guild_id, job.name, period.key),
+            )
+            if row is not None and row["status"] in ("done", "missed", "claimed"):
+                continue
+            if row is not None and row["attempts"] >= self._max_attempts:
+                continue  # failed for good; the error is logged and kept in the row
+            if now - period.due_at > self.grace:
+                await self._db.execute(
+                    """INSERT INTO job_runs (guild_id, job, period_key, due_at, status, attempts, claimed_at)
+                       VALUES (?, ?, ?, ?, 'missed', 0, ?)
+                       ON CONFLICT (guild_id, job, period_key) DO UPDATE SET status = 'missed'""",
+                    (guild_id, job.name, period.key, to_db(period.due_at), to_db(now)),
+                )
+                log.warning("skipped %s: due %s, outside the grace window", label, period.due_at.isoformat())
+                report.missed.append(label)
+                continue
+            if row is not None and from_db(row["retry_at"]) > now:
+                continue
+            attempt = await self._claim(guild_id, job.name, period, now)
+            if attempt is None:
+                continue
+            ctx = RunContext(guild_id, job.name, period, attempt, now, settings)
+            try:
+                await job.handler(ctx)
+            except Exception as exc:
+                log.error("%s failed (attempt %d)", label, attempt, exc_info=exc)
+                await self._db.execute(
+                    "UPDATE job_runs SET status = 'failed', finished_at = ?, retry_at = ?, last_error = ?"
+                    " WHERE guild_id = ? AND job = ? AND period_key = ?",
+                    (
+                        to_db(now),
+                        to_db(now + self._retry_delay * attempt),
+                        repr(exc)[:500],
+                        guild_id,
+                        job.name,
+                        period.key,
+                    ),
+                )
+                report.failed.append(label)
+            else:
+                await self._db.execute(
+                    "UPDATE job_runs SET status = 'done', finished_at = ?, last_error = NULL"
+                    " WHERE guild_id = ? AND job = ? AND period_key = ?",
+                    (to_db(now), guild_id, job.name, period.key),
+                )
+                report.ran.append(label)
+
+    async def _claim(self, guild_id: int, job: str, period: Period, now: datetime) -> int | None:
+        """Insert the period's run row, or take over a failed one. Returns the attempt number, or None."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                """INSERT INTO job_runs (guild_id, job, period_key, due_at, status, attempts, claimed_at)
+                   VALUES (?, ?, ?, ?, 'claimed', 1, ?)
+                   ON CONFLICT (guild_id, job, period_key) DO UPDATE
+                       SET status = 'claimed', attempts = job_runs.attempts + 1,
+                           claimed_at = excluded.claimed_at, retry_at = NULL
+                       WHERE job_runs.status = 'failed' AND job_runs.attempts < ?
+                   RETURNING attempts""",
+                (guild_id, job, period.key, to_db(period.due_at), to_db(now), self._max_attempts),
+            )
+        return None if row is None else int(row[0])
+
+    async def next_wakeup(self, now: datetime) -> datetime | None:
+        """The earliest moment some timer or job period becomes due (``now`` if something is due)."""
+        candidates: list[datetime] = []
+        value = await self._db.fetchval("SELECT MIN(COALESCE(retry_at, due_at)) FROM timers WHERE status = 'pending'")
+        if value is not None:
+            candidates.append(from_db(value))
+        value = await self._db.fetchval(
+            "SELECT MIN(retry_at) FROM job_runs WHERE status = 'failed' AND attempts < ?", (self._max_attempts,)
+        )
+        if value is not None:
+            candidates.append(from_db(value))
+        for job, _guild_id, settings in await self._targets():
+            candidates.append(job.periods(settings, now).following.due_at)
+        return max(min(candidates), now) if candidates else None

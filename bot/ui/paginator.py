@@ -1,0 +1,51 @@
+"""Pages of embeds behind Previous / Next buttons that only the member who asked can turn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.ui.base import BaseView
+
+
+class Paginator(BaseView):
+    def __init__(self, pages: list[discord.Embed], *, owner_id: int, timeout: float = 300.0) -> None:
+        if not pages:
+            raise ValueError("a paginator needs at least one page")
+        super().__init__(timeout=timeout, owner_id=owner_id)
+        self.pages = pages
+        self.index = 0
+        for number, page in enumerate(pages, start=1):
+            if len(pages) > 1:
+                page.set_footer(text=f"Page {number} of {len(pages)}")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.previous.disabled = self.index == 0
+        self.next.disabled = self.index >= len(self.pages) - 1
+
+    async def send(self, interaction: discord.Interaction[Any], *, ephemeral: bool = True) -> None:
+        if len(self.pages) == 1:
+            await _respond(interaction, embed=self.pages[0], ephemeral=ephemeral)
+            return
+        await _respond(interaction, embed=self.pages[0], view=self, ephemeral=ephemeral)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Paginator]) -> None:
+        self.index = max(0, self.index - 1)
+        self._update_buttons()
+        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.primary)
+    async def next(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Paginator]) -> None:
+        self.index = min(len(self.pages) - 1, self.index + 1)
+        self._update_buttons()
+        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+
+
+async def _respond(interaction: discord.Interaction[Any], *, ephemeral: bool, **kwargs: Any) -> None:
+    if interaction.response.is_done():
+        await interaction.followup.send(ephemeral=ephemeral, **kwargs)
+    else:
+        await interaction.response.send_message(ephemeral=ephemeral, **kwargs)

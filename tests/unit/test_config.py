@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, SecretStr
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+from tests.conftest import EXAMPLE_CONFIG
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _model_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys |= _model_keys(annotation, f"{prefix}{name}.")
+        else:
+            keys.add(f"{prefix}{name}")
+    return keys
+
+
+def _toml_keys(data: dict[str, Any], prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for name, value in data.items():
+        if isinstance(value, dict):
+            keys |= _toml_keys(value, f"{prefix}{name}.")
+        else:
+            keys.add(f"{prefix}{name}")
+    return keys
+
+
+def test_example_config_builds_settings(settings: Settings) -> None:
+    assert settings.discord.token is not None
+    assert settings.discord.token.get_secret_value() == "test-token"
+    assert settings.program.digest_weekday == "monday"
+    assert settings.database.backup_dir is None  # empty string means "off"
+
+
+def test_example_documents_every_key_with_a_comment() -> None:
+    data = tomllib.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    assert _toml_keys(data) == _model_keys(Settings)
+    lines = EXAMPLE_CONFIG.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        if "=" in line and not line.lstrip().startswith("#"):
+            assert lines[index - 1].lstrip().startswith("#"), f"key without a comment above it: {line}"
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"discord\.tokn: unknown key"):
+        load_settings(_write(tmp_path, '[discord]\ntokn = "x"\n'))
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"webhooks\.port"):
+        load_settings(_write(tmp_path, '[webhooks]\nport = "eighty"\n'))
+
+
+def test_bad_timezone_and_prefix_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"program\.timezone: unknown time zone 'Mars/Olympus'"):
+        load_settings(_write(tmp_path, '[program]\ntimezone = "Mars/Olympus"\n'))
+    with pytest.raises(ConfigError, match=r"program\.code_prefix"):
+        load_settings(_write(tmp_path, '[program]\ncode_prefix = "glow!"\n'))
+
+
+def test_invalid_toml_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(_write(tmp_path, "[discord\n"))
+
+
+def test_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, '[discord]\ntoken = "from-file"\n[webhooks]\nport = 9000\nhost = "0.0.0.0"\n')
+    monkeypatch.setenv("DISCORD_TOKEN", "from-env")
+    monkeypatch.setenv("COLLECTIVE_WEBHOOKS__PORT", "9100")
+    loaded = load_settings(path)
+    assert loaded.discord.token is not None
+    assert loaded.discord.token.get_secret_value() == "from-env"
+    assert loaded.webhooks.port == 9100
+    assert loaded.webhooks.host == "0.0.0.0"  # untouched keys keep the file's value
+
+
+def test_secrets_are_secret_and_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    loaded = load_settings(
+        _write(tmp_path, '[discord]\ntoken = "tok-123456"\n[webhooks]\nshopify_secret = "shh-999"\n')
+    )
+    assert isinstance(loaded.webhooks.shopify_secret, SecretStr)
+    assert "tok-123456" not in repr(loaded) and "shh-999" not in repr(loaded)
+    assert set(loaded.secrets()) == {"tok-123456", "shh-999"}
