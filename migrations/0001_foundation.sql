@@ -12,8 +12,6 @@ CREATE TABLE guild_settings (
     points_sale                 INTEGER NOT NULL CHECK (points_sale >= 0),
     points_poll_vote            INTEGER NOT NULL CHECK (points_poll_vote >= 0),
     points_event_attendance     INTEGER NOT NULL CHECK (points_event_attendance >= 0),
-    moderator_role_id           INTEGER,     -- bound by /setup; Manage Server also counts as moderator
-    ambassador_role_id          INTEGER,
     created_at                  TEXT    NOT NULL,
     updated_at                  TEXT    NOT NULL
 );

@@ -26,8 +26,7 @@ class GuildSettings:
     points_poll_vote: int
     points_event_attendance: int
     created_at: datetime
-    moderator_role_id: int | None = None
-    ambassador_role_id: int | None = None
+    code_pattern: str = "{PREFIX}{NAME}{RAND3}"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -48,8 +47,7 @@ def _from_row(row: sqlite3.Row) -> GuildSettings:
         points_poll_vote=row["points_poll_vote"],
         points_event_attendance=row["points_event_attendance"],
         created_at=from_db(row["created_at"]),
-        moderator_role_id=row["moderator_role_id"],
-        ambassador_role_id=row["ambassador_role_id"],
+        code_pattern=row["code_pattern"],
     )
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.db import bundled_migrations
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 
 
@@ -58,11 +59,12 @@ def test_migrate_then_backup(tmp_path: Path) -> None:
     env = {"COLLECTIVE_DATABASE__PATH": str(tmp_path / "nested" / "c.db")}
     migrated = _run("migrate", "--config", str(EXAMPLE_CONFIG), env=env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "schema version 1" in migrated.stdout
+    latest = bundled_migrations()[-1].version
+    assert f"schema version {latest}" in migrated.stdout
     out = tmp_path / "copy.db"
     backed = _run("backup", str(out), "--config", str(EXAMPLE_CONFIG), env=env)
     assert backed.returncode == 0, backed.stderr
     with sqlite3.connect(out) as copy:
-        assert copy.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == 1
+        assert copy.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == latest
     again = _run("backup", str(out), "--config", str(EXAMPLE_CONFIG), env=env)
     assert again.returncode == 2 and "--force" in again.stderr

@@ -1,0 +1,99 @@
+"""The demo's stage: the emulator, the running bot, a fixed clock, and a transcript printer.
+
+Scenes (one module per capability in this package) act through ``Demo``: members run commands and
+press buttons, time moves forward with ``advance_to`` (which runs whatever the scheduler has due).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.app import CollectiveBot
+from bot.clock import FixedClock
+from bot.config import DatabaseSettings, DiscordSettings, Settings
+from bot.db import Database
+from emulator import Emulator, Reply
+from emulator.models import Message
+from emulator.transcript import render_message
+
+TOKEN = "demo-token"
+
+
+class Demo:
+    def __init__(self, emu: Emulator, bot: CollectiveBot, clock: FixedClock, out: Any = sys.stdout) -> None:
+        self.emu = emu
+        self.bot = bot
+        self.clock = clock
+        self.out = out
+        self.people: dict[str, int] = {}
+        self.guild_id = 0
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def scene(self, title: str) -> None:
+        when = self.clock.now().strftime("%A %d %b, %H:%M UTC")
+        self.print(f"\n━━ {when} — {title} ━━")
+
+    def narrate(self, text: str) -> None:
+        self.print(f"   ({text})")
+
+    def show_reply(self, reply: Reply, who: str) -> None:
+        message = reply.message
+        if reply.modal is not None:
+            self.print(f"   bot → {who}: a form titled “{reply.modal.get('title')}”")
+            return
+        if message is None:
+            self.print("   bot: (no visible answer)")
+            return
+        audience = f"only {who} sees this" if message.ephemeral else "posted in the channel"
+        self.print(f"   bot ({audience}):")
+        for line in render_message(message):
+            self.print(line)
+
+    async def slash(self, who: str, command: str, **options: Any) -> Reply:
+        shown = " ".join(f"{k}:{v}" for k, v in options.items())
+        self.print(f"\n » {who}: /{command} {shown}".rstrip())
+        reply = await self.emu.actor(self.guild_id, self.people[who]).slash(command, **options)
+        self.show_reply(reply, who)
+        return reply
+
+    def show_message(self, message: Message, where: str) -> None:
+        self.print(f"   bot → {where}:")
+        for line in render_message(message):
+            self.print(line)
+
+    async def advance_to(self, when: datetime) -> None:
+        """Move the clock forward and run whatever scheduled work is now due."""
+        self.clock.set(when)
+        await self.bot.scheduler.run_due(self.clock.now())
+        await asyncio.sleep(0.2)  # let gateway events from that work reach the bot
+
+
+@contextlib.asynccontextmanager
+async def running_bot(emu: Emulator, folder: Path, clock: FixedClock) -> AsyncIterator[CollectiveBot]:
+    settings = Settings(
+        discord=DiscordSettings(token=TOKEN, api_base_url=emu.api_base_url, gateway_url=emu.gateway_url),
+        database=DatabaseSettings(path=folder / "demo.db"),
+    )
+    async with await Database.open(settings.database.path) as db:
+        bot = CollectiveBot(settings=settings, db=db, clock=clock)
+        task = asyncio.create_task(bot.start(TOKEN), name="demo-bot")
+        try:
+            ready = asyncio.ensure_future(bot.scheduler_started.wait())
+            await asyncio.wait({ready, task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                task.result()
+            if not ready.done():
+                raise RuntimeError("the bot did not become ready against the emulator within 30 s")
+            yield bot
+        finally:
+            await bot.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)

@@ -1,0 +1,94 @@
+"""The program's member records: applicants, ambassadors and alumni, one row per server and user."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from bot.clock import from_db, to_db
+from bot.db import Database, Transaction
+from bot.errors import NotAllowed, NotFound
+
+Status = Literal["applicant", "waitlisted", "active", "paused", "left", "removed", "rejected"]
+# Statuses that hold a seat in the program (count against capacity).
+SEATED: tuple[Status, ...] = ("active", "paused")
+
+
+@dataclass(frozen=True)
+class Member:
+    guild_id: int
+    user_id: int
+    display_name: str
+    status: Status
+    tier: str | None
+    email: str | None
+    city: str | None
+    dm_closed: bool
+    approved_at: datetime | None
+    status_changed_at: datetime
+
+    @property
+    def is_ambassador(self) -> bool:
+        return self.status == "active"
+
+
+def member_from_row(row: sqlite3.Row) -> Member:
+    return Member(
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        display_name=row["display_name"],
+        status=row["status"],
+        tier=row["tier"],
+        email=row["email"],
+        city=row["city"],
+        dm_closed=bool(row["dm_closed"]),
+        approved_at=from_db(row["approved_at"]) if row["approved_at"] else None,
+        status_changed_at=from_db(row["status_changed_at"]),
+    )
+
+
+async def find_member(db: Database | Transaction, guild_id: int, user_id: int) -> Member | None:
+    row = await db.fetchone("SELECT * FROM members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+    return None if row is None else member_from_row(row)
+
+
+async def require_ambassador(db: Database | Transaction, guild_id: int, user_id: int) -> Member:
+    """The active ambassador, or a clear refusal for everyone else."""
+    member = await find_member(db, guild_id, user_id)
+    if member is None or member.status in ("applicant", "rejected", "waitlisted"):
+        raise NotAllowed("This is for the brand's ambassadors. Use /apply to join the program.")
+    if member.status == "paused":
+        raise NotAllowed("Your ambassador membership is paused; a moderator can resume it.")
+    if member.status != "active":
+        raise NotAllowed("You're no longer an active ambassador in this program.")
+    return member
+
+
+async def get_member(db: Database | Transaction, guild_id: int, user_id: int) -> Member:
+    member = await find_member(db, guild_id, user_id)
+    if member is None:
+        raise NotFound("That person isn't part of the program.")
+    return member
+
+
+async def mark_dm_closed(db: Database, guild_id: int, user_id: int, closed: bool = True) -> None:
+    await db.execute(
+        "UPDATE members SET dm_closed = ? WHERE guild_id = ? AND user_id = ?", (int(closed), guild_id, user_id)
+    )
+
+
+async def set_status(tx: Transaction, guild_id: int, user_id: int, status: Status, now: datetime) -> None:
+    await tx.execute(
+        "UPDATE members SET status = ?, status_changed_at = ? WHERE guild_id = ? AND user_id = ?",
+        (status, to_db(now), guild_id, user_id),
+    )
+
+
+async def seats_taken(db: Database | Transaction, guild_id: int) -> int:
+    placeholders = ",".join("?" for _ in SEATED)
+    value = await db.fetchval(
+        f"SELECT COUNT(*) FROM members WHERE guild_id = ? AND status IN ({placeholders})", (guild_id, *SEATED)
+    )
+    return int(value)
