@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 from discord import app_commands
 
+from bot.services.bindings import ROLE_MODERATOR, get_binding
+
 if TYPE_CHECKING:
     from bot.app import CollectiveBot
 
@@ -25,8 +27,7 @@ async def is_moderator(bot: CollectiveBot, member: discord.Member | discord.User
     perms = member.guild_permissions
     if perms.administrator or perms.manage_guild:
         return True
-    row = await bot.db.fetchone("SELECT moderator_role_id FROM guild_settings WHERE guild_id = ?", (member.guild.id,))
-    role_id = None if row is None else row["moderator_role_id"]
+    role_id = await get_binding(bot.db, member.guild.id, ROLE_MODERATOR)
     return role_id is not None and member.get_role(role_id) is not None
 
 

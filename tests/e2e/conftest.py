@@ -1,0 +1,148 @@
+"""End-to-end: the real CollectiveBot, as main() builds it, against the local Discord emulator.
+
+Only ``discord.api_base_url`` and ``discord.gateway_url`` differ from production. After every test the
+bot task is checked for exceptions and the log for unexpected errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+import pytest
+import yarl
+
+from bot.app import CollectiveBot, discover_extensions
+from bot.clock import Clock
+from bot.config import DatabaseSettings, DiscordSettings, Settings
+from bot.db import Database
+from emulator import Emulator, Guild
+from emulator.models import User
+
+TOKEN = "e2e-token"
+MANAGE_GUILD = 1 << 5
+
+
+class ErrorLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class BotRunner:
+    """Starts, stops and restarts the bot over one database file, as an operator would."""
+
+    def __init__(self, emu: Emulator, db_path: Path) -> None:
+        self.emu = emu
+        self.db_path = db_path
+        self.bot: CollectiveBot | None = None
+        self.db: Database | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.extra_extensions: list[str] = []
+        self.clock: Clock | None = None
+        self.errors = ErrorLog()
+        self.expected_errors = 0
+        logging.getLogger().addHandler(self.errors)
+
+    def settings(self) -> Settings:
+        return Settings(
+            discord=DiscordSettings(token=TOKEN, api_base_url=self.emu.api_base_url, gateway_url=self.emu.gateway_url),
+            database=DatabaseSettings(path=self.db_path),
+        )
+
+    async def start(self) -> CollectiveBot:
+        self.db = await Database.open(self.db_path)
+        bot = CollectiveBot(
+            settings=self.settings(),
+            db=self.db,
+            clock=self.clock,
+            extensions=[*discover_extensions(), *self.extra_extensions],
+        )
+        self.bot = bot
+        self._task = asyncio.create_task(bot.start(TOKEN), name="collective-bot")
+        ready = asyncio.ensure_future(bot.scheduler_started.wait())
+        done, _ = await asyncio.wait({ready, self._task}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            ready.cancel()
+            self._task.result()  # raises what stopped the bot
+            raise AssertionError("the bot stopped during start-up")
+        if ready not in done:
+            raise AssertionError("the bot did not become ready within 20 s")
+        return bot
+
+    async def stop(self) -> None:
+        if self.bot is not None:
+            await self.bot.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, 10)
+            self._task = None
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+
+    async def restart(self) -> CollectiveBot:
+        await self.stop()
+        return await self.start()
+
+    def check_healthy(self) -> None:
+        if self._task is not None and self._task.done():
+            self._task.result()
+            raise AssertionError("the bot task ended on its own")
+        unexpected = [r for r in self.errors.records if r.name.split(".")[0] in ("collective", "bot", "cogs")]
+        assert len(unexpected) == self.expected_errors, [r.getMessage() for r in unexpected]
+
+
+@dataclass
+class World:
+    """A small brand server: the owner, a moderator (Manage Server) and two members."""
+
+    guild: Guild
+    owner: User
+    moderator: User
+    alice: User
+    bob: User
+    general_id: int
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    emulator = Emulator(token=TOKEN)
+    await emulator.start()
+    old_base, old_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    try:
+        yield emulator
+    finally:
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))
+        await emulator.stop()
+
+
+@pytest.fixture
+def world(emu: Emulator) -> World:
+    guild = emu.create_guild(name="Glow Skincare", owner_name="founder")
+    mods = emu.create_role(guild.id, "Brand team", permissions=MANAGE_GUILD)
+    moderator = emu.add_member(guild.id, "mira", roles=[mods.id])
+    alice = emu.add_member(guild.id, "alice")
+    bob = emu.add_member(guild.id, "bob")
+    general = emu.state.channel_named(guild.id, "general")
+    return World(guild, emu.state.user(guild.owner_id), moderator, alice, bob, general.id)
+
+
+@pytest.fixture
+async def runner(emu: Emulator, tmp_path: Path) -> AsyncIterator[BotRunner]:
+    bot_runner = BotRunner(emu, tmp_path / "collective.db")
+    try:
+        yield bot_runner
+        bot_runner.check_healthy()
+    finally:
+        await bot_runner.stop()
+        logging.getLogger().removeHandler(bot_runner.errors)
