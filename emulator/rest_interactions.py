@@ -103,32 +103,9 @@ async def callback(request: web.Request) -> web.Response:
                 emu.dispatch("MESSAGE_UPDATE", message_payload)
     elif kind == it.MODAL:
         if record.type in (it.MODAL_SUBMIT, it.AUTOCOMPLETE):
-            raise DiscordError(
-                50035,
-                "Invalid Form Body",
-                errors={
-                    "type": {
-                        "_errors": [
-                            {
-                                "code": "INTERACTION_RESPONSE_TYPE_INVALID",
-                                "message": "Modal cannot answer this interaction",
-                            }
-                        ]
-                    }
-                },
-            )
+            raise _bad_type("INTERACTION_RESPONSE_TYPE_INVALID", "Modal cannot answer this interaction")
     elif kind != it.AUTOCOMPLETE_RESULT:
-        raise DiscordError(
-            50035,
-            "Invalid Form Body",
-            errors={
-                "type": {
-                    "_errors": [
-                        {"code": "BASE_TYPE_CHOICES", "message": f"Unsupported interaction response type {kind}"}
-                    ]
-                }
-            },
-        )
+        raise _bad_type("BASE_TYPE_CHOICES", f"Unsupported interaction response type {kind}")
     record.response_type = kind
     record.response_data = data
     record.notify()
@@ -242,3 +219,8 @@ async def delete_webhook_message(request: web.Request) -> web.Response:
         emu.dispatch("MESSAGE_DELETE", event)
     record.notify()
     return no_content()
+
+
+def _bad_type(code: str, message: str) -> DiscordError:
+    """Discord's Invalid Form Body error pointing at the callback's ``type``."""
+    return DiscordError(50035, "Invalid Form Body", errors={"type": {"_errors": [{"code": code, "message": message}]}})
