@@ -121,3 +121,31 @@ async def test_a_durable_timer_posts_once_through_apscheduler(emu: Emulator, wor
     # A restart finds the timer done and posts nothing more.
     await runner.restart()
     assert len([m for m in emu.state.messages_in(world.general_id) if m.content == "it is time"]) == 1
+
+
+async def test_a_rate_limited_post_is_retried_and_lands_once(emu: Emulator, world: World, runner: BotRunner) -> None:
+    runner.extra_extensions = ["tests.e2e.probe_ext"]
+    bot = await runner.start()
+    rule = emu.faults.rate_limit("POST", rf"/channels/{world.general_id}/messages", retry_after=0.1)
+    await bot.scheduler.schedule(
+        world.guild.id, "probe-post", "limited", bot.clock.now(), {"channel_id": world.general_id, "text": "after 429"}
+    )
+    await bot.scheduler.run_due(bot.clock.now())
+    assert rule.hits == 1
+    assert len([m for m in emu.state.messages_in(world.general_id) if m.content == "after 429"]) == 1
+    status = await bot.db.fetchval("SELECT status FROM timers WHERE key = 'limited'")
+    assert status == "done"
+
+
+async def test_an_invalid_session_leads_to_a_fresh_identify(emu: Emulator, world: World, runner: BotRunner) -> None:
+    await runner.start()
+    identified = emu.gateway.identify_count
+    await emu.invalidate_session()
+    for _ in range(300):  # discord.py waits ~5 s before identifying again
+        if emu.gateway.identify_count > identified:
+            break
+        await asyncio.sleep(0.05)
+    assert emu.gateway.identify_count == identified + 1
+    await emu.wait_until_connected(timeout=10)
+    reply = await emu.actor(world.guild.id, world.alice.id).slash("help")
+    assert reply.embeds
