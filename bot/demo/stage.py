@@ -54,7 +54,7 @@ class Demo:
             return
         audience = f"only {who} sees this" if message.ephemeral else "posted in the channel"
         self.print(f"   bot ({audience}):")
-        for line in render_message(message):
+        for line in render_message(message, self.emu.state):
             self.print(line)
 
     async def slash(self, who: str, command: str, **options: Any) -> Reply:
@@ -66,7 +66,7 @@ class Demo:
 
     def show_message(self, message: Message, where: str) -> None:
         self.print(f"   bot → {where}:")
-        for line in render_message(message):
+        for line in render_message(message, self.emu.state):
             self.print(line)
 
     async def advance_to(self, when: datetime) -> None:
