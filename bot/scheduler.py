@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -206,12 +206,16 @@ class Scheduler:
     async def _arm(self) -> None:
         if self._aps is None:
             return
-        wake_at = await self.next_wakeup(self._clock.now())
+        now = self._clock.now()
+        wake_at = await self.next_wakeup(now)
         if wake_at is None:
             return
+        # APScheduler runs on the real clock; arm by the delay on ours, so a clock that is not the
+        # system's (the demo's, a test's) never hands APScheduler a past time to fire over and over.
+        run_at = datetime.now(UTC) + max(wake_at - now, timedelta(0))
         self._aps.add_job(
             self._wake,
-            DateTrigger(run_date=wake_at),
+            DateTrigger(run_date=run_at),
             id="wake",
             replace_existing=True,
             misfire_grace_time=None,
