@@ -198,6 +198,8 @@ class Scheduler:
             log.warning("recovering %d interrupted timer(s) and %d interrupted job run(s)", timers, runs)
 
     async def _wake(self) -> None:
+        if self._run_lock.locked():
+            return  # a pass is under way and re-arms when it ends; don't queue behind it
         try:
             await self.run_due(self._clock.now())
         except Exception:
