@@ -23,6 +23,7 @@ from bot.errors import TransactionSpanError
 from bot.scheduler import Scheduler
 from bot.services.guild_settings import ensure_guild
 from bot.tree import CollectiveTree
+from bot.webhooks import WebhookServer, start_webhook_server
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class CollectiveBot(commands.Bot):
         self.started_at = self.clock.now()
         self._background: set[asyncio.Task[Any]] = set()
         self.scheduler_started = asyncio.Event()
+        self.webhook_server: WebhookServer | None = None
         self._guard_http_against_open_transactions()
 
     def _guard_http_against_open_transactions(self) -> None:
@@ -93,6 +95,8 @@ class CollectiveBot(commands.Bot):
         for name in self.extension_names:
             await self.load_extension(name)
         self.spawn(self._start_scheduler(), name="scheduler-start")
+        if self.settings.webhooks.enabled:  # order webhooks need only the database, not the gateway
+            self.webhook_server = await start_webhook_server(self)
         await sync_if_changed(self)
 
     async def _start_scheduler(self) -> None:
@@ -122,6 +126,8 @@ class CollectiveBot(commands.Bot):
             log.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
     async def close(self) -> None:
+        if self.webhook_server is not None:
+            await self.webhook_server.stop()
         await self.scheduler.shutdown()
         for task in list(self._background):
             task.cancel()

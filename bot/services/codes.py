@@ -18,7 +18,7 @@ from typing import Literal
 
 from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
-from bot.errors import Conflict, InvalidInput
+from bot.errors import Conflict, InvalidInput, NotFound
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,31}$")
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get read aloud and retyped
@@ -214,3 +214,46 @@ async def set_code_status(tx: Transaction, guild_id: int, user_id: int, status: 
     retired_at = to_db(now) if status == "retired" else None
     await tx.execute("UPDATE codes SET status = ?, retired_at = ? WHERE id = ?", (status, retired_at, current.id))
     return True
+
+
+async def regenerate_code(
+    tx: Transaction, guild_id: int, user_id: int, now: datetime, *, actor_id: int | None = None
+) -> Code:
+    """A fresh generated code from the server's pattern; the old one is retired but still attributes sales."""
+    member = await tx.fetchone(
+        "SELECT display_name, status FROM members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+    if member is None or member["status"] not in ("active", "paused"):
+        raise NotFound("That member isn't an ambassador in this program.")
+    config = await tx.fetchone("SELECT code_pattern, code_prefix FROM guild_settings WHERE guild_id = ?", (guild_id,))
+    pattern = config["code_pattern"] if config else DEFAULT_PATTERN
+    prefix = config["code_prefix"] if config else ""
+    return await issue_code(
+        tx, guild_id, user_id, member["display_name"], now, pattern=pattern, prefix=prefix, actor_id=actor_id
+    )
+
+
+async def deactivate_code(tx: Transaction, guild_id: int, user_id: int, now: datetime) -> Code:
+    """Retire the member's usable code (a leak, a departure). Sales through it still count, flagged."""
+    current = await retire_current(tx, guild_id, user_id, now)
+    if current is None:
+        raise NotFound("That member has no active code.")
+    return current
+
+
+@dataclass(frozen=True)
+class CodeUsage:
+    code: Code
+    sales: int  # sale rows attributed through this code (refunds not subtracted)
+
+
+async def code_stats(db: Database, guild_id: int, user_id: int) -> list[CodeUsage]:
+    """Every code the member has held, oldest first, with the sales each brought in."""
+    history = await code_history(db, guild_id, user_id)
+    rows = await db.fetchall(
+        "SELECT code_id, COUNT(*) AS n FROM sales WHERE guild_id = ? AND user_id = ? AND kind = 'sale'"
+        " GROUP BY code_id",
+        (guild_id, user_id),
+    )
+    counts = {row["code_id"]: int(row["n"]) for row in rows}
+    return [CodeUsage(code, counts.get(code.id, 0)) for code in history]

@@ -1,0 +1,96 @@
+"""Fraud flags for moderators: self-referral, unknown codes, and a code's weekly orders spiking.
+
+Flags are hints, not verdicts: the report and the digest show them to moderators, who decide.
+- self-referral: the buyer's email (hashed) equals the ambassador's own email on file (members.email);
+- unknown codes: codes customers used that no ambassador holds (a typo, an old promotion, or a leak);
+- spike: a code's orders in the last 7 days at least ``SPIKE_FACTOR`` × its weekly average over the 8 weeks
+  before, and at least ``SPIKE_MIN_ORDERS`` — the pattern of a code posted to a coupon site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from bot.clock import from_db, to_db
+from bot.db import Database
+
+SPIKE_FACTOR = 3
+SPIKE_MIN_ORDERS = 10
+BASELINE_WEEKS = 8
+
+
+@dataclass(frozen=True)
+class FraudFlag:
+    kind: Literal["self_referral", "unknown_code", "spike"]
+    user_id: int | None
+    code: str
+    detail: str
+
+
+async def self_referrals(db: Database, guild_id: int, start: datetime, end: datetime) -> list[FraudFlag]:
+    rows = await db.fetchall(
+        """SELECT user_id, code, COUNT(*) AS n, GROUP_CONCAT(COALESCE(order_name, order_id), ', ') AS orders
+           FROM sales WHERE guild_id = ? AND kind = 'sale' AND self_referral = 1
+             AND occurred_at >= ? AND occurred_at < ?
+           GROUP BY user_id, code ORDER BY n DESC""",
+        (guild_id, to_db(start), to_db(end)),
+    )
+    return [
+        FraudFlag(
+            "self_referral",
+            int(row["user_id"]),
+            row["code"],
+            f"{row['n']} order(s) paid with the ambassador's own email: {str(row['orders'])[:200]}",
+        )
+        for row in rows
+    ]
+
+
+async def unknown_codes(db: Database, guild_id: int, since: datetime, limit: int = 10) -> list[FraudFlag]:
+    rows = await db.fetchall(
+        "SELECT * FROM unknown_codes WHERE guild_id = ? AND last_seen_at >= ? ORDER BY orders DESC, code LIMIT ?",
+        (guild_id, to_db(since), limit),
+    )
+    return [
+        FraudFlag(
+            "unknown_code",
+            None,
+            row["code"],
+            f"used in {row['orders']} order(s) but no ambassador holds it (last {from_db(row['last_seen_at']):%d %b})",
+        )
+        for row in rows
+    ]
+
+
+async def spikes(db: Database, guild_id: int, now: datetime) -> list[FraudFlag]:
+    week_start = now - timedelta(days=7)
+    base_start = week_start - timedelta(weeks=BASELINE_WEEKS)
+    rows = await db.fetchall(
+        """SELECT code_id, user_id, code,
+                  SUM(occurred_at >= ?) AS recent,
+                  SUM(occurred_at < ?) AS before
+           FROM sales WHERE guild_id = ? AND kind = 'sale' AND occurred_at >= ? AND occurred_at < ?
+           GROUP BY code_id""",
+        (to_db(week_start), to_db(week_start), guild_id, to_db(base_start), to_db(now)),
+    )
+    flags = []
+    for row in rows:
+        recent, usual = int(row["recent"]), int(row["before"]) / BASELINE_WEEKS
+        if recent >= SPIKE_MIN_ORDERS and recent >= SPIKE_FACTOR * max(usual, 1.0):
+            flags.append(
+                FraudFlag(
+                    "spike", int(row["user_id"]), row["code"], f"{recent} orders in 7 days; usually {usual:.1f}/week"
+                )
+            )
+    flags.sort(key=lambda flag: flag.detail, reverse=True)
+    return flags
+
+
+async def all_flags(db: Database, guild_id: int, now: datetime, since: datetime) -> list[FraudFlag]:
+    return [
+        *await spikes(db, guild_id, now),
+        *await self_referrals(db, guild_id, since, now + timedelta(seconds=1)),
+        *await unknown_codes(db, guild_id, since),
+    ]

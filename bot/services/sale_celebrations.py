@@ -1,0 +1,88 @@
+"""Bookkeeping for "your code was just used": a burst of sales becomes one DM.
+
+The first sale after a quiet spell names a durable timer (``code-celebration``, key ``<user>:<sale id>``)
+due a short while later; further sales in the meantime find that timer pending and add nothing. When it
+fires, every sale since the last celebration is announced at once. The row (``sale_celebrations``) is the
+truth: the scheduler only triggers, so a restart loses nothing and a burst of 50 orders is one message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import to_db
+from bot.db import Database
+
+KIND = "code-celebration"
+DEBOUNCE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Burst:
+    user_id: int
+    sales: int
+    upto_sale_id: int
+    codes: tuple[str, ...]
+
+
+async def note_sale(db: Database, guild_id: int, user_id: int, sale_id: int, now: datetime) -> str:
+    """The key of the celebration timer that will cover this sale (new, or the one already pending)."""
+    async with db.transaction() as tx:
+        pending = await tx.fetchval(
+            "SELECT pending_key FROM sale_celebrations WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+        if pending:
+            return str(pending)
+        key = f"{user_id}:{sale_id}"
+        await tx.execute(
+            """INSERT INTO sale_celebrations (guild_id, user_id, pending_key, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (guild_id, user_id) DO UPDATE SET pending_key = excluded.pending_key,
+                   updated_at = excluded.updated_at""",
+            (guild_id, user_id, key, to_db(now)),
+        )
+        return key
+
+
+async def pending_burst(db: Database, guild_id: int, user_id: int, key: str) -> Burst | None:
+    """The sales this timer should announce; None when there are none or the timer is stale."""
+    state = await db.fetchone(
+        "SELECT last_sale_id, pending_key FROM sale_celebrations WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
+    )
+    if state is None or state["pending_key"] != key:
+        return None
+    last = state["last_sale_id"]
+    row = await db.fetchone(
+        """SELECT COUNT(*) AS n, MAX(id) AS upto, GROUP_CONCAT(DISTINCT code) AS codes FROM sales
+           WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv' AND id > ?""",
+        (guild_id, user_id, int(last or 0)),
+    )
+    if row is None or not row["n"]:
+        return None
+    return Burst(user_id, int(row["n"]), int(row["upto"]), tuple(str(row["codes"] or "").split(",")))
+
+
+async def finish_burst(db: Database, guild_id: int, user_id: int, key: str, upto: int, now: datetime) -> str | None:
+    """Mark sales up to ``upto`` celebrated. Returns a new timer key if more sales arrived meanwhile."""
+    async with db.transaction() as tx:
+        cur = await tx.execute(
+            """UPDATE sale_celebrations SET last_sale_id = MAX(last_sale_id, ?), pending_key = NULL, updated_at = ?
+               WHERE guild_id = ? AND user_id = ? AND pending_key = ?""",
+            (upto, to_db(now), guild_id, user_id, key),
+        )
+        if cur.rowcount != 1:
+            return None  # a stale timer: another one owns this member's celebrations now
+        newer = await tx.fetchval(
+            """SELECT MIN(id) FROM sales WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv'
+               AND id > (SELECT last_sale_id FROM sale_celebrations WHERE guild_id = ? AND user_id = ?)""",
+            (guild_id, user_id, guild_id, user_id),
+        )
+        if newer is None:
+            return None
+        next_key = f"{user_id}:{newer}"
+        await tx.execute(
+            "UPDATE sale_celebrations SET pending_key = ? WHERE guild_id = ? AND user_id = ? AND pending_key IS NULL",
+            (next_key, guild_id, user_id),
+        )
+        return next_key

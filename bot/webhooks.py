@@ -1,0 +1,216 @@
+"""The order-webhook server: verify, parse, record in one transaction, answer — and only then tell the bot.
+
+Endpoints (aiohttp, inside the bot's process when ``[webhooks] enabled``; it needs only the database, so
+sales are recorded while the Discord connection is down):
+
+    POST /webhooks/shopify[/<guild_id>]      X-Shopify-Hmac-Sha256, topics orders/paid, orders/create,
+                                             refunds/create; dedupe on X-Shopify-Event-Id
+    POST /webhooks/woocommerce[/<guild_id>]  X-WC-Webhook-Signature; topics order.created / order.updated;
+                                             dedupe on X-WC-Webhook-Delivery-ID; the unsigned ping gets 200
+    POST /webhooks/orders[/<guild_id>]       the generic format (see bot/services/shop_payloads.py), signed
+                                             with X-Collective-Signature; optional X-Collective-Event-Id
+    GET  /healthz
+
+Which server a delivery is for: the ``<guild_id>`` path segment (or ``?guild=<id>``). When the bot runs
+exactly one program, the plain path is enough. Every signature is base64(HMAC-SHA256(raw body, secret)),
+compared in constant time. Answers: 200 after commit (replays too), 401 bad/missing signature (nothing
+stored), 400 malformed (reason logged, nothing stored), 404 unknown server, 413 over 1 MiB, 500 when the
+database failed (the shop retries).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.clock import Clock
+from bot.config import WebhookSettings
+from bot.db import Database
+from bot.services.orders import LedgerEvent, RecordResult, ingest_webhook
+from bot.services.shop_payloads import (
+    OrderIn,
+    PayloadError,
+    RefundIn,
+    Shop,
+    generic_event,
+    parse_json,
+    shopify_order,
+    shopify_refund,
+    woocommerce_order,
+)
+
+if TYPE_CHECKING:
+    from bot.app import CollectiveBot
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+_WOO_PING = re.compile(rb"^webhook_id=\d+$")
+_GUILD = re.compile(r"^\d{1,20}$")
+Notify = Callable[[LedgerEvent], None]
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The header value shops send: base64(HMAC-SHA256(body, secret))."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def signature_ok(body: bytes, header: str | None, secret: SecretStr | None) -> bool:
+    if not header or secret is None or not secret.get_secret_value():
+        return False
+    expected = sign(body, secret.get_secret_value()).encode()
+    return hmac.compare_digest(expected, header.strip().encode())
+
+
+class WebhookServer:
+    def __init__(self, db: Database, config: WebhookSettings, clock: Clock, notify: Notify | None = None) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.notify = notify
+        self.app = web.Application(client_max_size=MAX_BODY)
+        for shop in ("shopify", "woocommerce", "orders"):
+            self.app.router.add_post(f"/webhooks/{shop}", self._handler(shop))
+            self.app.router.add_post(f"/webhooks/{shop}/{{guild_id}}", self._handler(shop))
+        self.app.router.add_get("/healthz", self._healthz)
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self, host: str | None = None, port: int | None = None) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host or self.config.host, self.config.port if port is None else port)
+        await site.start()
+        server = site._server  # the bound socket tells us the port when 0 was asked for
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        log.info("order webhooks listening on %s:%s", host or self.config.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()  # finishes in-flight requests first
+            self._runner = None
+
+    # -- handlers --------------------------------------------------------------------------------------
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        try:
+            await self.db.fetchval("SELECT 1")
+        except Exception:
+            log.exception("healthz: database unavailable")
+            return web.json_response({"ok": False}, status=503)
+        return web.json_response({"ok": True})
+
+    def _handler(self, endpoint: str) -> Callable[[web.Request], Any]:
+        async def handle(request: web.Request) -> web.Response:
+            return await self._handle(endpoint, request)
+
+        return handle
+
+    async def _handle(self, endpoint: str, request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _answer(413, "body over 1 MiB")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _answer(413, "body over 1 MiB")
+        headers = request.headers
+        if endpoint == "shopify":
+            header, secret = headers.get("X-Shopify-Hmac-Sha256"), self.config.shopify_secret
+        elif endpoint == "woocommerce":
+            header, secret = headers.get("X-WC-Webhook-Signature"), self.config.woocommerce_secret
+            if header is None and _WOO_PING.fullmatch(body.strip()):
+                return _answer(200, "pong")  # WooCommerce checks a new webhook with an unsigned ping
+        else:
+            header, secret = headers.get("X-Collective-Signature"), self.config.generic_secret
+        if secret is None:
+            log.warning("webhook to /webhooks/%s refused: no secret configured for it", endpoint)
+        if not signature_ok(body, header, secret):
+            return _answer(401, "bad or missing signature")
+        guild_id = await self._guild_for(request)
+        if isinstance(guild_id, web.Response):
+            return guild_id
+        try:
+            shop, event_id, topic, item = _parse(endpoint, headers, body)
+        except PayloadError as exc:
+            log.warning("webhook to /webhooks/%s for guild %s rejected: %s", endpoint, guild_id, exc)
+            return _answer(400, str(exc))
+        if item is None:
+            return _answer(200, f"topic {topic!r} ignored")
+        try:
+            result = await ingest_webhook(self.db, guild_id, shop, event_id, topic, item, self.clock.now())
+        except PayloadError as exc:
+            log.warning("webhook to /webhooks/%s for guild %s rejected: %s", endpoint, guild_id, exc)
+            return _answer(400, str(exc))
+        except Exception:
+            log.exception("webhook to /webhooks/%s for guild %s could not be recorded", endpoint, guild_id)
+            return _answer(500, "not recorded; please retry")
+        self._announce(result)
+        return _answer(200, result.outcome)
+
+    def _announce(self, result: RecordResult) -> None:
+        if self.notify is None:
+            return
+        for event in result.events:
+            try:
+                self.notify(event)
+            except Exception:
+                log.exception("webhook: telling the bot about %s failed (the sale is recorded)", event.name)
+
+    async def _guild_for(self, request: web.Request) -> int | web.Response:
+        raw = request.match_info.get("guild_id") or request.query.get("guild")
+        if raw is not None:
+            if not _GUILD.fullmatch(raw):
+                return _answer(400, "guild must be a server id")
+            known = await self.db.fetchval("SELECT 1 FROM guild_settings WHERE guild_id = ?", (int(raw),))
+            return int(raw) if known else _answer(404, "no program for that server")
+        rows = await self.db.fetchall("SELECT guild_id FROM guild_settings LIMIT 2")
+        if len(rows) == 1:
+            return int(rows[0][0])
+        return _answer(400 if rows else 404, "say which server: /webhooks/<shop>/<guild_id>")
+
+
+def _answer(status: int, detail: str) -> web.Response:
+    return web.json_response({"status": status, "detail": detail}, status=status)
+
+
+def _parse(endpoint: str, headers: Any, body: bytes) -> tuple[Shop, str | None, str, OrderIn | RefundIn | None]:
+    data = parse_json(body)
+    if endpoint == "shopify":
+        topic = headers.get("X-Shopify-Topic", "")
+        event_id = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id")
+        if topic == "refunds/create":
+            return "shopify", event_id, topic, shopify_refund(data)
+        if topic in ("orders/paid", "orders/create"):
+            order = shopify_order(data)
+            if topic == "orders/paid" and not order.paid:
+                order = replace(order, paid=True)  # the topic itself says it was paid
+            return "shopify", event_id, topic, order
+        return "shopify", event_id, topic, None
+    if endpoint == "woocommerce":
+        topic = headers.get("X-WC-Webhook-Topic", "")
+        event_id = headers.get("X-WC-Webhook-Delivery-ID")
+        if topic in ("order.created", "order.updated", "order.restored"):
+            return "woocommerce", event_id, topic, woocommerce_order(data)
+        return "woocommerce", event_id, topic, None
+    return "generic", headers.get("X-Collective-Event-Id"), "generic", generic_event(data)
+
+
+async def start_webhook_server(bot: CollectiveBot) -> WebhookServer:
+    """Called from the bot's setup_hook when ``[webhooks] enabled``; sales reach cogs via bot.dispatch."""
+
+    def notify(event: LedgerEvent) -> None:
+        bot.dispatch(event.name, event.guild_id, event.user_id, event.row_id)
+
+    server = WebhookServer(bot.db, bot.settings.webhooks, bot.clock, notify)
+    await server.start()
+    return server
