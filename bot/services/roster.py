@@ -20,6 +20,7 @@ from bot.services.bindings import ROLE_AMBASSADOR, tier_role_purpose
 from bot.services.codes import Code, CodeStatus
 from bot.services.guild_settings import GuildSettings
 from bot.services.members import Member, Status
+from bot.services.shop_payloads import format_minor
 
 FILTERABLE: tuple[Status, ...] = ("active", "paused", "waitlisted", "applicant", "left", "removed", "rejected")
 FORGOTTEN_NAME = "(forgotten member)"
@@ -233,41 +234,18 @@ async def forget(tx: Transaction, guild_id: int, user_id: int, actor_id: int, no
 # -- export ----------------------------------------------------------------------------------------------
 
 
-async def _sales_columns(db: Database) -> set[str]:
-    """Sales belong to another capability (migration 0004); read them only as far as the table allows."""
-    return {row["name"] for row in await db.fetchall("SELECT name FROM pragma_table_info('sales')")}
-
-
-ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX", "XAF", "XOF"}
-
-
-def _money(minor: int, currency: str) -> str:
-    if currency.upper() in ZERO_DECIMAL:
-        return f"{minor} {currency}"
-    sign = "-" if minor < 0 else ""
-    whole, cents = divmod(abs(minor), 100)
-    return f"{sign}{whole}.{cents:02d} {currency}"
-
-
-async def _sales_by_member(db: Database, guild_id: int) -> dict[int, tuple[int, str]] | None:
-    """user → (orders, net sales per currency), or None when there is no usable sales table."""
-    columns = await _sales_columns(db)
-    if not {"guild_id", "user_id"} <= columns:
-        return None
-    orders_sql = "SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END)" if "kind" in columns else "COUNT(*)"
-    has_money = {"net_minor", "currency"} <= columns
-    money_sql = ", currency, SUM(net_minor)" if has_money else ""
-    group = "user_id, currency" if has_money else "user_id"
+async def _sales_by_member(db: Database, guild_id: int) -> dict[int, tuple[int, str]]:
+    """user → (orders, net sales per currency, refunds deducted)."""
     rows = await db.fetchall(
-        f"SELECT user_id, {orders_sql}{money_sql} FROM sales WHERE guild_id = ? GROUP BY {group}",
+        """SELECT user_id, SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END), currency, SUM(net_minor)
+           FROM sales WHERE guild_id = ? GROUP BY user_id, currency""",
         (guild_id,),
     )
     totals: dict[int, tuple[int, list[str]]] = {}
-    for row in rows:
-        orders, parts = totals.get(row[0], (0, []))
-        if has_money:
-            parts.append(_money(int(row[3] or 0), row[2]))
-        totals[row[0]] = (orders + int(row[1] or 0), parts)
+    for user_id, orders, currency, net in rows:
+        count, parts = totals.get(user_id, (0, []))
+        parts.append(format_minor(int(net or 0), currency))
+        totals[user_id] = (count + int(orders or 0), parts)
     return {user: (orders, "; ".join(parts)) for user, (orders, parts) in totals.items()}
 
 
@@ -278,7 +256,7 @@ def _cell(value: object) -> str:
 
 
 async def export_csv(db: Database, guild_id: int) -> str:
-    """Everyone who is or was an ambassador, with code, points and (when recorded) orders and net sales."""
+    """Everyone who is or was an ambassador, with code, points, orders and net sales."""
     sales = await _sales_by_member(db, guild_id)
     rows = await db.fetchall(
         """SELECT m.user_id, m.display_name, m.status, m.tier, m.city, m.approved_at, m.status_changed_at,
@@ -293,15 +271,14 @@ async def export_csv(db: Database, guild_id: int) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header = ["user_id", "display_name", "status", "tier", "code", "city", "approved_at", "status_since", "points"]
-    writer.writerow([*header, "orders", "net_sales"] if sales is not None else header)
+    writer.writerow([*header, "orders", "net_sales"])
     for row in rows:
         values: list[object] = [
             str(row["user_id"]), row["display_name"], row["status"], row["tier"], row["code"], row["city"],
             row["approved_at"], row["status_changed_at"], row["points"],
         ]  # fmt: skip
-        if sales is not None:
-            orders, net = sales.get(row["user_id"], (0, ""))
-            values += [orders, net]
+        orders, net = sales.get(row["user_id"], (0, ""))
+        values += [orders, net]
         writer.writerow([_cell(v) for v in values])
     return out.getvalue()
 
