@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+import bot.services.sales_digest  # noqa: F401 — registers the sales digest sections and chart metrics
 from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup
 from bot.errors import InvalidInput, NotAllowed

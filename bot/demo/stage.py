@@ -70,7 +70,13 @@ class Demo:
             self.print(line)
 
     async def advance_to(self, when: datetime) -> None:
-        """Move the clock forward and run whatever scheduled work is now due."""
+        """Move the clock forward as real time would: stop at each due time on the way and run its work."""
+        while True:
+            due = await self.bot.scheduler.next_wakeup(self.clock.now())
+            if due is None or due > when or due <= self.clock.now():
+                break
+            self.clock.set(due)
+            await self.bot.scheduler.run_due(due)
         self.clock.set(when)
         await self.bot.scheduler.run_due(self.clock.now())
         await asyncio.sleep(0.2)  # let gateway events from that work reach the bot

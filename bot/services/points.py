@@ -6,11 +6,16 @@ so the points and the thing they reward commit together or not at all.
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from bot.clock import to_db
 from bot.db import Database, Transaction
+from bot.errors import InvalidInput, NotFound
+from bot.services import audit
 
 Reason = Literal["submission", "sale", "refund", "poll", "event", "adjustment"]
 
@@ -48,3 +53,70 @@ async def balance(db: Database, guild_id: int, user_id: int, since: datetime | N
             (guild_id, user_id, to_db(since)),
         )
     return int(value)
+
+
+# -- periods, totals and manual adjustments ------------------------------------------------------------
+
+Period = Literal["week", "month", "all"]
+PERIODS: tuple[Period, ...] = ("week", "month", "all")
+MAX_ADJUSTMENT = 100_000
+MAX_REASON = 200
+
+
+def period_start(period: Period, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """Start (UTC) of the local calendar week (Monday 00:00) or month containing ``now``; None for all time."""
+    if period == "all":
+        return None
+    local = now.astimezone(zone)
+    day = local.date() - timedelta(days=local.weekday()) if period == "week" else local.date().replace(day=1)
+    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class PointTotals:
+    week: int
+    month: int
+    all_time: int
+
+
+async def totals(db: Database, guild_id: int, user_id: int, now: datetime, zone: ZoneInfo) -> PointTotals:
+    week_start, month_start = period_start("week", now, zone), period_start("month", now, zone)
+    assert week_start is not None and month_start is not None
+    row = await db.fetchone(
+        """SELECT COALESCE(SUM(CASE WHEN created_at >= ? THEN points END), 0),
+                  COALESCE(SUM(CASE WHEN created_at >= ? THEN points END), 0)
+           FROM points_ledger WHERE guild_id = ? AND user_id = ? AND created_at >= ?""",
+        (to_db(week_start), to_db(month_start), guild_id, user_id, to_db(min(week_start, month_start))),
+    )
+    all_time = await db.fetchval(
+        "SELECT points FROM points_totals WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+    assert row is not None
+    return PointTotals(week=int(row[0]), month=int(row[1]), all_time=int(all_time or 0))
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    total: int  # the member's all-time total afterwards
+    entry: audit.AuditEntry  # dispatched as "audit_recorded" after commit
+
+
+async def adjust(
+    tx: Transaction, guild_id: int, user_id: int, amount: int, reason: str, *, actor_id: int, now: datetime
+) -> Adjustment:
+    """A moderator's manual award or deduction, audited."""
+    reason = reason.strip()
+    if amount == 0 or abs(amount) > MAX_ADJUSTMENT:
+        raise InvalidInput(f"The amount must be between -{MAX_ADJUSTMENT:,} and {MAX_ADJUSTMENT:,}, and not 0.")
+    if not reason or len(reason) > MAX_REASON:
+        raise InvalidInput(f"Give a reason of 1–{MAX_REASON} characters; it goes in the audit log.")
+    member = await tx.fetchone("SELECT status FROM members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+    if member is None:
+        raise NotFound("That person isn't part of the program.")
+    reference = f"adjustment:{uuid.uuid4().hex}"
+    await award(tx, guild_id, user_id, amount, "adjustment", reference, now, actor_id=actor_id, note=reason)
+    entry = await audit.record(tx, guild_id, actor_id, "points.adjust", user_id, now, amount=amount, reason=reason)
+    total = await tx.fetchval(
+        "SELECT points FROM points_totals WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+    return Adjustment(int(total), entry)

@@ -12,6 +12,7 @@ from bot.app import CollectiveBot, discover_extensions
 from bot.command_sync import command_payload
 from bot.config import Settings
 from bot.db import Database
+from bot.services.digest_sections import metric_providers, section_providers
 from emulator.validation import validate_request
 
 NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
@@ -55,3 +56,10 @@ async def test_the_synced_payload_passes_discords_schema_and_limits(loaded_bot: 
     assert validate_request("PUT", "/applications/1/commands", payload) is None
     for command in payload:
         assert len(str(command)) < 8000
+
+
+async def test_every_capability_feeds_the_digest(loaded_bot: CollectiveBot) -> None:
+    # Providers register when their cog imports them; a capability missing here is silently absent
+    # from every weekly digest.
+    assert {"onboarding", "sales", "sales_flags", "content", "events"} <= set(section_providers())
+    assert {"new_ambassadors", "orders", "revenue", "content_approved", "event_attendance"} <= set(metric_providers())

@@ -1,0 +1,104 @@
+"""Demo scene: a focus-group poll (vote, change of mind, automatic close), standings, and the weekly digest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.clock import to_db
+from bot.demo.stage import Demo
+from bot.periods import weekly
+from bot.services import bindings
+from bot.services.guild_settings import get_settings
+from bot.services.members import find_member
+from emulator.models import Message
+
+CHANNELS = ("announcements", "focus_group", "leaderboard", "review")
+
+
+async def _ensure_program(demo: Demo) -> None:
+    """Earlier scenes normally ran /setup and approved alice and chen; fill in whatever they didn't."""
+    db, guild_id = demo.bot.db, demo.guild_id
+    missing_channels = [name for name in CHANNELS if await bindings.get_channel_id(db, guild_id, name) is None]
+    if missing_channels and demo.emu.state.command_named("setup", guild_id) is not None:
+        await demo.slash("mira", "setup")
+        missing_channels = [name for name in CHANNELS if await bindings.get_channel_id(db, guild_id, name) is None]
+    now = demo.clock.now()
+    async with db.transaction() as tx:
+        for name in missing_channels:
+            channel = demo.emu.create_channel(guild_id, name.replace("_", "-"))
+            await bindings.bind(tx, guild_id, bindings.channel_purpose(name), channel.id, now)
+    missing = []
+    for name in ("alice", "chen"):
+        member = await find_member(db, guild_id, demo.people[name])
+        if member is None or member.status != "active":
+            missing.append(name)
+    if not missing:
+        return
+    demo.narrate(f"{' and '.join(missing)} joined the program earlier (approved off-screen)")
+    async with db.transaction() as tx:
+        for name in missing:
+            await tx.execute(
+                """INSERT INTO members (guild_id, user_id, display_name, status, status_changed_at, created_at)
+                   VALUES (?, ?, ?, 'active', ?, ?)
+                   ON CONFLICT (guild_id, user_id) DO UPDATE
+                       SET status = 'active', status_changed_at = excluded.status_changed_at""",
+                (guild_id, demo.people[name], name, to_db(now), to_db(now)),
+            )
+
+
+def _bot_posts(demo: Demo, channel_id: int) -> list[Message]:
+    return [
+        m
+        for m in demo.emu.state.messages_in(channel_id, include_ephemeral=False)
+        if m.author_id == demo.emu.bot.id and m.embeds
+    ]
+
+
+async def _press(demo: Demo, who: str, message: Message, poll_id: int, option: int, label: str) -> None:
+    demo.print(f"\n » {who} presses “{label}”")
+    reply = await demo.emu.actor(demo.guild_id, demo.people[who]).click(
+        message, f"collective:poll:vote:{poll_id}:{option}"
+    )
+    demo.show_reply(reply, who)
+
+
+async def play(demo: Demo) -> None:
+    await _ensure_program(demo)
+    db, guild_id = demo.bot.db, demo.guild_id
+    focus = await bindings.get_channel_id(db, guild_id, "focus_group")
+    announcements = await bindings.get_channel_id(db, guild_id, "announcements")
+    assert focus is not None and announcements is not None
+
+    demo.scene("Focus group: mira asks what to make next")
+    before = len(_bot_posts(demo, focus))
+    created = await demo.slash(
+        "mira", "poll create", question="Which scent should we make next?", options="Rose | Vanilla oat | Citrus",
+        duration="1d",
+    )  # fmt: skip
+    poll_id = int(created.content.split("#")[1].split()[0])
+    await demo.advance_to(demo.clock.now())  # let the poll reach the channel
+    poll_message = _bot_posts(demo, focus)[before]
+    demo.show_message(poll_message, "#focus-group")
+
+    await _press(demo, "alice", poll_message, poll_id, 1, "Vanilla oat")
+    await _press(demo, "chen", poll_message, poll_id, 0, "Rose")
+    demo.narrate("chen smells the samples again and changes her mind")
+    await _press(demo, "chen", poll_message, poll_id, 1, "Vanilla oat")
+
+    closes = demo.clock.now() + timedelta(days=1)
+    await demo.advance_to(closes)
+    demo.scene("A day later the poll closes by itself")
+    demo.show_message(_bot_posts(demo, focus)[-1], "#focus-group")
+
+    demo.scene("alice checks where she stands")
+    await demo.slash("alice", "leaderboard")
+    await demo.slash("alice", "profile")
+
+    settings = await get_settings(db, guild_id)
+    due = weekly(demo.clock.now(), settings.zone, settings.digest_weekday, settings.digest_time).following.due_at
+    before = len(_bot_posts(demo, announcements))
+    await demo.advance_to(due)
+    demo.scene("Monday 09:00: the weekly digest posts by itself")
+    for message in _bot_posts(demo, announcements)[before:]:
+        demo.show_message(message, "#announcements")
+        demo.narrate(f"attached: {', '.join(message.files) or 'nothing'}")
