@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import FixedClock
-from bot.demo import codes, content, foundation, onboarding
+from bot.demo import codes, content, engagement, events, foundation, onboarding
 from bot.demo.stage import TOKEN, Demo, running_bot
 from emulator import Emulator
 
@@ -23,7 +23,14 @@ WEEK_START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday morning
 MANAGE_GUILD = 1 << 5
 
 Scene = Callable[[Demo], Awaitable[None]]
-SCENES: list[Scene] = [foundation.play, onboarding.play, codes.play, content.play]
+SCENES: list[Scene] = [
+    foundation.play,
+    onboarding.play,
+    codes.play,
+    content.play,
+    engagement.play,
+    events.play,
+]
 
 
 async def run_demo(*, quiet: bool = False) -> int:

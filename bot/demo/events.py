@@ -1,0 +1,104 @@
+"""Demo scene: an in-person meetup with one seat — RSVP, waitlist, reminder, check-in and points."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+
+from bot.clock import to_db
+from bot.demo.stage import Demo
+from bot.services import bindings, points
+from bot.services.guild_settings import get_settings
+from bot.services.members import find_member
+from emulator.models import Message
+
+
+async def _ensure_program(demo: Demo) -> None:
+    """Earlier scenes normally ran /setup and approved the ambassadors; fill in whatever they didn't."""
+    db, guild_id = demo.bot.db, demo.guild_id
+    if await bindings.get_channel_id(db, guild_id, "announcements") is None:
+        await demo.slash("mira", "setup")
+    missing = []
+    for name in ("alice", "chen"):
+        member = await find_member(db, guild_id, demo.people[name])
+        if member is None or member.status != "active":
+            missing.append(name)
+    if not missing:
+        return
+    demo.narrate(f"{' and '.join(missing)} joined the program earlier (approved off-screen)")
+    now = to_db(demo.clock.now())
+    async with db.transaction() as tx:
+        for name in missing:
+            await tx.execute(
+                """INSERT INTO members (guild_id, user_id, display_name, status, tier, status_changed_at, created_at)
+                   VALUES (?, ?, ?, 'active', 'ambassador', ?, ?)
+                   ON CONFLICT (guild_id, user_id) DO UPDATE
+                       SET status = 'active', status_changed_at = excluded.status_changed_at""",
+                (guild_id, demo.people[name], name, now, now),
+            )
+
+
+def _latest_from_bot(demo: Demo, channel_id: int) -> Message:
+    posted = [m for m in demo.emu.state.messages_in(channel_id) if m.author_id == demo.emu.bot.id and m.embeds]
+    return posted[-1]
+
+
+def _show_dms(demo: Demo, name: str, since: int) -> int:
+    dms = demo.emu.dms_to(demo.people[name])
+    for message in dms[since:]:
+        demo.show_message(message, f"{name} (DM)")
+    return len(dms)
+
+
+async def _press(demo: Demo, who: str, message: Message, custom_id: str, label: str) -> None:
+    demo.print(f"\n » {who} presses “{label}”")
+    reply = await demo.emu.actor(demo.guild_id, demo.people[who]).click(message, custom_id)
+    demo.show_reply(reply, who)
+
+
+async def play(demo: Demo) -> None:
+    demo.scene("Events: mira plans an in-person meetup with a single seat")
+    await _ensure_program(demo)
+    zone = (await get_settings(demo.bot.db, demo.guild_id)).zone
+    day = (demo.clock.now().astimezone(zone) + timedelta(days=3)).date()
+    start = datetime.combine(day, time(18, 0), tzinfo=zone)
+    await demo.slash(
+        "mira",
+        "event create",
+        title="Glow Lab tour",
+        start=start.strftime("%Y-%m-%d %H:%M"),
+        end=(start + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
+        capacity=1,
+        location="Glow HQ, Berlin",
+        description="See where the serums are made, meet the formulators, take home a sample box.",
+    )
+    scheduled = demo.emu.state.events_in(demo.guild_id)[-1]
+    demo.narrate(f"Discord now lists the scheduled event “{scheduled.name}” in the server's Events tab")
+    channel_id = await bindings.get_channel_id(demo.bot.db, demo.guild_id, "announcements")
+    assert channel_id is not None
+    post = _latest_from_bot(demo, channel_id)
+    demo.show_message(post, "#announcements")
+    event_id = int(re.findall(r"Event #(\d+)", post.embeds[0]["footer"]["text"])[0])
+    going, decline = f"collective:event:going:{event_id}", f"collective:event:decline:{event_id}"
+
+    seen = len(demo.emu.dms_to(demo.people["chen"]))
+    await _press(demo, "alice", post, going, "Going")
+    await _press(demo, "chen", post, going, "Going")
+    demo.scene("alice can't make it after all; chen moves up from the waitlist")
+    await _press(demo, "alice", post, decline, "Can't go")
+    await demo.advance_to(demo.clock.now())  # let the DM land
+    seen = _show_dms(demo, "chen", seen)
+    await demo.slash("chen", "events")
+
+    await demo.advance_to(start - timedelta(days=1))
+    demo.scene("The day before: a reminder for everyone who's going")
+    seen = _show_dms(demo, "chen", seen)
+
+    await demo.advance_to(start + timedelta(minutes=10))
+    demo.scene("At the door: mira shows the check-in code, chen checks in")
+    shown = await demo.slash("mira", "event code", event=event_id)
+    code = re.findall(r"`([A-Z0-9]{6})`", shown.content)[0]
+    await demo.slash("chen", "checkin", code=code)
+    await demo.slash("chen", "checkin", code=code)
+    total = await points.balance(demo.bot.db, demo.guild_id, demo.people["chen"])
+    demo.narrate(f"chen's points balance is now {total}; the second check-in awarded nothing more")
