@@ -28,12 +28,12 @@ from bot.services.events import (
     discard_event,
     edit_event,
     get_event,
-    parse_local,
     recent_events,
     tier_keys,
     validate_draft,
 )
 from bot.services.guild_settings import get_settings
+from bot.services.local_time import parse_local
 from bot.ui.times import local_time
 from cogs._events_discord import (
     announcement_card,
@@ -125,8 +125,8 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
         draft = EventDraft(
             title=title,
             description=description or "",
-            starts_at=parse_local(start, settings.zone, "start"),
-            ends_at=parse_local(end, settings.zone, "end"),
+            starts_at=parse_local(start, settings.zone, what="start"),
+            ends_at=parse_local(end, settings.zone, what="end"),
             location=location,
             channel_id=channel.id if channel is not None else None,
             capacity=capacity,
@@ -220,9 +220,9 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             if value is not None:
                 changes[name] = value
         if start is not None:
-            changes["starts_at"] = parse_local(start, zone, "start")
+            changes["starts_at"] = parse_local(start, zone, what="start")
         if end is not None:
-            changes["ends_at"] = parse_local(end, zone, "end")
+            changes["ends_at"] = parse_local(end, zone, what="end")
         if channel is not None:
             changes["channel_id"] = channel.id
         if capacity is not None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.clock import ensure_utc, from_db, to_db
+from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services import audit
+from bot.services.local_time import parse_local
 from bot.services.members import Member
 
 BriefStatus = Literal["draft", "open", "closed", "cancelled"]
@@ -20,25 +20,6 @@ TITLE_MAX = 100
 WHAT_MAX = 1500
 DELIVERABLES_MAX = 1000
 POINTS_MAX = 10_000
-
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2}))?$")
-
-
-def parse_local(text: str, zone: ZoneInfo, *, default_time: time, what: str = "date") -> datetime:
-    """'2026-12-05' or '2026-12-05 18:00' in the server's timezone → UTC."""
-    match = _DATE.match((text or "").strip())
-    if match is None:
-        raise InvalidInput(
-            f"I couldn't read the {what} `{text[:40]}`. Use YYYY-MM-DD or YYYY-MM-DD HH:MM, e.g. 2026-12-05 18:00."
-        )
-    year, month, day, hour, minute = match.groups()
-    try:
-        at = time(int(hour), int(minute)) if hour is not None else default_time
-        local = datetime(int(year), int(month), int(day), at.hour, at.minute, tzinfo=zone)
-    except ValueError:
-        raise InvalidInput(f"`{text[:40]}` isn't a real {what}.") from None
-    return ensure_utc(local)
-
 
 # -- content settings ---------------------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services import audit
-from bot.services.briefs import parse_local
 from bot.services.links import check_link
+from bot.services.local_time import parse_local
 
 DropStatus = Literal["scheduled", "published", "cancelled"]
 TITLE_MAX = 100

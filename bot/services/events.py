@@ -6,12 +6,10 @@ cog mirrors it to Discord (the guild scheduled event, the announcement, reminder
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
@@ -28,7 +26,6 @@ POINTS_LIMIT = 10_000
 LONGEST_EVENT = timedelta(days=7)
 # Reminders before the start; the "start" timer takes voice attendance of those already in the channel.
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("day", timedelta(days=1)), ("hour", timedelta(hours=1)))
-_LOCAL_TIME = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})\s*$")
 
 
 @dataclass(frozen=True)
@@ -88,19 +85,6 @@ class EditOutcome:
     @property
     def moved(self) -> bool:
         return (self.before.starts_at, self.before.ends_at) != (self.after.starts_at, self.after.ends_at)
-
-
-def parse_local(text: str, zone: ZoneInfo, what: str) -> datetime:
-    """'2026-12-05 18:00' in the server's timezone → an aware UTC datetime."""
-    match = _LOCAL_TIME.match(text or "")
-    if match is None:
-        raise InvalidInput(f"Write the {what} as YYYY-MM-DD HH:MM (e.g. 2026-12-05 18:00), in server time.")
-    year, month, day, hour, minute = (int(part) for part in match.groups())
-    try:
-        local = datetime(year, month, day, hour, minute, tzinfo=zone)
-    except ValueError:
-        raise InvalidInput(f"The {what} `{text.strip()}` isn't a real date and time.") from None
-    return local.astimezone(ZoneInfo("UTC"))
 
 
 async def validate_draft(

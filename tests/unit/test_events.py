@@ -20,7 +20,8 @@ from bot.services.event_rsvps import (
     reminder_plan,
     rsvp,
 )
-from bot.services.events import EventDraft, cancel_event, counts, create_event, edit_event, parse_local
+from bot.services.events import EventDraft, cancel_event, counts, create_event, edit_event
+from bot.services.local_time import parse_local
 
 GUILD = 1
 MOD = 10
@@ -60,12 +61,12 @@ async def people(db: Database) -> None:
 
 def test_parse_local_reads_server_time() -> None:
     berlin = ZoneInfo("Europe/Berlin")
-    assert parse_local("2026-12-05 18:00", berlin, "start") == datetime(2026, 12, 5, 17, 0, tzinfo=UTC)
-    assert parse_local(" 2026-07-01T09:30 ", berlin, "start") == datetime(2026, 7, 1, 7, 30, tzinfo=UTC)
+    assert parse_local("2026-12-05 18:00", berlin, what="start") == datetime(2026, 12, 5, 17, 0, tzinfo=UTC)
+    assert parse_local(" 2026-07-01T09:30 ", berlin, what="start") == datetime(2026, 7, 1, 7, 30, tzinfo=UTC)
     with pytest.raises(InvalidInput, match="YYYY-MM-DD HH:MM"):
-        parse_local("tomorrow 6pm", berlin, "start")
+        parse_local("tomorrow 6pm", berlin, what="start")
     with pytest.raises(InvalidInput, match="isn't a real date"):
-        parse_local("2026-02-30 10:00", berlin, "start")
+        parse_local("2026-02-30 10:00", berlin, what="start")
 
 
 @pytest.mark.parametrize(
