@@ -13,7 +13,6 @@ from datetime import timedelta
 import aiohttp
 from pydantic import SecretStr
 
-from bot.clock import to_db
 from bot.config import WebhookSettings
 from bot.demo.stage import Demo
 from bot.services import codes
@@ -36,27 +35,11 @@ def _order(code: str, order_id: int, created_at: str) -> bytes:
     }).encode()  # fmt: skip
 
 
-async def _alices_code(demo: Demo) -> str:
-    alice = demo.people["alice"]
-    current = await codes.current_code(demo.bot.db, demo.guild_id, alice)
-    if current is not None:
-        return current.code
-    # Played on its own (without the onboarding scene): approve alice the way onboarding leaves her.
-    now = demo.clock.now()
-    async with demo.bot.db.transaction() as tx:
-        await tx.execute(
-            """INSERT OR IGNORE INTO members (guild_id, user_id, display_name, status, approved_at, status_changed_at,
-                   created_at) VALUES (?, ?, 'alice', 'active', ?, ?, ?)""",
-            (demo.guild_id, alice, to_db(now), to_db(now), to_db(now)),
-        )
-        issued = await codes.issue_code(tx, demo.guild_id, alice, "alice", now)
-    demo.narrate("alice was approved as an ambassador and given a code")
-    return issued.code
-
-
 async def play(demo: Demo) -> None:
     demo.scene("Codes: alice's code brings in a sale")
-    code = await _alices_code(demo)
+    current = await codes.current_code(demo.bot.db, demo.guild_id, demo.people["alice"])
+    assert current is not None, "the onboarding scene approves alice and gives her a code"
+    code = current.code
     await demo.slash("alice", "code")
 
     def notify(event: LedgerEvent) -> None:

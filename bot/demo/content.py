@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import to_db
 from bot.demo.stage import Demo
 from bot.services import bindings, points
 from bot.services.guild_settings import get_settings
@@ -21,33 +20,7 @@ def _button(message: Message, label: str) -> str:
     raise RuntimeError(f"no {label!r} button on the message")
 
 
-async def _stand_in_for_earlier_scenes(demo: Demo) -> None:
-    """Played alone, the scene needs what /setup and onboarding would have done; with them, this is a no-op."""
-    db, guild_id, now = demo.bot.db, demo.guild_id, demo.clock.now()
-    missing = [name for name in CHANNELS if await bindings.get_channel_id(db, guild_id, name) is None]
-    alice = demo.people["alice"]
-    status = await db.fetchval("SELECT status FROM members WHERE guild_id = ? AND user_id = ?", (guild_id, alice))
-    if not missing and status == "active":
-        return
-    made = {name: demo.emu.create_channel(guild_id, name).id for name in missing}
-    async with db.transaction() as tx:
-        for name, channel_id in made.items():
-            await bindings.bind(tx, guild_id, bindings.channel_purpose(name), channel_id, now)
-        if status is None:
-            await tx.execute(
-                "INSERT INTO members (guild_id, user_id, display_name, status, status_changed_at, created_at)"
-                " VALUES (?, ?, 'alice', 'active', ?, ?)",
-                (guild_id, alice, to_db(now), to_db(now)),
-            )
-        elif status != "active":
-            await tx.execute(
-                "UPDATE members SET status = 'active' WHERE guild_id = ? AND user_id = ?", (guild_id, alice)
-            )
-    demo.narrate("standing in for /setup and onboarding: content channels bound, alice is an ambassador")
-
-
 async def play(demo: Demo) -> None:
-    await _stand_in_for_earlier_scenes(demo)
     guild_id, emu = demo.guild_id, demo.emu
     zone = (await get_settings(demo.bot.db, guild_id)).zone
     mira = emu.actor(guild_id, demo.people["mira"])

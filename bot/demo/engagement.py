@@ -4,46 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import to_db
 from bot.demo.stage import Demo
 from bot.periods import weekly
 from bot.services import bindings
 from bot.services.guild_settings import get_settings
-from bot.services.members import find_member
 from emulator.models import Message
 
 CHANNELS = ("announcements", "focus_group", "leaderboard", "review")
-
-
-async def _ensure_program(demo: Demo) -> None:
-    """Earlier scenes normally ran /setup and approved alice and chen; fill in whatever they didn't."""
-    db, guild_id = demo.bot.db, demo.guild_id
-    missing_channels = [name for name in CHANNELS if await bindings.get_channel_id(db, guild_id, name) is None]
-    if missing_channels and demo.emu.state.command_named("setup", guild_id) is not None:
-        await demo.slash("mira", "setup")
-        missing_channels = [name for name in CHANNELS if await bindings.get_channel_id(db, guild_id, name) is None]
-    now = demo.clock.now()
-    async with db.transaction() as tx:
-        for name in missing_channels:
-            channel = demo.emu.create_channel(guild_id, name.replace("_", "-"))
-            await bindings.bind(tx, guild_id, bindings.channel_purpose(name), channel.id, now)
-    missing = []
-    for name in ("alice", "chen"):
-        member = await find_member(db, guild_id, demo.people[name])
-        if member is None or member.status != "active":
-            missing.append(name)
-    if not missing:
-        return
-    demo.narrate(f"{' and '.join(missing)} joined the program earlier (approved off-screen)")
-    async with db.transaction() as tx:
-        for name in missing:
-            await tx.execute(
-                """INSERT INTO members (guild_id, user_id, display_name, status, status_changed_at, created_at)
-                   VALUES (?, ?, ?, 'active', ?, ?)
-                   ON CONFLICT (guild_id, user_id) DO UPDATE
-                       SET status = 'active', status_changed_at = excluded.status_changed_at""",
-                (guild_id, demo.people[name], name, to_db(now), to_db(now)),
-            )
 
 
 def _bot_posts(demo: Demo, channel_id: int) -> list[Message]:
@@ -63,7 +30,6 @@ async def _press(demo: Demo, who: str, message: Message, poll_id: int, option: i
 
 
 async def play(demo: Demo) -> None:
-    await _ensure_program(demo)
     db, guild_id = demo.bot.db, demo.guild_id
     focus = await bindings.get_channel_id(db, guild_id, "focus_group")
     announcements = await bindings.get_channel_id(db, guild_id, "announcements")

@@ -5,37 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
-from bot.clock import to_db
 from bot.demo.stage import Demo
 from bot.services import bindings, points
 from bot.services.guild_settings import get_settings
-from bot.services.members import find_member
 from emulator.models import Message
-
-
-async def _ensure_program(demo: Demo) -> None:
-    """Earlier scenes normally ran /setup and approved the ambassadors; fill in whatever they didn't."""
-    db, guild_id = demo.bot.db, demo.guild_id
-    if await bindings.get_channel_id(db, guild_id, "announcements") is None:
-        await demo.slash("mira", "setup")
-    missing = []
-    for name in ("alice", "chen"):
-        member = await find_member(db, guild_id, demo.people[name])
-        if member is None or member.status != "active":
-            missing.append(name)
-    if not missing:
-        return
-    demo.narrate(f"{' and '.join(missing)} joined the program earlier (approved off-screen)")
-    now = to_db(demo.clock.now())
-    async with db.transaction() as tx:
-        for name in missing:
-            await tx.execute(
-                """INSERT INTO members (guild_id, user_id, display_name, status, tier, status_changed_at, created_at)
-                   VALUES (?, ?, ?, 'active', 'ambassador', ?, ?)
-                   ON CONFLICT (guild_id, user_id) DO UPDATE
-                       SET status = 'active', status_changed_at = excluded.status_changed_at""",
-                (guild_id, demo.people[name], name, now, now),
-            )
 
 
 def _latest_from_bot(demo: Demo, channel_id: int) -> Message:
@@ -58,7 +31,6 @@ async def _press(demo: Demo, who: str, message: Message, custom_id: str, label: 
 
 async def play(demo: Demo) -> None:
     demo.scene("Events: mira plans an in-person meetup with a single seat")
-    await _ensure_program(demo)
     zone = (await get_settings(demo.bot.db, demo.guild_id)).zone
     day = (demo.clock.now().astimezone(zone) + timedelta(days=3)).date()
     start = datetime.combine(day, time(18, 0), tzinfo=zone)
