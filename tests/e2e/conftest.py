@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from emulator import Emulator, Guild
 from emulator.models import User
 
 TOKEN = "e2e-token"
+# Discord's 3-second acknowledgement rule is on by default; a slow CI machine may widen it.
+ACK_TIMEOUT = float(os.environ.get("EMULATOR_ACK_TIMEOUT", "3"))
 MANAGE_GUILD = 1 << 5
 
 
@@ -115,7 +118,7 @@ class World:
 
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator(token=TOKEN)
+    emulator = Emulator(token=TOKEN, ack_timeout=ACK_TIMEOUT)
     await emulator.start()
     old_base, old_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     try:
