@@ -5,8 +5,7 @@ The brief's Submit button is handled by cogs/submissions.py (same custom_id cont
 
 from __future__ import annotations
 
-import re
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import discord
@@ -16,8 +15,8 @@ from bot.errors import NotAllowed
 from bot.services import briefs
 from bot.services.briefs import Brief
 from bot.services.members import require_ambassador
-from bot.ui.base import SafeDynamicItem
-from bot.ui.custom_ids import custom_id, template
+from bot.ui.base import RecordButton
+from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, embed
 from bot.ui.times import local_time
 from cogs._content import DisplayView, Field, bot_of, guild_id_of, zone_of
@@ -81,62 +80,28 @@ async def require_moderator(interaction: discord.Interaction[Any]) -> None:
         raise NotAllowed("This is for program moderators (Manage Server or the Program Moderator role).")
 
 
-class PublishButton(
-    SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=template("brief", "publish", "brief_id")
-):
-    def __init__(self, brief_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Publish", custom_id=custom_id("brief", "publish", brief_id)))
-        self.brief_id = brief_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> Self:
-        return cls(int(match["brief_id"]))
-
+class PublishButton(RecordButton, feature="brief", action="publish"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         cog = bot_of(interaction).get_cog("Briefs")
         assert isinstance(cog, Publisher)
-        await cog.publish(interaction, self.brief_id)
+        await cog.publish(interaction, self.record_id)
 
 
-class CancelDraftButton(
-    SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=template("brief", "discard", "brief_id")
-):
-    def __init__(self, brief_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Cancel", custom_id=custom_id("brief", "discard", brief_id)))
-        self.brief_id = brief_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> Self:
-        return cls(int(match["brief_id"]))
-
+class CancelDraftButton(RecordButton, feature="brief", action="discard"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         await require_moderator(interaction)
         bot = bot_of(interaction)
-        await briefs.cancel_draft(bot.db, guild_id_of(interaction), self.brief_id, interaction.user.id, bot.clock.now())
+        await briefs.cancel_draft(
+            bot.db, guild_id_of(interaction), self.record_id, interaction.user.id, bot.clock.now()
+        )
         await interaction.response.edit_message(content="Draft discarded; nothing was posted.", embed=None, view=None)
 
 
-class OptInButton(
-    SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=template("brief", "optin", "brief_id")
-):
-    def __init__(self, brief_id: int) -> None:
-        super().__init__(discord.ui.Button(label="I'm in", custom_id=custom_id("brief", "optin", brief_id)))
-        self.brief_id = brief_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> Self:
-        return cls(int(match["brief_id"]))
-
+class OptInButton(RecordButton, feature="brief", action="optin"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         bot, guild_id = bot_of(interaction), guild_id_of(interaction)
         member = await require_ambassador(bot.db, guild_id, interaction.user.id)
-        brief, new = await briefs.opt_in(bot.db, guild_id, self.brief_id, member, bot.clock.now())
+        brief, new = await briefs.opt_in(bot.db, guild_id, self.record_id, member, bot.clock.now())
         days = (await briefs.get_content_settings(bot.db, guild_id)).reminder_days_before
         when = local_time(brief.due_at, await zone_of(bot, guild_id))
         text = (

@@ -6,7 +6,7 @@ import io
 import logging
 import re
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import discord
@@ -20,8 +20,8 @@ from bot.scheduler import Timer
 from bot.services import drops
 from bot.services.drops import Drop, DropImage
 from bot.services.links import IMAGE_TYPES, check_upload
-from bot.ui.base import SafeDynamicItem
-from bot.ui.custom_ids import custom_id, template
+from bot.ui.base import RecordButton
+from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.paginator import Paginator
 from bot.ui.times import local_time
@@ -51,22 +51,10 @@ def ack_label(drop: Drop, zone: ZoneInfo) -> str:
     return f"I won't share before {drop.embargo_until.astimezone(zone):%d %b %Y}"
 
 
-class AckButton(
-    SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=template("drop", "ack", "drop_id")
-):
-    def __init__(self, drop_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Acknowledge", custom_id=custom_id("drop", "ack", drop_id)))
-        self.drop_id = drop_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> Self:
-        return cls(int(match["drop_id"]))
-
+class AckButton(RecordButton, feature="drop", action="ack"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         bot, guild_id = bot_of(interaction), guild_id_of(interaction)
-        drop, new = await drops.acknowledge(bot.db, guild_id, self.drop_id, interaction.user.id, bot.clock.now())
+        drop, new = await drops.acknowledge(bot.db, guild_id, self.record_id, interaction.user.id, bot.clock.now())
         assert drop.embargo_until is not None
         when = local_time(drop.embargo_until, await zone_of(bot, guild_id))
         text = (

@@ -7,9 +7,8 @@ when it waits more than 48 hours.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
-from typing import Any, Self
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -24,8 +23,7 @@ from bot.services.bindings import ROLE_MODERATOR, get_binding
 from bot.services.links import CONTENT_TYPES, check_upload
 from bot.services.members import require_ambassador
 from bot.services.submissions import STATUS_LABELS, Draft, Submission, Upload
-from bot.ui.base import BaseView, SafeDynamicItem
-from bot.ui.custom_ids import custom_id, template
+from bot.ui.base import BaseView, RecordButton
 from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.paginator import Paginator
 from bot.ui.times import local_time
@@ -85,23 +83,11 @@ class ConsentView(BaseView):
         await interaction.response.edit_message(content="Cancelled; nothing was submitted.", embed=None, view=None)
 
 
-class BriefSubmitButton(
-    SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=template("brief", "submit", "brief_id")
-):
-    def __init__(self, brief_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Submit", custom_id=custom_id("brief", "submit", brief_id)))
-        self.brief_id = brief_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> Self:
-        return cls(int(match["brief_id"]))
-
+class BriefSubmitButton(RecordButton, feature="brief", action="submit"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         bot, guild_id = bot_of(interaction), guild_id_of(interaction)
         member = await require_ambassador(bot.db, guild_id, interaction.user.id)
-        brief = await briefs.get_brief(bot.db, guild_id, self.brief_id)
+        brief = await briefs.get_brief(bot.db, guild_id, self.record_id)
         briefs.check_eligible(brief, member)
         await channel_id_or_setup(bot, guild_id, "review")
 
@@ -113,28 +99,12 @@ class BriefSubmitButton(
         await interaction.response.send_modal(FormModal(clip(f"Submit: {brief.title}", 45), submission_form(), done))
 
 
-class ResubmitButton(
-    SafeDynamicItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=template("submission", "resubmit", "submission_id"),
-):
-    def __init__(self, submission_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(label="Resubmit", custom_id=custom_id("submission", "resubmit", submission_id))
-        )
-        self.submission_id = submission_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> Self:
-        return cls(int(match["submission_id"]))
-
+class ResubmitButton(RecordButton, feature="submission", action="resubmit"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         # Pressed in a DM: the submission tells us which server it belongs to.
         bot = bot_of(interaction)
-        guild_id = await submissions.guild_of(bot.db, self.submission_id)
-        original = await submissions.get_submission(bot.db, guild_id, self.submission_id)
+        guild_id = await submissions.guild_of(bot.db, self.record_id)
+        original = await submissions.get_submission(bot.db, guild_id, self.record_id)
         if original.user_id != interaction.user.id:
             raise NotFound("I can't find that submission.")
         if original.status != "changes_requested":

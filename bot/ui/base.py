@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Self
 
 import discord
 
 from bot.interaction_errors import report_interaction_error
+from bot.ui.custom_ids import custom_id, template
 
 
 class BaseView(discord.ui.View):
@@ -51,3 +53,29 @@ class SafeDynamicItem:
         except Exception as exc:
             custom_id = getattr(getattr(self, "item", None), "custom_id", type(self).__name__)
             await report_interaction_error(interaction, exc, where=f"dynamic item {custom_id}")
+
+
+class RecordButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+    """Answers presses of a persistent button whose custom_id is ``collective:<feature>:<action>:<id>``.
+
+    Declare ``class Publish(RecordButton, feature="brief", action="publish")`` and implement ``handle``;
+    ``self.record_id`` is the id from the custom_id. The message renders the button itself; register the
+    class with ``bot.add_dynamic_items`` so presses are answered after a restart too.
+    """
+
+    feature: str
+    action: str
+
+    def __init_subclass__(cls, *, feature: str, action: str, **kwargs: Any) -> None:
+        super().__init_subclass__(template=template(feature, action, "record_id"), **kwargs)
+        cls.feature, cls.action = feature, action
+
+    def __init__(self, record_id: int, item: discord.ui.Button[Any] | None = None) -> None:
+        super().__init__(item or discord.ui.Button(custom_id=custom_id(self.feature, self.action, record_id)))
+        self.record_id = record_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        return cls(int(match["record_id"]), item if isinstance(item, discord.ui.Button) else None)
