@@ -198,53 +198,52 @@ async def finish_claim(db: Database, guild_id: int, period_key: str, now: dateti
 # -- this capability's own providers: points (top 5, biggest movers) and polls ---------------------------
 
 
+_EARNED = """SELECT l.user_id, SUM(l.points) AS earned, MAX(l.created_at) AS last_at
+    FROM points_ledger l INDEXED BY points_by_time_covering
+    WHERE l.guild_id = ? AND l.created_at >= ? AND l.created_at < ? GROUP BY l.user_id"""
+
+# Movers: all-time rank at the end of the week against the rank at its start, both ranked in SQL (ties by
+# user id) from the running totals less what came after the week and what came during it.
+_CLIMBS = f"""WITH earned AS ({_EARNED}),
+    later AS (SELECT user_id, SUM(points) AS p FROM points_ledger INDEXED BY points_by_time_covering
+              WHERE guild_id = ? AND created_at >= ? GROUP BY user_id),
+    standing AS (
+        SELECT t.user_id, t.points - COALESCE(later.p, 0) AS at_end,
+               t.points - COALESCE(later.p, 0) - COALESCE(earned.earned, 0) AS at_start
+        FROM points_totals t JOIN members m ON m.guild_id = t.guild_id AND m.user_id = t.user_id
+        LEFT JOIN later ON later.user_id = t.user_id LEFT JOIN earned ON earned.user_id = t.user_id
+        WHERE t.guild_id = ? AND m.status = 'active'),
+    ranked AS (
+        SELECT user_id, ROW_NUMBER() OVER (ORDER BY at_end DESC, user_id) AS end_rank,
+               ROW_NUMBER() OVER (ORDER BY at_start DESC, user_id) AS start_rank
+        FROM standing)
+    SELECT r.user_id, r.start_rank - r.end_rank AS climb, r.end_rank, m.display_name
+    FROM ranked r JOIN earned e ON e.user_id = r.user_id
+    JOIN members m ON m.guild_id = ? AND m.user_id = r.user_id
+    WHERE r.start_rank > r.end_rank ORDER BY climb DESC, r.user_id LIMIT 3"""
+
+
 @digest_sections.section_provider("points")
 async def points_section(db: Database, guild_id: int, window: DigestWindow) -> list[DigestSection]:
     start, end = to_db(window.start), to_db(window.end)
-    earned_rows = await db.fetchall(
-        """SELECT l.user_id, SUM(l.points) AS earned, MAX(l.created_at) AS last_at, m.display_name
-           FROM points_ledger l INDEXED BY points_by_time_covering
-           JOIN members m ON m.guild_id = l.guild_id AND m.user_id = l.user_id
-           WHERE l.guild_id = ? AND l.created_at >= ? AND l.created_at < ? AND m.status = 'active'
-           GROUP BY l.user_id ORDER BY earned DESC, last_at, l.user_id""",
-        (guild_id, start, end),
+    top = await db.fetchall(
+        f"""SELECT e.earned, m.display_name FROM ({_EARNED}) e
+            JOIN members m ON m.guild_id = ? AND m.user_id = e.user_id
+            WHERE m.status = 'active' ORDER BY e.earned DESC, e.last_at, e.user_id LIMIT 5""",
+        (guild_id, start, end, guild_id),
     )
-    if not earned_rows:
+    if not top:
         return [DigestSection("points", "🏆 Points", ["No points were earned this week."], order=20)]
     medals = ["🥇", "🥈", "🥉", "4.", "5."]
     lines = [
         f"{medal} **{row['display_name']}** — {int(row['earned']):,} pts"
-        for medal, row in zip(medals, earned_rows[:5], strict=False)
+        for medal, row in zip(medals, top, strict=False)
     ]
-    # Movers: all-time rank at the end of the week against the rank at its start.
-    totals = await db.fetchall(
-        """SELECT t.user_id, t.points FROM points_totals t
-           JOIN members m ON m.guild_id = t.guild_id AND m.user_id = t.user_id
-           WHERE t.guild_id = ? AND m.status = 'active'""",
-        (guild_id,),
-    )
-    later = await db.fetchall(
-        "SELECT user_id, SUM(points) AS p FROM points_ledger INDEXED BY points_by_time_covering"
-        " WHERE guild_id = ? AND created_at >= ? GROUP BY user_id",
-        (guild_id, end),
-    )
-    after = {int(row["user_id"]): int(row["p"]) for row in later}
-    earned = {int(row["user_id"]): int(row["earned"]) for row in earned_rows}
-    names = {int(row["user_id"]): row["display_name"] for row in earned_rows}
-    at_end = {int(row["user_id"]): int(row["points"]) - after.get(int(row["user_id"]), 0) for row in totals}
-    at_start = {user: value - earned.get(user, 0) for user, value in at_end.items()}
-
-    def ranks(values: dict[int, int]) -> dict[int, int]:
-        ordered = sorted(values, key=lambda user: (-values[user], user))
-        return {user: rank for rank, user in enumerate(ordered, start=1)}
-
-    end_rank, start_rank = ranks(at_end), ranks(at_start)
-    climbs = sorted(
-        ((start_rank[u] - end_rank[u], u) for u in earned if u in end_rank and start_rank[u] > end_rank[u]),
-        key=lambda item: (-item[0], item[1]),
-    )[:3]
+    climbs = await db.fetchall(_CLIMBS, (guild_id, start, end, guild_id, end, guild_id, guild_id))
     lines += [
-        f"📈 **{names[u]}** climbed {climb} place{'s' if climb != 1 else ''} to #{end_rank[u]}" for climb, u in climbs
+        f"📈 **{row['display_name']}** climbed {row['climb']} place{'s' if row['climb'] != 1 else ''} to"
+        f" #{row['end_rank']}"
+        for row in climbs
     ]
     return [DigestSection("points", "🏆 Points: top 5 and biggest movers", lines, order=20)]
 

@@ -32,7 +32,8 @@ class FraudFlag:
 async def self_referrals(db: Database, guild_id: int, start: datetime, end: datetime) -> list[FraudFlag]:
     rows = await db.fetchall(
         """SELECT user_id, code, COUNT(*) AS n, GROUP_CONCAT(COALESCE(order_name, order_id), ', ') AS orders
-           FROM sales WHERE guild_id = ? AND kind = 'sale' AND self_referral = 1
+           FROM sales INDEXED BY sales_self_referrals
+           WHERE guild_id = ? AND kind = 'sale' AND self_referral = 1
              AND occurred_at >= ? AND occurred_at < ?
            GROUP BY user_id, code ORDER BY n DESC""",
         (guild_id, to_db(start), to_db(end)),
@@ -67,11 +68,11 @@ async def unknown_codes(db: Database, guild_id: int, since: datetime, limit: int
 async def spikes(db: Database, guild_id: int, now: datetime) -> list[FraudFlag]:
     week_start = now - timedelta(days=7)
     base_start = week_start - timedelta(weeks=BASELINE_WEEKS)
+    # Counts per code from the covering index alone; only the (rare) flagged codes are then looked up.
     rows = await db.fetchall(
-        """SELECT code_id, user_id, code,
-                  SUM(occurred_at >= ?) AS recent,
-                  SUM(occurred_at < ?) AS before
-           FROM sales WHERE guild_id = ? AND kind = 'sale' AND occurred_at >= ? AND occurred_at < ?
+        """SELECT code_id, SUM(occurred_at >= ?) AS recent, SUM(occurred_at < ?) AS before
+           FROM sales INDEXED BY sales_by_time_covering
+           WHERE guild_id = ? AND occurred_at >= ? AND occurred_at < ? AND kind = 'sale'
            GROUP BY code_id""",
         (to_db(week_start), to_db(week_start), guild_id, to_db(base_start), to_db(now)),
     )
@@ -79,9 +80,18 @@ async def spikes(db: Database, guild_id: int, now: datetime) -> list[FraudFlag]:
     for row in rows:
         recent, usual = int(row["recent"]), int(row["before"]) / BASELINE_WEEKS
         if recent >= SPIKE_MIN_ORDERS and recent >= SPIKE_FACTOR * max(usual, 1.0):
+            holder = await db.fetchone(
+                """SELECT user_id, code FROM sales WHERE guild_id = ? AND code_id = ? AND kind = 'sale'
+                   AND occurred_at < ? ORDER BY occurred_at DESC, id DESC LIMIT 1""",
+                (guild_id, row["code_id"], to_db(now)),
+            )
+            assert holder is not None
             flags.append(
                 FraudFlag(
-                    "spike", int(row["user_id"]), row["code"], f"{recent} orders in 7 days; usually {usual:.1f}/week"
+                    "spike",
+                    int(holder["user_id"]),
+                    holder["code"],
+                    f"{recent} orders in 7 days; usually {usual:.1f}/week",
                 )
             )
     flags.sort(key=lambda flag: flag.detail, reverse=True)

@@ -4,8 +4,10 @@ Only active ambassadors are ranked (paused, departed and removed members are lef
 deterministically: the higher value first, then whoever reached it first (earlier latest award or sale),
 then the lower user id.
 
-Time-range sums name ``points_by_time_covering`` (migration 0006): left to itself SQLite walks the
-per-member index to avoid sorting the groups, which reads every row the server ever had.
+Time-range sums name ``points_by_time_covering`` (migration 0006) or ``sales_by_time_covering`` (0008):
+left to itself SQLite walks the per-member index to avoid sorting the groups, which reads every row the
+server ever had. All-time boards read the trigger-kept totals (``points_totals``, ``sales_totals``) in rank
+order; the month's points read the monthly buckets (``points_monthly``) plus the ledger's edge hours.
 
 Sales are read from the ``sales`` table that the codes capability owns. This module does not depend on its
 exact shape: ``sales_source`` inspects the table once per call and finds the member, amount, time and kind
@@ -15,8 +17,8 @@ columns by their usual names; without a usable table the sales metric reports it
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -32,6 +34,7 @@ _MEMBER_COLUMNS = ("user_id", "member_id", "ambassador_id")
 _AMOUNT_COLUMNS = ("net_minor", "net_cents", "amount_minor", "net", "gross_minor", "total_minor", "amount")
 _TIME_COLUMNS = ("occurred_at", "ordered_at", "created_at", "paid_at", "recorded_at")
 _KIND_COLUMNS = ("kind", "type")
+_STANDARD = ("user_id", "net_minor", "occurred_at", "kind", "currency")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class SalesSource:
     time: str
     kind: str | None
     currency: str | None
+    hint: str = ""  # set for the standard table: INDEXED BY for time ranges; sales_totals holds all time
 
     def revenue_sql(self) -> str:
         if self.kind is None:
@@ -65,7 +69,14 @@ async def sales_source(db: Database | Transaction) -> SalesSource | None:
     member, amount, when = first(_MEMBER_COLUMNS), first(_AMOUNT_COLUMNS), first(_TIME_COLUMNS)
     if "guild_id" not in columns or member is None or amount is None or when is None:
         return None
-    return SalesSource(member, amount, when, first(_KIND_COLUMNS), "currency" if "currency" in columns else None)
+    source = SalesSource(member, amount, when, first(_KIND_COLUMNS), "currency" if "currency" in columns else None)
+    # The codes capability's own table (migration 0004) with this capability's read models (0008).
+    standard = (member, amount, when, source.kind, source.currency) == _STANDARD
+    if standard and await db.fetchval(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'sales_by_time_covering' AND tbl_name = 'sales'"
+    ):
+        return replace(source, hint=" INDEXED BY sales_by_time_covering")
+    return source
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,7 @@ def _aggregate(metric: Metric, source: SalesSource | None, since: datetime | Non
     where = f" AND {source.time} >= ?" if since is not None else ""
     sql = (
         f"SELECT {source.member} AS user_id, {source.revenue_sql()} AS value, {source.orders_sql()} AS orders,"
-        f" {currency} AS currency, MAX({source.time}) AS last_at FROM sales"
+        f" {currency} AS currency, MAX({source.time}) AS last_at FROM sales{source.hint if since else ''}"
         f" WHERE guild_id = ? AND {source.member} IS NOT NULL{where} GROUP BY {source.member}"
     )
     return sql, ([to_db(since)] if since is not None else [])
@@ -136,10 +147,16 @@ async def leaderboard(
     limit: int = TOP,
 ) -> Leaderboard:
     if metric == "points" and period == "all":
-        return await _all_time_points(db, guild_id, caller_id, limit)
+        return await _all_time(db, guild_id, "points", caller_id, limit)
+    if metric == "points" and period == "month":
+        since = period_start(period, now, zone)
+        assert since is not None
+        return await _month_points(db, guild_id, since, caller_id, limit)
     source = await sales_source(db) if metric == "sales" else None
     if metric == "sales" and source is None:
         return Leaderboard(period, metric, [], None, 0, available=False)
+    if metric == "sales" and period == "all" and source is not None and source.hint:
+        return await _all_time(db, guild_id, "sales", caller_id, limit)
     aggregate, params = _aggregate(metric, source, period_start(period, now, zone))
     rows = await db.fetchall(
         f"""WITH agg AS ({aggregate}),
@@ -157,27 +174,118 @@ async def leaderboard(
     return Leaderboard(period, metric, top, mine, ranked)
 
 
-_TOTALS = """SELECT t.user_id, t.points AS value, 0 AS orders, NULL AS currency, t.last_at, m.display_name, m.tier
-    FROM points_totals t JOIN members m ON m.guild_id = t.guild_id AND m.user_id = t.user_id
-    WHERE t.guild_id = ? AND m.status = 'active'"""
+_TOTALS: dict[Metric, str] = {
+    "points": """SELECT t.user_id, t.points AS value, 0 AS orders, NULL AS currency, t.last_at, m.display_name,
+        m.tier FROM points_totals t JOIN members m ON m.guild_id = t.guild_id AND m.user_id = t.user_id
+        WHERE t.guild_id = ? AND m.status = 'active'""",
+    "sales": """SELECT t.user_id, t.value, t.orders, t.currency, t.last_at, m.display_name, m.tier
+        FROM sales_totals t JOIN members m ON m.guild_id = t.guild_id AND m.user_id = t.user_id
+        WHERE t.guild_id = ? AND m.status = 'active'""",
+}
+_RANK_ORDER: dict[Metric, str] = {  # the order of each totals table's rank index
+    "points": "t.points DESC, t.last_at, t.user_id",
+    "sales": "t.value DESC, t.orders DESC, t.last_at, t.user_id",
+}
+_AHEAD = """value > ? OR (value = ? AND (orders > ? OR (orders = ? AND (last_at < ?
+    OR (last_at = ? AND user_id < ?)))))"""
 
 
-async def _all_time_points(db: Database, guild_id: int, caller_id: int | None, limit: int) -> Leaderboard:
-    """All-time points read the running totals in rank order (index ``points_totals_rank``), and the caller's
-    rank is a count of who is ahead — no sort of every member."""
-    rows = await db.fetchall(f"{_TOTALS} ORDER BY t.points DESC, t.last_at, t.user_id LIMIT ?", (guild_id, limit))
+async def _all_time(db: Database, guild_id: int, metric: Metric, caller_id: int | None, limit: int) -> Leaderboard:
+    """All-time boards read the running totals in rank order (``points_totals_rank``, ``sales_totals_rank``),
+    and the caller's rank is a count of who is ahead — no sort of every member."""
+    totals = _TOTALS[metric]
+    rows = await db.fetchall(f"{totals} ORDER BY {_RANK_ORDER[metric]} LIMIT ?", (guild_id, limit))
     top = [_standing({**dict(row), "rank": rank}) for rank, row in enumerate(rows, start=1)]
-    ranked = int(await db.fetchval(f"SELECT COUNT(*) FROM ({_TOTALS})", (guild_id,)))
+    ranked = int(await db.fetchval(f"SELECT COUNT(*) FROM ({totals})", (guild_id,)))
     mine = None
-    row = None if caller_id is None else await db.fetchone(f"{_TOTALS} AND t.user_id = ?", (guild_id, caller_id))
+    row = None if caller_id is None else await db.fetchone(f"{totals} AND t.user_id = ?", (guild_id, caller_id))
     if row is not None:
+        value, orders, last_at = row["value"], row["orders"], row["last_at"]
         ahead = await db.fetchval(
-            f"""SELECT COUNT(*) FROM ({_TOTALS} AND (t.points > ? OR (t.points = ? AND t.last_at < ?)
-                   OR (t.points = ? AND t.last_at = ? AND t.user_id < ?)))""",
-            (guild_id, row["value"], row["value"], row["last_at"], row["value"], row["last_at"], row["user_id"]),
+            f"SELECT COUNT(*) FROM ({totals}) WHERE {_AHEAD}",
+            (guild_id, value, value, orders, orders, last_at, last_at, row["user_id"]),
         )
         mine = _standing({**dict(row), "rank": int(ahead) + 1})
-    return Leaderboard("all", "points", top, mine, ranked)
+    return Leaderboard("all", metric, top, mine, ranked)
+
+
+# -- the month's points: UTC monthly buckets, corrected by the ledger's edge hours ------------------------
+#
+# A month in the server's timezone starts a few hours either side of a UTC month boundary. Its points are
+# the bucket of the nearest UTC month, plus (or minus) the ledger rows between that boundary and the local
+# start, plus any later buckets (rows dated ahead). Only the members touched by those corrections — a few
+# hundred at most — need their bucket value corrected; everyone else's bucket value is exact, so the top is
+# read from the buckets' rank index and the caller's rank is a count of who is ahead.
+
+_CORRECTIONS = """SELECT user_id, SUM(points) AS p, SUM(entries) AS e, MAX(last_at) AS l FROM (
+        SELECT user_id, points, entries, last_at FROM points_monthly WHERE guild_id = :g AND month > :month
+        UNION ALL
+        SELECT user_id, {sign} * points, {sign}, {last_at} FROM points_ledger INDEXED BY points_by_time_covering
+        WHERE guild_id = :g AND created_at >= :edge_from AND created_at < :edge_to)
+    GROUP BY user_id"""
+
+# Exact standings of the members in ``who``: bucket + correction, active and with rows in the period.
+_EXACT = """exact AS (
+        SELECT c.user_id, COALESCE(b.points, 0) + COALESCE(s.p, 0) AS value, 0 AS orders, NULL AS currency,
+               COALESCE(max(b.last_at, s.l), b.last_at, s.l) AS last_at, m.display_name, m.tier
+        FROM who c JOIN members m ON m.guild_id = :g AND m.user_id = c.user_id
+        LEFT JOIN points_monthly b ON b.guild_id = :g AND b.month = :month AND b.user_id = c.user_id
+        LEFT JOIN fix s ON s.user_id = c.user_id
+        WHERE m.status = 'active' AND COALESCE(b.entries, 0) + COALESCE(s.e, 0) > 0)"""
+
+_BUCKETS = """FROM points_monthly b INDEXED BY points_monthly_rank
+    JOIN members m ON m.guild_id = b.guild_id AND m.user_id = b.user_id
+    WHERE b.guild_id = :g AND b.month = :month AND m.status = 'active'"""
+
+_MONTH_TOP = f"""WITH fix AS MATERIALIZED ({_CORRECTIONS}),
+    head AS (SELECT b.user_id {_BUCKETS} ORDER BY b.points DESC, b.last_at, b.user_id LIMIT :head),
+    who AS (SELECT user_id FROM head UNION SELECT user_id FROM fix),
+    {_EXACT}
+    SELECT * FROM exact ORDER BY value DESC, last_at, user_id LIMIT :limit"""
+
+_AHEAD_OF_ME = """(o.value > me.value OR (o.value = me.value AND (o.last_at < me.last_at
+    OR (o.last_at = me.last_at AND o.user_id < me.user_id))))"""
+
+# The caller's standing, how many are ranked and how many are ahead of the caller: one pass over the
+# uncorrected buckets (counting both at once), the corrected members from ``exact``.
+_MONTH_ME = f"""WITH fix AS MATERIALIZED ({_CORRECTIONS}),
+    who AS (SELECT user_id FROM fix UNION SELECT :caller),
+    {_EXACT},
+    me AS (SELECT * FROM exact WHERE user_id = :caller),
+    plain AS (
+        SELECT COUNT(*) AS n, COALESCE(SUM({_AHEAD_OF_ME}), 0) AS ahead FROM (
+            SELECT b.user_id, b.points AS value, b.last_at {_BUCKETS}
+            AND b.user_id NOT IN (SELECT user_id FROM fix)) o LEFT JOIN me),
+    fixed AS (
+        SELECT COUNT(*) AS n, COALESCE(SUM({_AHEAD_OF_ME}), 0) AS ahead FROM (
+            SELECT user_id, value, last_at FROM exact WHERE user_id IN (SELECT user_id FROM fix)) o LEFT JOIN me)
+    SELECT me.*, plain.n + fixed.n AS ranked, plain.ahead + fixed.ahead AS ahead
+    FROM plain JOIN fixed LEFT JOIN me"""
+
+
+async def _month_points(db: Database, guild_id: int, since: datetime, caller_id: int | None, limit: int) -> Leaderboard:
+    first = since.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (first + timedelta(days=32)).replace(day=1)
+    # Subtracting the rows before ``since`` stays exact: a member left with 0 entries drops out, and every
+    # row at or after ``since`` is later than the subtracted ones, so the bucket's MAX(last_at) still holds.
+    if since - first <= following - since:
+        month, sign, edge = first, -1, (first, since)
+    else:
+        month, sign, edge = following, 1, (since, following)
+    fix = _CORRECTIONS.format(sign=sign, last_at="created_at" if sign > 0 else "NULL")
+    params: dict[str, object] = {
+        "g": guild_id, "month": month.strftime("%Y-%m"), "edge_from": to_db(edge[0]), "edge_to": to_db(edge[1]),
+        "limit": limit, "caller": caller_id if caller_id is not None else -1,
+    }  # fmt: skip
+    corrected = int(await db.fetchval(f"SELECT COUNT(*) FROM ({fix})", params))
+    # Any member outside the first limit + corrected of the buckets' order has ``limit`` uncorrected (so
+    # exact) members ahead: the top is among those and the corrected ones.
+    rows = await db.fetchall(_MONTH_TOP.replace(_CORRECTIONS, fix), {**params, "head": limit + corrected})
+    top = [_standing({**dict(row), "rank": rank}) for rank, row in enumerate(rows, start=1)]
+    row = await db.fetchone(_MONTH_ME.replace(_CORRECTIONS, fix), params)
+    assert row is not None
+    mine = None if row["user_id"] is None else _standing({**dict(row), "rank": int(row["ahead"]) + 1})
+    return Leaderboard("month", "points", top, mine, int(row["ranked"]))
 
 
 def format_value(standing: Standing, metric: Metric) -> str:

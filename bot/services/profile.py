@@ -76,6 +76,11 @@ async def _sales(db: Database, guild_id: int, user_id: int) -> tuple[int | None,
     source = await sales_source(db)
     if source is None:
         return None, None, None
+    if source.hint:  # the standard table: its per-member totals are kept by triggers (migration 0008)
+        row = await db.fetchone(
+            "SELECT orders, value, currency FROM sales_totals WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+        return (0, 0, None) if row is None else (int(row[0]), int(row[1]), row[2])
     currency = f"MAX({source.currency})" if source.currency else "NULL"
     row = await db.fetchone(
         f"SELECT COALESCE({source.orders_sql()}, 0), COALESCE({source.revenue_sql()}, 0), {currency}"
