@@ -49,9 +49,6 @@ def _line(standing: Standing, metric: Metric) -> str:
 
 def board_embed(board: Leaderboard) -> discord.Embed:
     card = embed(f"🏆 Leaderboard — {board.metric}, {PERIOD_LABELS[board.period]}")
-    if not board.available:
-        card.description = "Sales aren't tracked in this program yet."
-        return card
     card.description = "\n".join(_line(s, board.metric) for s in board.top) or "Nobody has scored yet — be the first!"
     if board.me is not None:
         add_field(card, "You", f"#{board.me.rank} of {board.ranked} — {format_value(board.me, board.metric)}")
@@ -69,16 +66,10 @@ def profile_embed(data: Profile, name: str) -> discord.Embed:
     add_field(card, "Points this week", f"{data.points_week:,}", inline=True)
     add_field(card, "Points overall", f"{data.points_all:,}", inline=True)
     add_field(card, "Rank", f"#{data.rank} of {data.ranked}" if data.rank else "not ranked yet", inline=True)
-    if data.approved_submissions is not None:
-        add_field(
-            card,
-            "Submissions",
-            f"{data.approved_submissions} approved · {data.pending_submissions} pending",
-            inline=True,
-        )
-    if data.orders is not None and data.revenue is not None:
-        currency = f" {data.currency}" if data.currency else ""
-        add_field(card, "Code sales", f"{data.orders} orders · {format_minor(data.revenue)}{currency}", inline=True)
+    submissions = f"{data.approved_submissions} approved · {data.pending_submissions} pending"
+    add_field(card, "Submissions", submissions, inline=True)
+    currency = f" {data.currency}" if data.currency else ""
+    add_field(card, "Code sales", f"{data.orders} orders · {format_minor(data.revenue)}{currency}", inline=True)
     card.set_footer(text="An active week is one in which points were earned.")
     return card
 

@@ -8,75 +8,24 @@ Time-range sums name ``points_by_time_covering`` (migration 0006) or ``sales_by_
 left to itself SQLite walks the per-member index to avoid sorting the groups, which reads every row the
 server ever had. All-time boards read the trigger-kept totals (``points_totals``, ``sales_totals``) in rank
 order; the month's points read the monthly buckets (``points_monthly``) plus the ledger's edge hours.
-
-Sales are read from the ``sales`` table that the codes capability owns. This module does not depend on its
-exact shape: ``sales_source`` inspects the table once per call and finds the member, amount, time and kind
-columns by their usual names; without a usable table the sales metric reports itself unavailable.
+Sales come from the codes capability's ledger (``sales``, migration 0004), where refunds carry negative money.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.clock import to_db
-from bot.db import Database, Transaction
+from bot.db import Database
 from bot.services.points import Period, period_start
 
 Metric = Literal["points", "sales"]
 METRICS: tuple[Metric, ...] = ("points", "sales")
 TOP = 10
-
-_MEMBER_COLUMNS = ("user_id", "member_id", "ambassador_id")
-_AMOUNT_COLUMNS = ("net_minor", "net_cents", "amount_minor", "net", "gross_minor", "total_minor", "amount")
-_TIME_COLUMNS = ("occurred_at", "ordered_at", "created_at", "paid_at", "recorded_at")
-_KIND_COLUMNS = ("kind", "type")
-_STANDARD = ("user_id", "net_minor", "occurred_at", "kind", "currency")
-
-
-@dataclass(frozen=True)
-class SalesSource:
-    """Where sales live, found by column names (the codes capability owns the table)."""
-
-    member: str
-    amount: str
-    time: str
-    kind: str | None
-    currency: str | None
-    hint: str = ""  # set for the standard table: INDEXED BY for time ranges; sales_totals holds all time
-
-    def revenue_sql(self) -> str:
-        if self.kind is None:
-            return f"SUM({self.amount})"
-        return f"SUM(CASE WHEN {self.kind} = 'refund' THEN -ABS({self.amount}) ELSE {self.amount} END)"
-
-    def orders_sql(self) -> str:
-        if self.kind is None:
-            return f"SUM(CASE WHEN {self.amount} > 0 THEN 1 ELSE 0 END)"
-        return f"SUM(CASE WHEN {self.kind} = 'refund' THEN 0 ELSE 1 END)"
-
-
-async def sales_source(db: Database | Transaction) -> SalesSource | None:
-    rows = await db.fetchall("SELECT name FROM pragma_table_info('sales')")
-    columns = {row["name"] for row in rows}
-
-    def first(candidates: tuple[str, ...]) -> str | None:
-        return next((name for name in candidates if name in columns), None)
-
-    member, amount, when = first(_MEMBER_COLUMNS), first(_AMOUNT_COLUMNS), first(_TIME_COLUMNS)
-    if "guild_id" not in columns or member is None or amount is None or when is None:
-        return None
-    source = SalesSource(member, amount, when, first(_KIND_COLUMNS), "currency" if "currency" in columns else None)
-    # The codes capability's own table (migration 0004) with this capability's read models (0008).
-    standard = (member, amount, when, source.kind, source.currency) == _STANDARD
-    if standard and await db.fetchval(
-        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'sales_by_time_covering' AND tbl_name = 'sales'"
-    ):
-        return replace(source, hint=" INDEXED BY sales_by_time_covering")
-    return source
 
 
 @dataclass(frozen=True)
@@ -97,30 +46,23 @@ class Leaderboard:
     top: list[Standing]
     me: Standing | None  # the caller's standing, or None when they are not ranked
     ranked: int  # how many ambassadors have a standing
-    available: bool = True  # False when the metric has no data source (no sales table yet)
 
 
-def _aggregate(metric: Metric, source: SalesSource | None, since: datetime | None) -> tuple[str, list[object]]:
-    """SQL for (user_id, value, orders, currency, last_at) per member, and its parameters after guild_id."""
+def _aggregate(metric: Metric, since: datetime) -> str:
+    """SQL for (user_id, value, orders, currency, last_at) per member since ``since`` (params: guild, since)."""
     if metric == "points":
-        if since is None:
-            sql = "SELECT user_id, points AS value, 0 AS orders, NULL AS currency, last_at FROM points_totals"
-            return sql + " WHERE guild_id = ?", []
         return (
             "SELECT user_id, SUM(points) AS value, 0 AS orders, NULL AS currency, MAX(created_at) AS last_at"
             " FROM points_ledger INDEXED BY points_by_time_covering"
-            " WHERE guild_id = ? AND created_at >= ? GROUP BY user_id",
-            [to_db(since)],
+            " WHERE guild_id = ? AND created_at >= ? GROUP BY user_id"
         )
-    assert source is not None
-    currency = f"MAX({source.currency})" if source.currency else "NULL"
-    where = f" AND {source.time} >= ?" if since is not None else ""
-    sql = (
-        f"SELECT {source.member} AS user_id, {source.revenue_sql()} AS value, {source.orders_sql()} AS orders,"
-        f" {currency} AS currency, MAX({source.time}) AS last_at FROM sales{source.hint if since else ''}"
-        f" WHERE guild_id = ? AND {source.member} IS NOT NULL{where} GROUP BY {source.member}"
+    # A refund subtracts whatever sign it was stored with, and is not an order.
+    return (
+        "SELECT user_id, SUM(CASE WHEN kind = 'refund' THEN -ABS(net_minor) ELSE net_minor END) AS value,"
+        " SUM(CASE WHEN kind = 'refund' THEN 0 ELSE 1 END) AS orders,"
+        " MAX(currency) AS currency, MAX(occurred_at) AS last_at FROM sales INDEXED BY sales_by_time_covering"
+        " WHERE guild_id = ? AND occurred_at >= ? GROUP BY user_id"
     )
-    return sql, ([to_db(since)] if since is not None else [])
 
 
 def _standing(row: sqlite3.Row | dict[str, Any]) -> Standing:
@@ -152,12 +94,11 @@ async def leaderboard(
         since = period_start(period, now, zone)
         assert since is not None
         return await _month_points(db, guild_id, since, caller_id, limit)
-    source = await sales_source(db) if metric == "sales" else None
-    if metric == "sales" and source is None:
-        return Leaderboard(period, metric, [], None, 0, available=False)
-    if metric == "sales" and period == "all" and source is not None and source.hint:
-        return await _all_time(db, guild_id, "sales", caller_id, limit)
-    aggregate, params = _aggregate(metric, source, period_start(period, now, zone))
+    if period == "all":
+        return await _all_time(db, guild_id, metric, caller_id, limit)
+    since = period_start(period, now, zone)
+    assert since is not None
+    aggregate, params = _aggregate(metric, since), [to_db(since)]
     rows = await db.fetchall(
         f"""WITH agg AS ({aggregate}),
            ranked AS (

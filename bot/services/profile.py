@@ -3,9 +3,6 @@
 An *active week* is a local calendar week (Monday to Sunday) in which the member earned points — points
 reward everything the program values (approved content, sales, polls, events). The streak counts
 consecutive active weeks up to this week; a week still in progress does not break it.
-
-Submissions and sales belong to other capabilities; their tables are read defensively and reported as
-unavailable (None) when they are not there.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import from_db
 from bot.db import Database
-from bot.services.leaderboard import leaderboard, sales_source
+from bot.services.leaderboard import leaderboard
 from bot.services.members import get_member
 from bot.services.points import totals
 
@@ -33,10 +30,10 @@ class Profile:
     points_all: int
     rank: int | None  # all-time points rank among active ambassadors
     ranked: int
-    approved_submissions: int | None  # None: the submissions capability is not installed
-    pending_submissions: int | None
-    orders: int | None  # None: no sales table
-    revenue: int | None  # net, minor units
+    approved_submissions: int
+    pending_submissions: int
+    orders: int
+    revenue: int  # net, minor units
     currency: str | None
     streak_weeks: int
 
@@ -58,37 +55,22 @@ def streak(activity: list[datetime], now: datetime, zone: ZoneInfo) -> int:
     return count
 
 
-async def _submission_counts(db: Database, guild_id: int, user_id: int) -> tuple[int | None, int | None]:
-    columns = {row["name"] for row in await db.fetchall("SELECT name FROM pragma_table_info('submissions')")}
-    member = next((c for c in ("user_id", "member_id", "author_id") if c in columns), None)
-    if member is None or "status" not in columns or "guild_id" not in columns:
-        return None, None
+async def _submission_counts(db: Database, guild_id: int, user_id: int) -> tuple[int, int]:
     row = await db.fetchone(
-        f"""SELECT COALESCE(SUM(status = 'approved'), 0), COALESCE(SUM(status = 'pending'), 0)
-            FROM submissions WHERE guild_id = ? AND {member} = ?""",
+        """SELECT COALESCE(SUM(status = 'approved'), 0), COALESCE(SUM(status = 'pending'), 0)
+           FROM submissions WHERE guild_id = ? AND user_id = ?""",
         (guild_id, user_id),
     )
     assert row is not None
     return int(row[0]), int(row[1])
 
 
-async def _sales(db: Database, guild_id: int, user_id: int) -> tuple[int | None, int | None, str | None]:
-    source = await sales_source(db)
-    if source is None:
-        return None, None, None
-    if source.hint:  # the standard table: its per-member totals are kept by triggers (migration 0008)
-        row = await db.fetchone(
-            "SELECT orders, value, currency FROM sales_totals WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-        )
-        return (0, 0, None) if row is None else (int(row[0]), int(row[1]), row[2])
-    currency = f"MAX({source.currency})" if source.currency else "NULL"
+async def _sales(db: Database, guild_id: int, user_id: int) -> tuple[int, int, str | None]:
+    """Orders, net revenue and currency, from the totals triggers keep beside the sales ledger (0008)."""
     row = await db.fetchone(
-        f"SELECT COALESCE({source.orders_sql()}, 0), COALESCE({source.revenue_sql()}, 0), {currency}"
-        f" FROM sales WHERE guild_id = ? AND {source.member} = ?",
-        (guild_id, user_id),
+        "SELECT orders, value, currency FROM sales_totals WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     )
-    assert row is not None
-    return int(row[0]), int(row[1]), row[2]
+    return (0, 0, None) if row is None else (int(row[0]), int(row[1]), row[2])
 
 
 async def profile(db: Database, guild_id: int, user_id: int, *, now: datetime, zone: ZoneInfo) -> Profile:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import FixedClock, to_db
 from bot.db import Database
-from bot.services.leaderboard import Leaderboard, format_minor, leaderboard, points_between, sales_source
+from bot.services.leaderboard import Leaderboard, format_minor, leaderboard, points_between
 from bot.services.profile import profile, streak
 from tests.unit.test_points import GUILD, add_member, give
 
@@ -71,30 +71,18 @@ async def test_periods_count_only_their_window(db: Database, clock: FixedClock) 
     assert [(s.user_id, s.value) for s in between] == [(2, 30), (1, 5)]
 
 
-async def _sales_table(db: Database) -> None:
-    # The codes capability owns the real table; this is the subset of its columns the leaderboard reads.
-    if await sales_source(db) is None:
-        await db.execute(
-            "CREATE TABLE sales (id INTEGER PRIMARY KEY, guild_id INTEGER, kind TEXT, user_id INTEGER,"
-            " net_minor INTEGER, currency TEXT, occurred_at TEXT)"
-        )
-
-
 async def add_sale(db: Database, user: int, net: int, when: datetime, kind: str = "sale") -> None:
-    columns = {row["name"] for row in await db.fetchall("SELECT name FROM pragma_table_info('sales')")}
     values = {
         "guild_id": GUILD, "kind": kind, "user_id": user, "net_minor": net, "currency": "EUR",
         "occurred_at": to_db(when), "recorded_at": to_db(when), "shop": "manual", "order_id": f"o{user}{net}{kind}",
         "entry_ref": kind, "code_id": 1, "code": "X", "gross_minor": abs(net), "discount_minor": 0, "source": "manual",
     }  # fmt: skip
-    used = [name for name in values if name in columns]
     await db.execute(
-        f"INSERT INTO sales ({', '.join(used)}) VALUES ({', '.join('?' for _ in used)})", [values[n] for n in used]
+        f"INSERT INTO sales ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})", list(values.values())
     )
 
 
 async def test_sales_leaderboard_nets_refunds(db: Database, clock: FixedClock) -> None:
-    await _sales_table(db)
     now = clock.now()
     await add_member(db, 1, "alice")
     await add_member(db, 2, "bob")
