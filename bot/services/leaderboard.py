@@ -7,7 +7,8 @@ then the lower user id.
 Time-range sums name ``points_by_time_covering`` (migration 0006) or ``sales_by_time_covering`` (0008):
 left to itself SQLite walks the per-member index to avoid sorting the groups, which reads every row the
 server ever had. All-time boards read the trigger-kept totals (``points_totals``, ``sales_totals``) in rank
-order; the month's points read the monthly buckets (``points_monthly``) plus the ledger's edge hours.
+order; the month's boards read the monthly buckets (``points_monthly``, ``sales_monthly``) plus the ledger's
+edge hours.
 Sales come from the codes capability's ledger (``sales``, migration 0004), where refunds carry negative money.
 """
 
@@ -90,10 +91,12 @@ async def leaderboard(
 ) -> Leaderboard:
     if metric == "points" and period == "all":
         return await _all_time(db, guild_id, "points", caller_id, limit)
-    if metric == "points" and period == "month":
+    if period == "month":
         since = period_start(period, now, zone)
         assert since is not None
-        return await _month_points(db, guild_id, since, caller_id, limit)
+        if metric == "points":
+            return await _month_points(db, guild_id, since, caller_id, limit)
+        return await _month_sales(db, guild_id, since, caller_id, limit)
     if period == "all":
         return await _all_time(db, guild_id, metric, caller_id, limit)
     since = period_start(period, now, zone)
@@ -204,15 +207,20 @@ _MONTH_ME = f"""WITH fix AS MATERIALIZED ({_CORRECTIONS}),
     FROM plain JOIN fixed LEFT JOIN me"""
 
 
-async def _month_points(db: Database, guild_id: int, since: datetime, caller_id: int | None, limit: int) -> Leaderboard:
+def _nearest_utc_month(since: datetime) -> tuple[datetime, int, tuple[datetime, datetime]]:
+    """The UTC month whose buckets stand in for the local month starting at ``since``; whether the rows
+    between the two boundaries are to be taken out of it (-1) or added to it (+1); and those edge hours."""
     first = since.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     following = (first + timedelta(days=32)).replace(day=1)
+    if since - first <= following - since:
+        return first, -1, (first, since)
+    return following, 1, (since, following)
+
+
+async def _month_points(db: Database, guild_id: int, since: datetime, caller_id: int | None, limit: int) -> Leaderboard:
     # Subtracting the rows before ``since`` stays exact: a member left with 0 entries drops out, and every
     # row at or after ``since`` is later than the subtracted ones, so the bucket's MAX(last_at) still holds.
-    if since - first <= following - since:
-        month, sign, edge = first, -1, (first, since)
-    else:
-        month, sign, edge = following, 1, (since, following)
+    month, sign, edge = _nearest_utc_month(since)
     fix = _CORRECTIONS.format(sign=sign, last_at="created_at" if sign > 0 else "NULL")
     params: dict[str, object] = {
         "g": guild_id, "month": month.strftime("%Y-%m"), "edge_from": to_db(edge[0]), "edge_to": to_db(edge[1]),
@@ -227,6 +235,73 @@ async def _month_points(db: Database, guild_id: int, since: datetime, caller_id:
     assert row is not None
     mine = None if row["user_id"] is None else _standing({**dict(row), "rank": int(row["ahead"]) + 1})
     return Leaderboard("month", "points", top, mine, int(row["ranked"]))
+
+
+# -- the month's sales: UTC monthly buckets (migration 0009), the edge members summed from the ledger ------
+#
+# As for points, but a member touched by the edge hours (or with sales dated in a later month) is summed
+# from their own ledger rows since the local start instead of corrected arithmetically: MAX(currency)
+# cannot be un-maxed, and such a member has a handful of rows, read through ``sales_by_member_time``.
+
+_TOUCHED = """SELECT user_id FROM sales_monthly WHERE guild_id = :g AND month > :month
+    UNION
+    SELECT user_id FROM sales INDEXED BY sales_by_time_covering
+    WHERE guild_id = :g AND occurred_at >= :edge_from AND occurred_at < :edge_to"""
+
+_SALES_EXACT = """exact AS (
+        SELECT s.user_id, SUM(CASE WHEN s.kind = 'refund' THEN -ABS(s.net_minor) ELSE s.net_minor END) AS value,
+               SUM(s.kind <> 'refund') AS orders, MAX(s.currency) AS currency, MAX(s.occurred_at) AS last_at,
+               m.display_name, m.tier
+        FROM who w JOIN members m ON m.guild_id = :g AND m.user_id = w.user_id
+        JOIN sales s INDEXED BY sales_by_member_time
+            ON s.guild_id = :g AND s.user_id = w.user_id AND s.occurred_at >= :since
+        WHERE m.status = 'active' GROUP BY s.user_id)"""
+
+_SALES_BUCKETS = """FROM sales_monthly b INDEXED BY sales_monthly_rank
+    JOIN members m ON m.guild_id = b.guild_id AND m.user_id = b.user_id
+    WHERE b.guild_id = :g AND b.month = :month AND m.status = 'active'"""
+
+_SALES_MONTH_TOP = f"""WITH touched AS MATERIALIZED ({_TOUCHED}),
+    head AS (SELECT b.user_id {_SALES_BUCKETS} ORDER BY b.value DESC, b.orders DESC, b.last_at, b.user_id
+             LIMIT :head),
+    who AS (SELECT user_id FROM head UNION SELECT user_id FROM touched),
+    {_SALES_EXACT}
+    SELECT * FROM exact ORDER BY value DESC, orders DESC, last_at, user_id LIMIT :limit"""
+
+_SALES_AHEAD_OF_ME = """(o.value > me.value OR (o.value = me.value AND (o.orders > me.orders
+    OR (o.orders = me.orders AND (o.last_at < me.last_at OR (o.last_at = me.last_at AND o.user_id < me.user_id))))))"""
+
+_SALES_MONTH_ME = f"""WITH touched AS MATERIALIZED ({_TOUCHED}),
+    who AS (SELECT user_id FROM touched UNION SELECT :caller),
+    {_SALES_EXACT},
+    me AS (SELECT * FROM exact WHERE user_id = :caller),
+    plain AS (
+        SELECT COUNT(*) AS n, COALESCE(SUM({_SALES_AHEAD_OF_ME}), 0) AS ahead FROM (
+            SELECT b.user_id, b.value, b.orders, b.last_at {_SALES_BUCKETS}
+            AND b.user_id NOT IN (SELECT user_id FROM touched)) o LEFT JOIN me),
+    fixed AS (
+        SELECT COUNT(*) AS n, COALESCE(SUM({_SALES_AHEAD_OF_ME}), 0) AS ahead FROM (
+            SELECT user_id, value, orders, last_at FROM exact WHERE user_id IN (SELECT user_id FROM touched)) o
+        LEFT JOIN me)
+    SELECT me.*, plain.n + fixed.n AS ranked, plain.ahead + fixed.ahead AS ahead
+    FROM plain JOIN fixed LEFT JOIN me"""
+
+
+async def _month_sales(db: Database, guild_id: int, since: datetime, caller_id: int | None, limit: int) -> Leaderboard:
+    month, _, edge = _nearest_utc_month(since)
+    params: dict[str, object] = {
+        "g": guild_id, "month": month.strftime("%Y-%m"), "since": to_db(since), "edge_from": to_db(edge[0]),
+        "edge_to": to_db(edge[1]), "limit": limit, "caller": caller_id if caller_id is not None else -1,
+    }  # fmt: skip
+    touched = int(await db.fetchval(f"SELECT COUNT(*) FROM ({_TOUCHED})", params))
+    # Everyone untouched has their exact month in the bucket: the top is among the first limit + touched of
+    # the buckets' order and the touched members, as for points.
+    rows = await db.fetchall(_SALES_MONTH_TOP, {**params, "head": limit + touched})
+    top = [_standing({**dict(row), "rank": rank}) for rank, row in enumerate(rows, start=1)]
+    row = await db.fetchone(_SALES_MONTH_ME, params)
+    assert row is not None
+    mine = None if row["user_id"] is None else _standing({**dict(row), "rank": int(row["ahead"]) + 1})
+    return Leaderboard("month", "sales", top, mine, int(row["ranked"]))
 
 
 def format_value(standing: Standing, metric: Metric) -> str:

@@ -24,6 +24,9 @@ POINTS_TRUTH = """SELECT guild_id, substr(created_at, 1, 7), user_id, SUM(points
     FROM points_ledger GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
 SALES_TRUTH = """SELECT guild_id, user_id, SUM(CASE WHEN kind = 'refund' THEN -abs(net_minor) ELSE net_minor END),
     SUM(kind <> 'refund'), MAX(currency), MAX(occurred_at), COUNT(*) FROM sales GROUP BY 1, 2 ORDER BY 1, 2"""
+SALES_MONTHLY_TRUTH = """SELECT guild_id, substr(occurred_at, 1, 7), user_id,
+    SUM(CASE WHEN kind = 'refund' THEN -abs(net_minor) ELSE net_minor END), SUM(kind <> 'refund'), MAX(currency),
+    MAX(occurred_at), COUNT(*) FROM sales GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
 CURRENCY_TRUTH = "SELECT guild_id, currency, COUNT(*) FROM sales GROUP BY 1, 2 ORDER BY 1, 2"
 
 
@@ -40,6 +43,8 @@ async def assert_models_match(db: Database, *, append_only: bool = True) -> None
     sales = "SELECT guild_id, user_id, value, orders, currency, last_at, entries FROM sales_totals ORDER BY 1, 2"
     assert await rows(db, sales) == await rows(db, SALES_TRUTH)
     assert await rows(db, "SELECT * FROM sales_currencies ORDER BY 1, 2") == await rows(db, CURRENCY_TRUTH)
+    monthly = "SELECT * FROM sales_monthly ORDER BY 1, 2, 3"
+    assert await rows(db, monthly) == await rows(db, SALES_MONTHLY_TRUTH)
 
 
 async def test_points_buckets_follow_awards_reversals_adjustments_and_corrections(db: Database) -> None:
@@ -71,6 +76,10 @@ async def test_sales_totals_follow_sales_refunds_currencies_and_corrections(db: 
     await db.execute("UPDATE sales SET currency = 'USD', net_minor = 3900 WHERE user_id = 2")
     await add_sale(db, 2, 100, NOW)
     await assert_models_match(db)
+    await db.execute(
+        "UPDATE sales SET occurred_at = ? WHERE user_id = 2 AND net_minor = 100", (to_db(NOW - timedelta(days=40)),)
+    )
+    await assert_models_match(db)
     await db.execute("DELETE FROM sales WHERE user_id = 1 AND kind = 'refund'")
     await assert_models_match(db)
     await db.execute("DELETE FROM sales WHERE user_id = 1")
@@ -94,27 +103,31 @@ async def test_migration_backfills_from_existing_ledgers(tmp_path: Path) -> None
         await db.close()
 
 
-async def plain_board(db: Database, since: datetime | None, metric: str) -> list[tuple[int, int, int]]:
-    """(rank, user, value) of everyone ranked, by a plain aggregate over the ledger."""
+Shown = tuple[int, int, int, str | None]
+
+
+async def plain_board(db: Database, since: datetime | None, metric: str) -> list[Shown]:
+    """(rank, user, value, currency) of everyone ranked, by a plain aggregate over the ledger."""
     if metric == "points":
-        agg = ("SELECT user_id, SUM(points) AS value, 0 AS orders, MAX(created_at) AS last_at FROM points_ledger"
+        agg = ("SELECT user_id, SUM(points) AS value, 0 AS orders, MAX(created_at) AS last_at, NULL AS currency"
+               " FROM points_ledger"
                " WHERE guild_id = ? AND created_at >= ? GROUP BY user_id")  # fmt: skip
     else:
         agg = ("SELECT user_id, SUM(CASE WHEN kind = 'refund' THEN -ABS(net_minor) ELSE net_minor END) AS value,"
-               " SUM(kind <> 'refund') AS orders, MAX(occurred_at) AS last_at FROM sales"
+               " SUM(kind <> 'refund') AS orders, MAX(occurred_at) AS last_at, MAX(currency) AS currency FROM sales"
                " WHERE guild_id = ? AND occurred_at >= ? GROUP BY user_id")  # fmt: skip
     found = await db.fetchall(
-        f"""SELECT * FROM (SELECT a.user_id, a.value,
+        f"""SELECT * FROM (SELECT a.user_id, a.value, a.currency,
                 ROW_NUMBER() OVER (ORDER BY a.value DESC, a.orders DESC, a.last_at, a.user_id) AS rank
             FROM ({agg}) a JOIN members m ON m.guild_id = ? AND m.user_id = a.user_id WHERE m.status = 'active')
             ORDER BY rank""",
         (GUILD, to_db(since or datetime(2000, 1, 1, tzinfo=UTC)), GUILD),
     )
-    return [(int(row["rank"]), int(row["user_id"]), int(row["value"])) for row in found]
+    return [(int(row["rank"]), int(row["user_id"]), int(row["value"]), row["currency"]) for row in found]
 
 
-def shown(board: Leaderboard) -> list[tuple[int, int, int]]:
-    return [(s.rank, s.user_id, s.value) for s in board.top]
+def shown(board: Leaderboard) -> list[Shown]:
+    return [(s.rank, s.user_id, s.value, s.currency) for s in board.top]
 
 
 async def busy_program(db: Database) -> None:
@@ -143,6 +156,18 @@ async def busy_program(db: Database) -> None:
         when = NOW - timedelta(hours=rng.randrange(24 * 70))
         user = rng.randint(1, 30)
         await add_sale(db, user, 1000 + n, when, kind="refund" if n % 9 == 0 else "sale")
+    # Sales in the same edge hours, a refund among them, one dated ahead (next month), and a second currency
+    # whose only row falls before New York's November: the sales board's edge members are summed afresh.
+    for n, when in enumerate(edges):
+        user = 31 if when.day == 1 and when.hour == 0 else 30 - n
+        await add_sale(db, user, 700 + 10 * n, when, kind="refund" if n == 3 else "sale")
+    await add_sale(db, 12, 900, datetime(2026, 12, 1, 1, tzinfo=UTC))
+    await add_sale(db, 13, 950, datetime(2026, 11, 1, 1, tzinfo=UTC))
+    await add_sale(db, 13, 960, NOW - timedelta(hours=1))
+    await db.execute(
+        "UPDATE sales SET currency = 'USD' WHERE user_id = 13 AND occurred_at = ?",
+        (to_db(datetime(2026, 11, 1, 1, tzinfo=UTC)),),
+    )
 
 
 @pytest.mark.parametrize(
@@ -159,9 +184,10 @@ async def test_month_and_all_time_boards_equal_the_plain_aggregate(db: Database,
                 board = await leaderboard(
                     db, GUILD, period=period, metric=metric, now=NOW, zone=tz, caller_id=caller, limit=3
                 )
-                mine = next(((r, u, v) for r, u, v in expected if u == caller), None)
+                mine = next((row for row in expected if row[1] == caller), None)
                 assert shown(board) == expected[:3] and board.ranked == len(expected), (period, metric)
-                assert (board.me and (board.me.rank, board.me.user_id, board.me.value)) == mine, (period, metric)
+                me = board.me and (board.me.rank, board.me.user_id, board.me.value, board.me.currency)
+                assert me == mine, (period, metric, caller)
             full = await leaderboard(db, GUILD, period=period, metric=metric, now=NOW, zone=tz, limit=100)
             assert shown(full) == expected, (period, metric)
 
