@@ -140,17 +140,20 @@ async def _all_time(db: Database, guild_id: int, metric: Metric, caller_id: int 
     totals = _TOTALS[metric]
     rows = await db.fetchall(f"{totals} ORDER BY {_RANK_ORDER[metric]} LIMIT ?", (guild_id, limit))
     top = [_standing({**dict(row), "rank": rank}) for rank, row in enumerate(rows, start=1)]
-    ranked = int(await db.fetchval(f"SELECT COUNT(*) FROM ({totals})", (guild_id,)))
-    mine = None
     row = None if caller_id is None else await db.fetchone(f"{totals} AND t.user_id = ?", (guild_id, caller_id))
-    if row is not None:
-        value, orders, last_at = row["value"], row["orders"], row["last_at"]
-        ahead = await db.fetchval(
-            f"SELECT COUNT(*) FROM ({totals}) WHERE {_AHEAD}",
-            (guild_id, value, value, orders, orders, last_at, last_at, row["user_id"]),
+    if row is None:
+        return Leaderboard(
+            "all", metric, top, None, int(await db.fetchval(f"SELECT COUNT(*) FROM ({totals})", (guild_id,)))
         )
-        mine = _standing({**dict(row), "rank": int(ahead) + 1})
-    return Leaderboard("all", metric, top, mine, ranked)
+    # How many are ranked and how many are ahead of the caller, in one pass over the totals.
+    value, orders, last_at = row["value"], row["orders"], row["last_at"]
+    counts = await db.fetchone(
+        f"SELECT COUNT(*), COALESCE(SUM({_AHEAD}), 0) FROM ({totals})",
+        (value, value, orders, orders, last_at, last_at, row["user_id"], guild_id),
+    )
+    assert counts is not None
+    mine = _standing({**dict(row), "rank": int(counts[1]) + 1})
+    return Leaderboard("all", metric, top, mine, int(counts[0]))
 
 
 # -- the month's points: UTC monthly buckets, corrected by the ledger's edge hours ------------------------
