@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot run | migrate | check-config | backup OUT | demo``."""
+"""Command line: ``python -m bot run | migrate | check-config | backup OUT | restore BACKUP | demo``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import discord
 
+from bot.backups import RestoreError, restore, run_lock
 from bot.config import Settings, load_settings
 from bot.db import Database
 from bot.errors import ConfigError, DatabaseTooNew
@@ -47,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", parents=[common], help="write an online backup of the database")
     backup.add_argument("out", type=Path, help="where to write the copy, e.g. backups/collective-2026-11-24.db")
     backup.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    restore_cmd = sub.add_parser(
+        "restore", parents=[common], help="replace the database with a backup (the bot must be stopped)"
+    )
+    restore_cmd.add_argument("backup", type=Path, help="a file written by `backup` or the daily backup")
     demo = sub.add_parser("demo", parents=[common], help="play a scripted week against a local Discord emulator")
     demo.add_argument("--quiet", action="store_true", help="print only the transcript, no bot logs")
     return parser
@@ -111,6 +116,17 @@ async def _copy_database(source: Path, out: Path) -> None:
         await db.backup(out)
 
 
+def _restore(settings: Settings, backup: Path) -> int:
+    db_path = settings.database.path
+    done = restore(backup, db_path)
+    kept = f"the previous database is kept as {done.previous}" if done.previous else "there was no database before"
+    print(
+        f"restored {backup} into {db_path} (schema version {done.version}, integrity ok); {kept}.\n"
+        "Start the bot as usual; it applies any newer migrations on start."
+    )
+    return 0
+
+
 def _check(settings: Settings) -> int:
     _token_or_exit(settings)
     scope = f"guilds {settings.discord.sync_guild_ids}" if settings.discord.sync_guild_ids else "global"
@@ -140,12 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "backup":
             return _backup(settings, args.out, args.force)
+        if args.command == "restore":
+            return _restore(settings, args.backup)
         token = _token_or_exit(settings)
-        return asyncio.run(_run(settings, token))
+        with run_lock(settings.database.path):  # one bot per database; `restore` checks this lock
+            return asyncio.run(_run(settings, token))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except DatabaseTooNew as exc:
+    except (DatabaseTooNew, RestoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import pkgutil
 from collections.abc import Coroutine
@@ -20,6 +21,7 @@ from bot.config import Settings
 from bot.db import Database, in_transaction
 from bot.endpoints import configure_endpoints
 from bot.errors import TransactionSpanError
+from bot.posting import report_refused_work
 from bot.scheduler import Scheduler
 from bot.services.guild_settings import ensure_guild
 from bot.tree import CollectiveTree
@@ -67,6 +69,7 @@ class CollectiveBot(commands.Bot):
         self.db = db
         self.clock: Clock = clock or SystemClock()
         self.scheduler = Scheduler(db, self.clock, grace=timedelta(hours=settings.program.grace_window_hours))
+        self.scheduler.on_failure = functools.partial(report_refused_work, self)  # moderators hear of 403s
         if settings.database.backup_dir is not None:
             self.scheduler.register_job(backup_job(db, settings.database.backup_dir, settings.database.backup_keep))
         self.extension_names = discover_extensions() if extensions is None else extensions
@@ -108,6 +111,7 @@ class CollectiveBot(commands.Bot):
         if report.ran or report.missed:
             log.info("scheduler caught up: ran %s, missed %s", report.ran, report.missed)
         self.scheduler_started.set()
+        log.info("ready: %d server(s), scheduler started", len(self.guilds))  # bench/ times start-up to this line
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         if await ensure_guild(self.db, guild.id, self.settings.program, self.clock.now()):

@@ -1,13 +1,38 @@
-"""Post a message at most once, even when the job that posts it is retried after a crash."""
+"""Post a message at most once, even when the job that posts it is retried after a crash; and tell moderators
+when Discord refuses scheduled work (403), since only they can fix the channel's permissions."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.dm import send_dm
+from bot.scheduler import PROCESS_WIDE, Failure
+from bot.services import audit
+from bot.services.bindings import get_channel_id
+from bot.ui.embeds import WARNING, clip, embed
+
+if TYPE_CHECKING:
+    from bot.app import CollectiveBot
+
 log = logging.getLogger(__name__)
+
+# What moderators read for each kind of scheduled work (timer kinds and recurring job names).
+WORK_NAMES = {
+    "digest": "the weekly digest",
+    "leaderboard": "the weekly leaderboard",
+    "drop-publish": "a scheduled drop",
+    "poll_close": "a poll's results",
+    "brief-reminder": "a brief reminder",
+    "brief-close": "closing a brief",
+    "event-reminder": "an event reminder",
+    "event-start": "an event's start",
+    "code-celebration": "a sale shout-out",
+}
+_CHANNEL_IN_URL = re.compile(r"/channels/(\d+)/")
 
 
 def message_has_marker(message: discord.Message, marker: str) -> bool:
@@ -44,3 +69,46 @@ async def post_once(
             log.info("found %s already posted as message %s; not posting again", marker, existing.id)
             return existing
     return await channel.send(**send)
+
+
+async def report_refused_work(bot: CollectiveBot, failure: Failure) -> None:
+    """Scheduler ``on_failure``: on a 403, record it in the audit log and tell moderators in the review channel
+    (or DM the server owner when that is missing or refused too). Told on the first failure and when the
+    scheduler gives up, not on every retry in between."""
+    error = failure.error
+    if not isinstance(error, discord.Forbidden) or failure.guild_id == PROCESS_WIDE:
+        return
+    if failure.attempt > 1 and failure.retry_at is not None:
+        return
+    guild_id = failure.guild_id
+    match = _CHANNEL_IN_URL.search(str(getattr(error.response, "url", "")))
+    channel_id = int(match.group(1)) if match else None
+    what = WORK_NAMES.get(failure.kind, failure.kind)
+    where = f" in <#{channel_id}>" if channel_id else ""
+    then = (
+        f"I'll try again {discord.utils.format_dt(failure.retry_at, 'R')}."
+        if failure.retry_at is not None
+        else f"I've stopped after {failure.attempt} attempts; fix the permissions, then post it by hand."
+    )
+    card = embed(
+        "⚠️ Discord refused a scheduled post",
+        f"I couldn't post {what}{where}: {clip(error.text or 'Missing Permissions', 200)}.\n"
+        f"Give the bot **View Channel**, **Send Messages**, **Embed Links** and **Attach Files** there. {then}",
+        colour=WARNING,
+    )
+    now = bot.clock.now()
+    async with bot.db.transaction() as tx:
+        entry = await audit.record(
+            tx, guild_id, None, "scheduled.refused", None, now, work=what, channel=channel_id, attempt=failure.attempt
+        )
+    bot.dispatch("audit_recorded", entry)
+    review = await get_channel_id(bot.db, guild_id, "review")
+    if review is not None and review != channel_id:
+        try:
+            await bot.get_partial_messageable(review, guild_id=guild_id).send(embed=card)
+            return
+        except discord.HTTPException as exc:
+            log.warning("could not tell moderators in the review channel of guild %s: %s", guild_id, exc)
+    guild = bot.get_guild(guild_id)
+    if guild is not None and guild.owner_id is not None:
+        await send_dm(bot, guild_id, guild.owner_id, embed=card)

@@ -65,8 +65,21 @@ class RunContext:
         return f"collective:{self.job}:{self.guild_id}:{self.period.key}"
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Scheduled work that raised: for whom, what (timer kind or job name), and when it is tried again."""
+
+    guild_id: int
+    kind: str
+    label: str
+    error: Exception
+    attempt: int
+    retry_at: datetime | None  # None: this was the last attempt
+
+
 TimerHandler = Callable[[Timer, datetime], Awaitable[None]]
 JobHandler = Callable[[RunContext], Awaitable[None]]
+FailureHandler = Callable[[Failure], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,8 @@ class Scheduler:
         self._jobs: dict[str, RecurringJob] = {}
         self._run_lock = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
+        # Told about every failed attempt (e.g. to tell moderators Discord refused a post); never raises.
+        self.on_failure: FailureHandler | None = None
 
     # -- registration ----------------------------------------------------------------------------------
 
@@ -284,17 +299,28 @@ class Scheduler:
 
     async def _timer_failed(self, timer: Timer, now: datetime, exc: Exception, label: str, report: RunReport) -> None:
         log.error("%s failed (attempt %d)", label, timer.attempt, exc_info=exc)
+        retry_at: datetime | None = None
         if timer.attempt >= self._max_attempts:
             await self._db.execute(
                 "UPDATE timers SET status = 'failed', finished_at = ?, last_error = ? WHERE id = ?",
                 (to_db(now), repr(exc)[:500], timer.id),
             )
         else:
+            retry_at = now + self._retry_delay * timer.attempt
             await self._db.execute(
                 "UPDATE timers SET status = 'pending', retry_at = ?, last_error = ? WHERE id = ?",
-                (to_db(now + self._retry_delay * timer.attempt), repr(exc)[:500], timer.id),
+                (to_db(retry_at), repr(exc)[:500], timer.id),
             )
         report.failed.append(label)
+        await self._report(Failure(timer.guild_id, timer.kind, label, exc, timer.attempt, retry_at))
+
+    async def _report(self, failure: Failure) -> None:
+        if self.on_failure is None:
+            return
+        try:
+            await self.on_failure(failure)
+        except Exception:
+            log.exception("reporting the failure of %s failed", failure.label)
 
     async def _targets(self) -> list[tuple[RecurringJob, int, GuildSettings | None]]:
         guilds = await all_settings(self._db)
@@ -353,6 +379,8 @@ class Scheduler:
                     ),
                 )
                 report.failed.append(label)
+                retry_at = now + self._retry_delay * attempt if attempt < self._max_attempts else None
+                await self._report(Failure(guild_id, job.name, label, exc, attempt, retry_at))
             else:
                 await self._db.execute(
                     "UPDATE job_runs SET status = 'done', finished_at = ?, last_error = NULL"
