@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 class NotModerator(app_commands.CheckFailure):
     def __init__(self) -> None:
-        super().__init__("This is for program moderators (Manage Server or the Program Moderator role).")
+        super().__init__("Only program moderators can do this (Manage Server or the Program Moderator role).")
 
 
 async def is_moderator(bot: CollectiveBot, member: discord.Member | discord.User) -> bool:

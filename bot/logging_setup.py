@@ -13,18 +13,28 @@ class RedactSecrets(logging.Filter):
         # Longest first so a secret that contains another is replaced whole.
         self._secrets = sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)
 
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
         message = record.getMessage()
-        redacted = message
-        for secret in self._secrets:
-            redacted = redacted.replace(secret, "[redacted]")
+        redacted = self.redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # Filters run before formatting, so the traceback isn't text yet: render it to look inside.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            for secret in self._secrets:
-                record.exc_text = record.exc_text.replace(secret, "[redacted]")
+            text = self.redact(record.exc_text)
+            if text != record.exc_text:
+                # Formatters re-render exc_info (discord.py's colour one always does): keep only the text.
+                record.exc_info, record.exc_text = None, text
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 

@@ -81,6 +81,8 @@ async def require_moderator(interaction: discord.Interaction[Any]) -> None:
 
 
 class PublishButton(RecordButton, feature="brief", action="publish"):
+    moderator_only = True
+
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         cog = bot_of(interaction).get_cog("Briefs")
         assert isinstance(cog, Publisher)
@@ -88,6 +90,8 @@ class PublishButton(RecordButton, feature="brief", action="publish"):
 
 
 class CancelDraftButton(RecordButton, feature="brief", action="discard"):
+    moderator_only = True
+
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         await require_moderator(interaction)
         bot = bot_of(interaction)

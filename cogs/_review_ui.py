@@ -51,6 +51,7 @@ def _handler(interaction: discord.Interaction[Any]) -> ReviewHandler:
 
 
 class _ReviewButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"$^"):
+    moderator_only = True
     action = ""
     label = ""
     style = discord.ButtonStyle.secondary

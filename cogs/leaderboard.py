@@ -11,6 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import CollectiveBot
+from bot.checks import is_moderator
+from bot.errors import NotFound
 from bot.periods import PeriodWindow, weekly
 from bot.posting import post_once
 from bot.scheduler import RecurringJob, RunContext
@@ -58,7 +60,8 @@ def board_embed(board: Leaderboard) -> discord.Embed:
     return card
 
 
-def profile_embed(data: Profile, name: str) -> discord.Embed:
+def profile_embed(data: Profile, name: str, *, full: bool = True) -> discord.Embed:
+    """``full=False`` (someone else's profile, seen by a non-moderator) leaves out sales and pending work."""
     card = embed(f"👤 {name}")
     add_field(card, "Tier", data.tier or "—", inline=True)
     add_field(card, "Status", data.status, inline=True)
@@ -66,10 +69,11 @@ def profile_embed(data: Profile, name: str) -> discord.Embed:
     add_field(card, "Points this week", f"{data.points_week:,}", inline=True)
     add_field(card, "Points overall", f"{data.points_all:,}", inline=True)
     add_field(card, "Rank", f"#{data.rank} of {data.ranked}" if data.rank else "not ranked yet", inline=True)
-    submissions = f"{data.approved_submissions} approved · {data.pending_submissions} pending"
+    submissions = f"{data.approved_submissions} approved" + (f" · {data.pending_submissions} pending" if full else "")
     add_field(card, "Submissions", submissions, inline=True)
-    currency = f" {data.currency}" if data.currency else ""
-    add_field(card, "Code sales", f"{data.orders} orders · {format_minor(data.revenue)}{currency}", inline=True)
+    if full:
+        currency = f" {data.currency}" if data.currency else ""
+        add_field(card, "Code sales", f"{data.orders} orders · {format_minor(data.revenue)}{currency}", inline=True)
     card.set_footer(text="An active week is one in which points were earned.")
     return card
 
@@ -107,9 +111,14 @@ class Leaderboards(commands.Cog, name="Leaderboard"):
     async def profile(self, interaction: discord.Interaction[Any], member: discord.Member | None = None) -> None:
         assert interaction.guild_id is not None
         target = member or interaction.user
+        # Sales and pending work are the member's own business (and moderators'); others see what is public.
+        full = target.id == interaction.user.id or await is_moderator(self.bot, interaction.user)
         settings = await get_settings(self.bot.db, interaction.guild_id)
         data = await profile(self.bot.db, interaction.guild_id, target.id, now=self.bot.clock.now(), zone=settings.zone)
-        await interaction.response.send_message(embed=profile_embed(data, target.display_name), ephemeral=True)
+        if not full and data.status != "active":
+            raise NotFound("That member isn't an active ambassador.")
+        card = profile_embed(data, target.display_name, full=full)
+        await interaction.response.send_message(embed=card, ephemeral=True)
 
     async def _post_weekly(self, ctx: RunContext) -> None:
         assert ctx.settings is not None and self.bot.user is not None

@@ -75,6 +75,8 @@ def _decision_item(action: str) -> type[SafeDynamicItem]:
         discord.ui.DynamicItem[discord.ui.Button[Any]],
         template=template("submission", action, "submission_id"),
     ):
+        moderator_only = True
+
         def __init__(self, submission_id: int) -> None:
             super().__init__(discord.ui.Button(label=action, custom_id=custom_id("submission", action, submission_id)))
             self.submission_id = submission_id

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import discord
 
+from bot.checks import NotModerator, is_moderator
+from bot.cooldowns import admit
 from bot.interaction_errors import report_interaction_error
 from bot.ui.custom_ids import custom_id, template
 
@@ -19,6 +21,8 @@ class BaseView(discord.ui.View):
         self.owner_id = owner_id
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if not await admit(interaction):  # the member's rate limit, as for commands
+            return False
         if self.owner_id is not None and interaction.user.id != self.owner_id:
             await interaction.response.send_message("⚠️ These buttons belong to someone else.", ephemeral=True)
             return False
@@ -41,14 +45,22 @@ class SafeDynamicItem:
     """Mixin for ``DynamicItem`` subclasses: implement ``handle``; errors get the friendly reply.
 
     discord.py only logs exceptions raised in a dynamic item's callback, which would leave the member
-    with "This interaction failed"; list this mixin first so its ``callback`` wins.
+    with "This interaction failed"; list this mixin first so its ``callback`` wins. Every press first takes
+    from the member's rate limit; set ``moderator_only = True`` on a moderator's button so non-moderators are
+    refused here, before ``handle`` reads or writes anything (the permission matrix test covers such items).
     """
+
+    moderator_only: ClassVar[bool] = False
 
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         raise NotImplementedError
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
+            if not await admit(interaction):
+                return
+            if self.moderator_only and not await is_moderator(interaction.client, interaction.user):
+                raise NotModerator()
             await self.handle(interaction)
         except Exception as exc:
             custom_id = getattr(getattr(self, "item", None), "custom_id", type(self).__name__)
