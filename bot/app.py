@@ -18,6 +18,7 @@ from bot.backups import backup_job
 from bot.clock import Clock, SystemClock
 from bot.command_sync import sync_if_changed
 from bot.config import Settings
+from bot.cooldowns import Allowance, Cooldowns
 from bot.db import Database, in_transaction
 from bot.endpoints import configure_endpoints
 from bot.errors import TransactionSpanError
@@ -67,6 +68,12 @@ class CollectiveBot(commands.Bot):
         )
         self.settings = settings
         self.db = db
+        limits = settings.limits
+        assert isinstance(self.tree, CollectiveTree)
+        self.tree.cooldowns = Cooldowns(
+            member=Allowance(limits.member_burst, limits.member_per_second),
+            moderator=Allowance(limits.moderator_burst, limits.moderator_per_second),
+        )
         self.clock: Clock = clock or SystemClock()
         self.scheduler = Scheduler(db, self.clock, grace=timedelta(hours=settings.program.grace_window_hours))
         self.scheduler.on_failure = functools.partial(report_refused_work, self)  # moderators hear of 403s

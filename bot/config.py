@@ -106,6 +106,15 @@ class ProgramDefaults(_Section):
         return value
 
 
+class LimitSettings(_Section):
+    """Per-member rate limits on commands and buttons (a token bucket per member and server)."""
+
+    member_burst: int = Field(default=15, ge=1, le=1000)
+    member_per_second: float = Field(default=1.0, gt=0, le=100)
+    moderator_burst: int = Field(default=40, ge=1, le=1000)
+    moderator_per_second: float = Field(default=5.0, gt=0, le=100)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -122,6 +131,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     program: ProgramDefaults = Field(default_factory=ProgramDefaults)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @classmethod

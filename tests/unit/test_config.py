@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, SecretStr
 
+from bot.app import CollectiveBot
 from bot.config import Settings, load_settings
+from bot.cooldowns import cooldowns_of
+from bot.db import Database
 from bot.errors import ConfigError
 from tests.conftest import EXAMPLE_CONFIG
 
@@ -70,6 +73,19 @@ def test_bad_timezone_and_prefix_are_explained(tmp_path: Path) -> None:
         load_settings(_write(tmp_path, '[program]\ntimezone = "Mars/Olympus"\n'))
     with pytest.raises(ConfigError, match=r"program\.code_prefix"):
         load_settings(_write(tmp_path, '[program]\ncode_prefix = "glow!"\n'))
+
+
+async def test_rate_limits_reach_the_bots_limiter(tmp_path: Path, db: Database) -> None:
+    settings = load_settings(_write(tmp_path, "[limits]\nmember_burst = 3\nmoderator_per_second = 2.5\n"))
+    bot = CollectiveBot(settings=settings, db=db, extensions=[])
+    limiter = cooldowns_of(bot)
+    assert limiter is not None
+    assert (limiter.member.burst, limiter.member.per_second) == (3, 1.0)
+    assert (limiter.moderator.burst, limiter.moderator.per_second) == (40, 2.5)
+    taken = [limiter.take(1, 2) for _ in range(4)]
+    assert taken[:3] == [None, None, None] and taken[3] is not None  # the fourth waits
+    with pytest.raises(ConfigError, match=r"limits\.member_per_second"):
+        load_settings(_write(tmp_path, "[limits]\nmember_per_second = 0\n"))
 
 
 def test_invalid_toml_is_reported(tmp_path: Path) -> None:
