@@ -15,14 +15,17 @@ Which server a delivery is for: the ``<guild_id>`` path segment (or ``?guild=<id
 exactly one program, the plain path is enough. Every signature is base64(HMAC-SHA256(raw body, secret)),
 compared in constant time. Answers: 200 after commit (replays too), 401 bad/missing signature (nothing
 stored), 400 malformed (reason logged, nothing stored), 404 unknown server, 413 over 1 MiB, 500 when the
-database failed (the shop retries).
+database failed (the shop retries). Verified deliveries are written in batches by one writer task, each answered
+only after the commit that holds it (see bot/webhook_batches.py).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -35,7 +38,8 @@ from pydantic import SecretStr
 from bot.clock import Clock
 from bot.config import WebhookSettings
 from bot.db import Database
-from bot.services.orders import LedgerEvent, RecordResult, ingest_webhook
+from bot.services.order_ledger import Delivery, UnknownProgram
+from bot.services.orders import LedgerEvent, RecordResult
 from bot.services.shop_payloads import (
     OrderIn,
     PayloadError,
@@ -47,6 +51,7 @@ from bot.services.shop_payloads import (
     shopify_refund,
     woocommerce_order,
 )
+from bot.webhook_batches import DeliveryWriter
 
 if TYPE_CHECKING:
     from bot.app import CollectiveBot
@@ -77,11 +82,13 @@ class WebhookServer:
         self.config = config
         self.clock = clock
         self.notify = notify
+        self.writer = DeliveryWriter(db)
         self.app = web.Application(client_max_size=MAX_BODY)
         for shop in ("shopify", "woocommerce", "orders"):
             self.app.router.add_post(f"/webhooks/{shop}", self._handler(shop))
             self.app.router.add_post(f"/webhooks/{shop}/{{guild_id}}", self._handler(shop))
         self.app.router.add_get("/healthz", self._healthz)
+        self.app.on_cleanup.append(self._close_writer)  # after in-flight requests: their deliveries get written
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -97,8 +104,11 @@ class WebhookServer:
 
     async def stop(self) -> None:
         if self._runner is not None:
-            await self._runner.cleanup()  # finishes in-flight requests first
+            await self._runner.cleanup()  # finishes in-flight requests first, then closes the writer
             self._runner = None
+
+    async def _close_writer(self, app: web.Application) -> None:
+        await self.writer.close()
 
     # -- handlers --------------------------------------------------------------------------------------
 
@@ -136,18 +146,24 @@ class WebhookServer:
             log.warning("webhook to /webhooks/%s refused: no secret configured for it", endpoint)
         if not signature_ok(body, header, secret):
             return _answer(401, "bad or missing signature")
-        guild_id = await self._guild_for(request)
-        if isinstance(guild_id, web.Response):
-            return guild_id
+        raw_guild = request.match_info.get("guild_id") or request.query.get("guild")
+        if raw_guild is not None and not _GUILD.fullmatch(raw_guild):
+            return _answer(400, "guild must be a server id")
+        guild_id = None if raw_guild is None else int(raw_guild)
         try:
             shop, event_id, topic, item = _parse(endpoint, headers, body)
         except PayloadError as exc:
             log.warning("webhook to /webhooks/%s for guild %s rejected: %s", endpoint, guild_id, exc)
             return _answer(400, str(exc))
         if item is None:
-            return _answer(200, f"topic {topic!r} ignored")
+            known = await self._guild_for(request)
+            return known if isinstance(known, web.Response) else _answer(200, f"topic {topic!r} ignored")
+        # The writer checks the server exists inside the transaction that records the delivery.
+        delivery = Delivery(guild_id, shop, event_id, topic, item, self.clock.now())
         try:
-            result = await ingest_webhook(self.db, guild_id, shop, event_id, topic, item, self.clock.now())
+            result = await self.writer.submit(delivery)
+        except UnknownProgram as exc:
+            return _answer(exc.status, str(exc))
         except PayloadError as exc:
             log.warning("webhook to /webhooks/%s for guild %s rejected: %s", endpoint, guild_id, exc)
             return _answer(400, str(exc))
@@ -180,7 +196,13 @@ class WebhookServer:
 
 
 def _answer(status: int, detail: str) -> web.Response:
-    return web.json_response({"status": status, "detail": detail}, status=status)
+    return web.Response(body=_answer_body(status, detail), status=status, content_type="application/json")
+
+
+@functools.lru_cache(maxsize=256)
+def _answer_body(status: int, detail: str) -> bytes:
+    # Most answers are one of a few (200 recorded/duplicate/...): encode each once.
+    return json.dumps({"status": status, "detail": detail}).encode()
 
 
 def _parse(endpoint: str, headers: Any, body: bytes) -> tuple[Shop, str | None, str, OrderIn | RefundIn | None]:

@@ -81,14 +81,20 @@ def _reject_constant(name: str) -> Any:
     raise PayloadError(f"JSON constant {name} is not allowed")
 
 
+# One decoder for every body: json.loads builds a new one per call when given parse_float/parse_constant.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
     try:
         text = body.decode("utf-8")
-        value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        value = _DECODER.decode(text)
     except UnicodeDecodeError:
         raise PayloadError("body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise PayloadError(f"body is not JSON: {exc.msg} at {exc.pos}") from None
+    except ValueError:  # an integer of over 4300 digits (Python's int-parsing limit)
+        raise PayloadError("body has a number too long to read") from None
     except RecursionError:
         raise PayloadError("body is nested too deeply") from None
     if not isinstance(value, dict):
@@ -120,6 +126,8 @@ def to_minor(value: Any, currency: str, field: str, *, allow_negative: bool = Fa
         raise PayloadError(f"{field}: {str(value)[:40]!r} is not an amount") from None
     if not amount.is_finite():
         raise PayloadError(f"{field}: not a finite amount")
+    if amount != 0 and not -20 <= amount.adjusted() <= 20:  # scaleb/int would overflow or eat memory
+        raise PayloadError(f"{field}: implausibly large or small")
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise PayloadError(f"{field}: {amount} has more decimals than {currency} allows")
