@@ -1,0 +1,95 @@
+"""Run every benchmark scenario and print one table of figures, each beside its same-run baseline.
+
+    python bench/run.py --quick     # every scenario at small sizes: checks they work (CI), no figures to trust
+    python bench/run.py             # full sizes (takes a while); the table at the end goes into bench/README.md
+    python bench/run.py --only burst --only startup
+
+Each scenario is its own process (``python -m bench.<script>``) so one scenario's memory, threads and event
+loop never colour the next. A scenario fails when it exits non-zero: it crashed, or its own correctness
+check failed (orders or votes lost or doubled, interactions not acknowledged, errors logged). Timings are
+reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # `python bench/run.py` puts bench/, not the repo root, on the path
+    sys.path.insert(0, str(REPO))
+
+from bench.report import Figure, markdown, parse  # noqa: E402
+
+SCENARIOS = {
+    "webhooks": "bench.bench_webhooks",
+    "csv": "bench.bench_csv_import",
+    "queries": "bench.bench_engagement",
+    "burst": "bench.bench_burst",
+    "startup": "bench.bench_startup",
+    "memory": "bench.bench_memory",
+}
+
+
+def run(name: str, module: str, quick: bool) -> tuple[bool, list[Figure], float]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", module, *(["--quick"] if quick else [])]
+    print(f"\n== {name}: {' '.join(command[1:])}", flush=True)
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    with subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            figure = parse(line)
+            if figure is not None:
+                figures.append(figure)
+            else:
+                print("   " + line.rstrip(), flush=True)
+    took = time.perf_counter() - started
+    ok = proc.returncode == 0 and bool(figures)
+    print(f"== {name}: {'ok' if ok else 'FAILED'} in {took:.1f}s", flush=True)
+    return ok, figures, took
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {system}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small sizes: check that every scenario works")
+    parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only these scenarios")
+    args = parser.parse_args()
+    chosen = args.only or list(SCENARIOS)
+    failed: list[str] = []
+    figures: list[Figure] = []
+    for name in chosen:
+        ok, found, _ = run(name, SCENARIOS[name], args.quick)
+        figures += found
+        if not ok:
+            failed.append(name)
+    size = "quick (small sizes; figures not meaningful)" if args.quick else "full sizes"
+    print(f"\n## Results, {size}: {datetime.now(UTC):%Y-%m-%d}, {machine()}\n")
+    print(markdown(figures))
+    if failed:
+        print(f"\nFAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
