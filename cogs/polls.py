@@ -200,8 +200,8 @@ class PollsCog(commands.Cog, name="Polls"):
 
     async def choose(self, interaction: discord.Interaction[Any], poll_id: int, choices: list[int]) -> None:
         poll = await polls.get_poll(self.bot.db, poll_id, interaction.guild_id)
-        await polls.check_can_vote(self.bot.db, poll, interaction.user.id, self.bot.clock.now())
-        if poll.comment_prompt:
+        if poll.comment_prompt:  # refuse before the form; without one, recording the vote checks everything
+            await polls.check_can_vote(self.bot.db, poll, interaction.user.id, self.bot.clock.now())
             previous = await polls.current_vote(self.bot.db, poll.id, interaction.user.id)
             await interaction.response.send_modal(CommentModal(self, poll, choices, previous[1] if previous else None))
             return
@@ -212,16 +212,15 @@ class PollsCog(commands.Cog, name="Polls"):
     ) -> None:
         settings = await get_settings(self.bot.db, poll.guild_id)
         now = self.bot.clock.now()
-        async with self.bot.db.transaction() as tx:
-            outcome = await polls.vote(
-                tx,
-                poll.id,
-                interaction.user.id,
-                choices,
-                now=now,
-                points_per_vote=settings.points_poll_vote,
-                comment=comment,
-            )
+        outcome = await polls.cast_vote(
+            self.bot.db,
+            poll.id,
+            interaction.user.id,
+            choices,
+            now=now,
+            points_per_vote=settings.points_poll_vote,
+            comment=comment,
+        )
         picked = ", ".join(f"**{label}**" for label in outcome.choices)
         text = f"{'Changed your vote to' if outcome.changed else 'Thanks! You voted'} {picked}."
         if outcome.points_awarded:

@@ -56,7 +56,11 @@ async def find_member(db: Database | Transaction, guild_id: int, user_id: int) -
 
 async def require_ambassador(db: Database | Transaction, guild_id: int, user_id: int) -> Member:
     """The active ambassador, or a clear refusal for everyone else."""
-    member = await find_member(db, guild_id, user_id)
+    return ambassador_or_refuse(await find_member(db, guild_id, user_id))
+
+
+def ambassador_or_refuse(member: Member | None) -> Member:
+    """``member`` if they are an active ambassador; a clear refusal for everyone else."""
     if member is None or member.status in ("applicant", "rejected", "waitlisted"):
         raise NotAllowed("This is for the brand's ambassadors. Use /apply to join the program.")
     if member.status == "paused":

@@ -20,6 +20,12 @@ from bot.services import audit
 Reason = Literal["submission", "sale", "refund", "poll", "event", "adjustment"]
 
 
+# An award, exactly once per reference (params: guild, user, points, reason, reference, note, at, by). Hot
+# paths that run as one synchronous pass in the writer's thread (a poll vote) execute it directly.
+AWARD_SQL = """INSERT INTO points_ledger (guild_id, user_id, points, reason, reference, note, created_at, created_by)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, reference) DO NOTHING"""
+
+
 async def award(
     tx: Transaction,
     guild_id: int,
@@ -33,11 +39,7 @@ async def award(
     note: str | None = None,
 ) -> bool:
     """Record ``points`` (negative to reverse). Returns False when ``reference`` was already awarded."""
-    cur = await tx.execute(
-        """INSERT INTO points_ledger (guild_id, user_id, points, reason, reference, note, created_at, created_by)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, reference) DO NOTHING""",
-        (guild_id, user_id, points, reason, reference, note, to_db(now), actor_id),
-    )
+    cur = await tx.execute(AWARD_SQL, (guild_id, user_id, points, reason, reference, note, to_db(now), actor_id))
     return cur.rowcount == 1
 
 

@@ -19,7 +19,7 @@ from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services import points
-from bot.services.members import Member, require_ambassador
+from bot.services.members import Member, ambassador_or_refuse, find_member, member_from_row
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_QUESTION, MAX_OPTION, MAX_PROMPT, MAX_COMMENT = 300, 80, 45, 1000
@@ -89,7 +89,10 @@ def parse_duration(text: str) -> timedelta:
     parts = _DURATION.findall(compact)
     if not compact or not parts or "".join(n + u for n, u in parts) != compact:
         raise InvalidInput("Give a duration such as `30m`, `2h`, `3d`, `1w` or `1d12h`.")
-    total = sum((int(n) * _UNITS[u] for n, u in parts), timedelta())
+    # Over 6 digits, or over 4 parts, is beyond 90 days anyway (and could overflow timedelta).
+    if len(parts) > 4 or any(len(n.lstrip("0")) > 6 for n, _ in parts):
+        raise InvalidInput("A poll must stay open between 1 minute and 90 days.")
+    total = sum((int(n.lstrip("0") or "0") * _UNITS[u] for n, u in parts), timedelta())
     if not MIN_DURATION <= total <= MAX_DURATION:
         raise InvalidInput("A poll must stay open between 1 minute and 90 days.")
     return total
@@ -191,13 +194,21 @@ def _poll(row: sqlite3.Row, options: list[str]) -> Poll:
     )
 
 
-async def get_poll(db: Database | Transaction, poll_id: int, guild_id: int | None = None) -> Poll:
-    """The poll; ``guild_id`` (when known) makes sure it belongs to that server."""
-    row = await db.fetchone("SELECT * FROM polls WHERE id = ?", (poll_id,))
+_POLL = "SELECT * FROM polls WHERE id = ?"
+_OPTIONS = "SELECT label FROM poll_options WHERE poll_id = ? ORDER BY position"
+_INVITED = "SELECT 1 FROM poll_voters WHERE poll_id = ? AND user_id = ?"
+
+
+def _poll_or_refuse(row: sqlite3.Row | None, options: list[sqlite3.Row], guild_id: int | None) -> Poll:
     if row is None or (guild_id is not None and row["guild_id"] != guild_id):
         raise NotFound("That poll doesn't exist in this server.")
-    options = await db.fetchall("SELECT label FROM poll_options WHERE poll_id = ? ORDER BY position", (poll_id,))
     return _poll(row, [option["label"] for option in options])
+
+
+async def get_poll(db: Database | Transaction, poll_id: int, guild_id: int | None = None) -> Poll:
+    """The poll; ``guild_id`` (when known) makes sure it belongs to that server."""
+    row = await db.fetchone(_POLL, (poll_id,))
+    return _poll_or_refuse(row, [] if row is None else await db.fetchall(_OPTIONS, (poll_id,)), guild_id)
 
 
 async def list_polls(db: Database, guild_id: int, *, status: str | None = None, limit: int = 25) -> list[Poll]:
@@ -230,16 +241,21 @@ async def current_vote(db: Database, poll_id: int, user_id: int) -> tuple[list[i
 
 async def check_can_vote(db: Database | Transaction, poll: Poll, user_id: int, now: datetime) -> Member:
     """The voter, if they may vote on ``poll`` now; a clear refusal otherwise."""
+    member = await find_member(db, poll.guild_id, user_id)
+    invited = poll.restricted and await db.fetchval(_INVITED, (poll.id, user_id)) is not None
+    return admit_voter(poll, member, invited=invited, now=now)
+
+
+def admit_voter(poll: Poll, member: Member | None, *, invited: bool, now: datetime) -> Member:
+    """The voter, if they may vote on ``poll`` now; a clear refusal otherwise."""
     if not poll.is_open or now >= poll.closes_at:
         raise Conflict("This poll has closed; votes are no longer taken.")
-    member = await require_ambassador(db, poll.guild_id, user_id)
-    if poll.tier is not None and member.tier != poll.tier:
+    voter = ambassador_or_refuse(member)
+    if poll.tier is not None and voter.tier != poll.tier:
         raise NotAllowed(f"This poll is for the {poll.tier} tier.")
-    if poll.restricted:
-        invited = await db.fetchval("SELECT 1 FROM poll_voters WHERE poll_id = ? AND user_id = ?", (poll.id, user_id))
-        if invited is None:
-            raise NotAllowed("This poll is only for the members it was sent to.")
-    return member
+    if poll.restricted and not invited:
+        raise NotAllowed("This poll is only for the members it was sent to.")
+    return voter
 
 
 async def vote(
@@ -253,33 +269,77 @@ async def vote(
     comment: str | None = None,
     guild_id: int | None = None,
 ) -> VoteOutcome:
-    """Record (or change) a member's vote. Refuses non-ambassadors, other tiers and closed polls."""
-    poll = await get_poll(tx, poll_id, guild_id)
-    member = await check_can_vote(tx, poll, user_id, now)
-    picked = sorted(set(choices))
-    if not picked or any(not 0 <= choice < len(poll.options) for choice in picked):
-        raise InvalidInput("Pick one of the poll's options.")
-    if len(picked) > 1 and not poll.multiple:
-        raise InvalidInput("This poll takes one choice.")
-    text = comment.strip() if comment else None
-    if text and len(text) > MAX_COMMENT:
-        raise InvalidInput(f"Your comment is {len(text)} characters; keep it to {MAX_COMMENT}.")
-    if text and poll.comment_prompt is None:
-        text = None  # comments were not invited; ignore rather than store something nobody asked for
-    existing = await tx.fetchone("SELECT 1 FROM poll_votes WHERE poll_id = ? AND user_id = ?", (poll_id, user_id))
-    await tx.execute(
-        """INSERT INTO poll_votes (poll_id, guild_id, user_id, choices, comment, tier, voted_at, changed_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (poll_id, user_id) DO UPDATE SET choices = excluded.choices, comment = excluded.comment,
-               tier = excluded.tier, changed_at = excluded.changed_at""",
-        (poll_id, poll.guild_id, user_id, json.dumps(picked), text or None, member.tier, to_db(now), to_db(now)),
-    )
-    awarded = 0
-    if points_per_vote > 0 and await points.award(
-        tx, poll.guild_id, user_id, points_per_vote, "poll", f"poll:{poll_id}:{user_id}", now
-    ):
-        awarded = points_per_vote
-    return VoteOutcome([poll.options[i] for i in picked], existing is not None, awarded)
+    """Record (or change) a member's vote inside ``tx``. Refuses non-ambassadors, other tiers and closed polls."""
+    ballot = _Ballot(poll_id, user_id, choices, now, points_per_vote, comment, guild_id)
+    return await tx.run(ballot.record)
+
+
+async def cast_vote(
+    db: Database,
+    poll_id: int,
+    user_id: int,
+    choices: list[int],
+    *,
+    now: datetime,
+    points_per_vote: int,
+    comment: str | None = None,
+    guild_id: int | None = None,
+) -> VoteOutcome:
+    """``vote`` in a transaction of its own, run as one pass in the writer's thread: a poll gets hundreds of
+    votes within a second, and each await inside the writer lock would wait its turn on a busy event loop."""
+    ballot = _Ballot(poll_id, user_id, choices, now, points_per_vote, comment, guild_id)
+    return await db.run_transaction(ballot.record)
+
+
+@dataclass(frozen=True)
+class _Ballot:
+    poll_id: int
+    user_id: int
+    choices: list[int]
+    now: datetime
+    points_per_vote: int
+    comment: str | None
+    guild_id: int | None
+
+    def record(self, conn: sqlite3.Connection) -> VoteOutcome:
+        """Runs in the writer's thread, inside the caller's transaction: plain sqlite3 calls only."""
+        row = conn.execute(_POLL, (self.poll_id,)).fetchone()
+        poll = _poll_or_refuse(
+            row, [] if row is None else conn.execute(_OPTIONS, (self.poll_id,)).fetchall(), self.guild_id
+        )
+        found = conn.execute(
+            "SELECT * FROM members WHERE guild_id = ? AND user_id = ?", (poll.guild_id, self.user_id)
+        ).fetchone()
+        invited = poll.restricted and conn.execute(_INVITED, (poll.id, self.user_id)).fetchone() is not None
+        voter = None if found is None else member_from_row(found)
+        member = admit_voter(poll, voter, invited=invited, now=self.now)
+        picked = sorted(set(self.choices))
+        if not picked or any(not 0 <= choice < len(poll.options) for choice in picked):
+            raise InvalidInput("Pick one of the poll's options.")
+        if len(picked) > 1 and not poll.multiple:
+            raise InvalidInput("This poll takes one choice.")
+        text = self.comment.strip() if self.comment else None
+        if text and len(text) > MAX_COMMENT:
+            raise InvalidInput(f"Your comment is {len(text)} characters; keep it to {MAX_COMMENT}.")
+        if text and poll.comment_prompt is None:
+            text = None  # comments were not invited; ignore rather than store something nobody asked for
+        existing = conn.execute(
+            "SELECT 1 FROM poll_votes WHERE poll_id = ? AND user_id = ?", (poll.id, self.user_id)
+        ).fetchone()
+        at = to_db(self.now)
+        conn.execute(
+            """INSERT INTO poll_votes (poll_id, guild_id, user_id, choices, comment, tier, voted_at, changed_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (poll_id, user_id) DO UPDATE SET choices = excluded.choices, comment = excluded.comment,
+                   tier = excluded.tier, changed_at = excluded.changed_at""",
+            (poll.id, poll.guild_id, self.user_id, json.dumps(picked), text or None, member.tier, at, at),
+        )
+        awarded = 0
+        if self.points_per_vote > 0:
+            reference = f"poll:{poll.id}:{self.user_id}"
+            award = (poll.guild_id, self.user_id, self.points_per_vote, "poll", reference, None, at, None)
+            awarded = self.points_per_vote if conn.execute(points.AWARD_SQL, award).rowcount == 1 else 0
+        return VoteOutcome([poll.options[i] for i in picked], existing is not None, awarded)
 
 
 async def close_poll(
