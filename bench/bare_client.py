@@ -19,6 +19,8 @@ import discord.gateway
 import discord.http
 import yarl
 
+from bot.config import DiscordSettings
+
 log = logging.getLogger("bare")
 
 
@@ -36,7 +38,9 @@ async def run(api: str, gateway: str, token: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
     intents = discord.Intents.none()
     intents.guilds = intents.members = intents.voice_states = True  # the same intents as the bot
-    async with BareClient(intents=intents) as client:
+    # The same wait for servers after READY as the bot, so start-up compares like with like.
+    ready_wait = DiscordSettings().guild_ready_timeout
+    async with BareClient(intents=intents, guild_ready_timeout=ready_wait) as client:
         await client.start(token)
 
 

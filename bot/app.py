@@ -63,6 +63,7 @@ class CollectiveBot(commands.Bot):
             command_prefix=commands.when_mentioned,
             intents=build_intents(),
             tree_cls=CollectiveTree,
+            guild_ready_timeout=settings.discord.guild_ready_timeout,
             help_command=None,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
         )

@@ -35,6 +35,9 @@ class DiscordSettings(_Section):
     sync_guild_ids: list[int] = Field(default_factory=list)
     api_base_url: str = DISCORD_API_BASE
     gateway_url: str = DISCORD_GATEWAY
+    # discord.py waits this long after the last server arrives before it calls the bot ready (its default,
+    # 2 s, suits bots in thousands of servers; a program's bot is in a few, which arrive back to back).
+    guild_ready_timeout: float = Field(default=0.5, ge=0.1, le=60)
 
     @field_validator("api_base_url")
     @classmethod
