@@ -212,7 +212,7 @@ class PollsCog(commands.Cog, name="Polls"):
     ) -> None:
         settings = await get_settings(self.bot.db, poll.guild_id)
         now = self.bot.clock.now()
-        outcome = await polls.cast_vote(
+        outcome = await polls.vote(
             self.bot.db,
             poll.id,
             interaction.user.id,

@@ -177,35 +177,38 @@ _EXACT = """exact AS (
                COALESCE(max(b.last_at, s.l), b.last_at, s.l) AS last_at, m.display_name, m.tier
         FROM who c JOIN members m ON m.guild_id = :g AND m.user_id = c.user_id
         LEFT JOIN points_monthly b ON b.guild_id = :g AND b.month = :month AND b.user_id = c.user_id
-        LEFT JOIN fix s ON s.user_id = c.user_id
+        LEFT JOIN touched s ON s.user_id = c.user_id
         WHERE m.status = 'active' AND COALESCE(b.entries, 0) + COALESCE(s.e, 0) > 0)"""
 
 _BUCKETS = """FROM points_monthly b INDEXED BY points_monthly_rank
     JOIN members m ON m.guild_id = b.guild_id AND m.user_id = b.user_id
     WHERE b.guild_id = :g AND b.month = :month AND m.status = 'active'"""
 
-_MONTH_TOP = f"""WITH fix AS MATERIALIZED ({_CORRECTIONS}),
+_MONTH_TOP = f"""WITH touched AS MATERIALIZED ({_CORRECTIONS}),
     head AS (SELECT b.user_id {_BUCKETS} ORDER BY b.points DESC, b.last_at, b.user_id LIMIT :head),
-    who AS (SELECT user_id FROM head UNION SELECT user_id FROM fix),
+    who AS (SELECT user_id FROM head UNION SELECT user_id FROM touched),
     {_EXACT}
     SELECT * FROM exact ORDER BY value DESC, last_at, user_id LIMIT :limit"""
 
-_AHEAD_OF_ME = """(o.value > me.value OR (o.value = me.value AND (o.last_at < me.last_at
-    OR (o.last_at = me.last_at AND o.user_id < me.user_id))))"""
+_AHEAD_OF_ME = """(o.value > me.value OR (o.value = me.value AND (o.orders > me.orders
+    OR (o.orders = me.orders AND (o.last_at < me.last_at OR (o.last_at = me.last_at AND o.user_id < me.user_id))))))"""
 
-# The caller's standing, how many are ranked and how many are ahead of the caller: one pass over the
-# uncorrected buckets (counting both at once), the corrected members from ``exact``.
-_MONTH_ME = f"""WITH fix AS MATERIALIZED ({_CORRECTIONS}),
-    who AS (SELECT user_id FROM fix UNION SELECT :caller),
-    {_EXACT},
+
+def _month_me(touched: str, exact: str, buckets: str) -> str:
+    """SQL for the caller's standing, how many are ranked and how many are ahead of the caller: one pass over
+    the untouched buckets (``buckets`` selects user_id, value, orders, last_at), the touched ones from ``exact``.
+    """
+    return f"""WITH touched AS MATERIALIZED ({touched}),
+    who AS (SELECT user_id FROM touched UNION SELECT :caller),
+    {exact},
     me AS (SELECT * FROM exact WHERE user_id = :caller),
     plain AS (
         SELECT COUNT(*) AS n, COALESCE(SUM({_AHEAD_OF_ME}), 0) AS ahead FROM (
-            SELECT b.user_id, b.points AS value, b.last_at {_BUCKETS}
-            AND b.user_id NOT IN (SELECT user_id FROM fix)) o LEFT JOIN me),
+            {buckets} AND b.user_id NOT IN (SELECT user_id FROM touched)) o LEFT JOIN me),
     fixed AS (
         SELECT COUNT(*) AS n, COALESCE(SUM({_AHEAD_OF_ME}), 0) AS ahead FROM (
-            SELECT user_id, value, last_at FROM exact WHERE user_id IN (SELECT user_id FROM fix)) o LEFT JOIN me)
+            SELECT user_id, value, orders, last_at FROM exact WHERE user_id IN (SELECT user_id FROM touched)) o
+        LEFT JOIN me)
     SELECT me.*, plain.n + fixed.n AS ranked, plain.ahead + fixed.ahead AS ahead
     FROM plain JOIN fixed LEFT JOIN me"""
 
@@ -234,7 +237,8 @@ async def _month_points(db: Database, guild_id: int, since: datetime, caller_id:
     # exact) members ahead: the top is among those and the corrected ones.
     rows = await db.fetchall(_MONTH_TOP.replace(_CORRECTIONS, fix), {**params, "head": limit + corrected})
     top = [_standing({**dict(row), "rank": rank}) for rank, row in enumerate(rows, start=1)]
-    row = await db.fetchone(_MONTH_ME.replace(_CORRECTIONS, fix), params)
+    buckets = f"SELECT b.user_id, b.points AS value, 0 AS orders, b.last_at {_BUCKETS}"
+    row = await db.fetchone(_month_me(fix, _EXACT, buckets), params)
     assert row is not None
     mine = None if row["user_id"] is None else _standing({**dict(row), "rank": int(row["ahead"]) + 1})
     return Leaderboard("month", "points", top, mine, int(row["ranked"]))
@@ -271,24 +275,6 @@ _SALES_MONTH_TOP = f"""WITH touched AS MATERIALIZED ({_TOUCHED}),
     {_SALES_EXACT}
     SELECT * FROM exact ORDER BY value DESC, orders DESC, last_at, user_id LIMIT :limit"""
 
-_SALES_AHEAD_OF_ME = """(o.value > me.value OR (o.value = me.value AND (o.orders > me.orders
-    OR (o.orders = me.orders AND (o.last_at < me.last_at OR (o.last_at = me.last_at AND o.user_id < me.user_id))))))"""
-
-_SALES_MONTH_ME = f"""WITH touched AS MATERIALIZED ({_TOUCHED}),
-    who AS (SELECT user_id FROM touched UNION SELECT :caller),
-    {_SALES_EXACT},
-    me AS (SELECT * FROM exact WHERE user_id = :caller),
-    plain AS (
-        SELECT COUNT(*) AS n, COALESCE(SUM({_SALES_AHEAD_OF_ME}), 0) AS ahead FROM (
-            SELECT b.user_id, b.value, b.orders, b.last_at {_SALES_BUCKETS}
-            AND b.user_id NOT IN (SELECT user_id FROM touched)) o LEFT JOIN me),
-    fixed AS (
-        SELECT COUNT(*) AS n, COALESCE(SUM({_SALES_AHEAD_OF_ME}), 0) AS ahead FROM (
-            SELECT user_id, value, orders, last_at FROM exact WHERE user_id IN (SELECT user_id FROM touched)) o
-        LEFT JOIN me)
-    SELECT me.*, plain.n + fixed.n AS ranked, plain.ahead + fixed.ahead AS ahead
-    FROM plain JOIN fixed LEFT JOIN me"""
-
 
 async def _month_sales(db: Database, guild_id: int, since: datetime, caller_id: int | None, limit: int) -> Leaderboard:
     month, _, edge = _nearest_utc_month(since)
@@ -301,7 +287,8 @@ async def _month_sales(db: Database, guild_id: int, since: datetime, caller_id: 
     # the buckets' order and the touched members, as for points.
     rows = await db.fetchall(_SALES_MONTH_TOP, {**params, "head": limit + touched})
     top = [_standing({**dict(row), "rank": rank}) for rank, row in enumerate(rows, start=1)]
-    row = await db.fetchone(_SALES_MONTH_ME, params)
+    buckets = f"SELECT b.user_id, b.value, b.orders, b.last_at {_SALES_BUCKETS}"
+    row = await db.fetchone(_month_me(_TOUCHED, _SALES_EXACT, buckets), params)
     assert row is not None
     mine = None if row["user_id"] is None else _standing({**dict(row), "rank": int(row["ahead"]) + 1})
     return Leaderboard("month", "sales", top, mine, int(row["ranked"]))

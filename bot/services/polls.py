@@ -259,22 +259,6 @@ def admit_voter(poll: Poll, member: Member | None, *, invited: bool, now: dateti
 
 
 async def vote(
-    tx: Transaction,
-    poll_id: int,
-    user_id: int,
-    choices: list[int],
-    *,
-    now: datetime,
-    points_per_vote: int,
-    comment: str | None = None,
-    guild_id: int | None = None,
-) -> VoteOutcome:
-    """Record (or change) a member's vote inside ``tx``. Refuses non-ambassadors, other tiers and closed polls."""
-    ballot = _Ballot(poll_id, user_id, choices, now, points_per_vote, comment, guild_id)
-    return await tx.run(ballot.record)
-
-
-async def cast_vote(
     db: Database,
     poll_id: int,
     user_id: int,
@@ -285,8 +269,10 @@ async def cast_vote(
     comment: str | None = None,
     guild_id: int | None = None,
 ) -> VoteOutcome:
-    """``vote`` in a transaction of its own, run as one pass in the writer's thread: a poll gets hundreds of
-    votes within a second, and each await inside the writer lock would wait its turn on a busy event loop."""
+    """Record (or change) a member's vote. Refuses non-ambassadors, other tiers and closed polls.
+
+    One transaction run as a single pass in the writer's thread: a poll gets hundreds of votes within a
+    second, and each await inside the writer lock would wait its turn on an event loop busy with the burst."""
     ballot = _Ballot(poll_id, user_id, choices, now, points_per_vote, comment, guild_id)
     return await db.run_transaction(ballot.record)
 

@@ -31,8 +31,7 @@ async def make_poll(db: Database, clock: FixedClock, **kwargs: object) -> int:
 async def cast(
     db: Database, clock: FixedClock, poll_id: int, user: int, choices: list[int], comment: str | None = None
 ) -> polls.VoteOutcome:
-    async with db.transaction() as tx:
-        return await polls.vote(tx, poll_id, user, choices, now=clock.now(), points_per_vote=5, comment=comment)
+    return await polls.vote(db, poll_id, user, choices, now=clock.now(), points_per_vote=5, comment=comment)
 
 
 async def add_tiers(db: Database) -> None:
