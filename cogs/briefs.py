@@ -331,7 +331,10 @@ class Briefs(commands.Cog, name="Briefs"):
 
 def _brief_id(value: str) -> int:
     try:
-        return int(value.strip().lstrip("#"))
+        brief_id = int(value.strip().lstrip("#"))
+        if not 0 < brief_id < 2**63:  # SQLite integers are 64-bit
+            raise ValueError(brief_id)
+        return brief_id
     except ValueError:
         raise NotFound("I can't find that brief. Pick one from the list.") from None
 

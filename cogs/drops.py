@@ -175,6 +175,7 @@ class Drops(commands.Cog, name="Drops"):
         guild_id = guild_id_of(interaction)
         try:
             drop_id = int(drop.strip().lstrip("#"))
+            drop_id = drop_id if 0 < drop_id < 2**63 else 0  # SQLite integers are 64-bit
         except ValueError:
             drop_id = 0
         cancelled = await drops.cancel(self.bot.db, guild_id, drop_id, interaction.user.id, self.bot.clock.now())

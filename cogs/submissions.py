@@ -308,7 +308,10 @@ def _brief_id(value: str | None) -> int | None:
     if value is None or value.strip().lower() in ("", "none"):
         return None
     try:
-        return int(value.strip().lstrip("#"))
+        brief_id = int(value.strip().lstrip("#"))
+        if not 0 < brief_id < 2**63:  # SQLite integers are 64-bit
+            raise ValueError(brief_id)
+        return brief_id
     except ValueError:
         raise NotFound(
             f"I can't find a brief called “{clip(value, 60)}”. Pick one from the list, or leave it empty."

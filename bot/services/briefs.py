@@ -112,6 +112,8 @@ def check_fields(
 ) -> BriefFields:
     """Validate the brief form; every problem is a clear message and nothing is stored."""
     title, what, deliverables = title.strip(), what.strip(), deliverables.strip()
+    if "\x00" in title + what + deliverables:  # SQLite's length() stops at a NUL: the CHECKs would fail
+        raise InvalidInput("The brief contains an invisible NUL character; please retype it.")
     if not title or len(title) > TITLE_MAX:
         raise InvalidInput(f"The title needs 1 to {TITLE_MAX} characters.")
     if not what or len(what) > WHAT_MAX:

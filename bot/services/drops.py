@@ -83,6 +83,8 @@ def check_fields(
     now: datetime,
 ) -> DropFields:
     title, body = title.strip(), body.replace("\\n", "\n").strip()
+    if "\x00" in title + body:  # SQLite's length() stops at a NUL: the CHECKs would fail
+        raise InvalidInput("The drop contains an invisible NUL character; please retype it.")
     if not title or len(title) > TITLE_MAX:
         raise InvalidInput(f"The title needs 1 to {TITLE_MAX} characters.")
     if not body or len(body) > BODY_MAX:

@@ -98,6 +98,8 @@ async def validate_draft(
     location = draft.location.strip() if draft.location is not None else None
     if not title:
         raise InvalidInput("Give the event a title.")
+    if "\x00" in title + description + (location or ""):  # SQLite's length() stops at a NUL: CHECKs fail
+        raise InvalidInput("The event's text contains an invisible NUL character; please retype it.")
     if len(title) > TITLE_LIMIT:
         raise InvalidInput(f"The title can be at most {TITLE_LIMIT} characters.")
     if len(description) > DESCRIPTION_LIMIT:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import ensure_utc
 from bot.errors import InvalidInput
 
+MIN_YEAR, MAX_YEAR = 2000, 2999
 _LOCAL = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?$")
 
 
@@ -26,6 +27,9 @@ def parse_local(text: str, zone: ZoneInfo, *, what: str = "date", default_time: 
         at = time(int(hour), int(minute)) if hour is not None else default_time
         assert at is not None
         local = datetime(int(year), int(month), int(day), at.hour, at.minute, tzinfo=zone)
-    except ValueError:
+        # Years far from now overflow datetime once shifted to UTC or by a reminder's offset.
+        if not MIN_YEAR <= local.year <= MAX_YEAR:
+            raise ValueError(local.year)
+        return ensure_utc(local)
+    except (ValueError, OverflowError):
         raise InvalidInput(f"The {what} `{text.strip()[:40]}` isn't a real date and time.") from None
-    return ensure_utc(local)

@@ -47,7 +47,10 @@ def parse_links(value: str) -> list[str]:
     if len(links) > MAX_LINKS:
         raise InvalidInput(f"Up to {MAX_LINKS} profile links, please.")
     for link in links:
-        parts = urlsplit(link)
+        try:
+            parts = urlsplit(link)
+        except ValueError:  # e.g. an unclosed "[" (IPv6 host)
+            parts = urlsplit("")
         if parts.scheme.lower() not in ("http", "https") or "." not in parts.netloc or "@" in parts.netloc:
             raise InvalidInput(f"`{link[:80]}` isn't a web link; profile links start with https://")
     return links

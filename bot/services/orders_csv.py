@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from bot.clock import to_db
@@ -154,7 +154,7 @@ def parse_orders(
 def _check_line_item(row: list[str], cols: dict[str, int], line: int, report: ImportReport) -> None:
     if "Lineitem quantity" in cols:
         quantity = row[cols["Lineitem quantity"]].strip()
-        if quantity and not (quantity.isdigit() and int(quantity) > 0):
+        if quantity and not (re.fullmatch(r"[0-9]{1,9}", quantity) and int(quantity) > 0):  # not isdigit: "²"
             report.reject(line, f"Lineitem quantity {quantity[:20]!r} is not a positive whole number")
 
 
@@ -163,8 +163,8 @@ def _order_from_row(row: list[str], cols: dict[str, int], name: str) -> OrderIn:
     net = to_minor(row[cols["Subtotal"]] or "0", currency, "Subtotal")
     discount = to_minor(row[cols["Discount Amount"]] or "0", currency, "Discount Amount")
     try:
-        created = parse_time(row[cols["Created at"]])
-    except ValueError:
+        created = parse_time(row[cols["Created at"]]).astimezone(UTC)  # year 1 at +14:00 overflows
+    except (ValueError, OverflowError):
         raise PayloadError(f"Created at {row[cols['Created at']][:30]!r} is not a date and time") from None
     shop_id = row[cols["Id"]].strip() if "Id" in cols else ""
     if shop_id and not shop_id.isdigit():

@@ -102,6 +102,8 @@ def _clean_text(value: str, what: str, limit: int) -> str:
     text = " ".join(value.split())
     if not text:
         raise InvalidInput(f"The {what} can't be empty.")
+    if "\x00" in text:  # SQLite's length() stops at a NUL: the CHECKs would fail
+        raise InvalidInput(f"The {what} contains an invisible NUL character; please retype it.")
     if len(text) > limit:
         raise InvalidInput(f"The {what} is {len(text)} characters; keep it to {limit}.")
     return text

@@ -99,6 +99,12 @@ def parse_json(body: bytes) -> dict[str, Any]:
         raise PayloadError("body is nested too deeply") from None
     if not isinstance(value, dict):
         raise PayloadError("body must be a JSON object")
+    # A "\ud800" escape parses into a lone surrogate, which SQLite cannot store; look only when one may be there.
+    if re.search(rb"\\u[dD][89a-fA-F]", body):
+        try:
+            json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError:
+            raise PayloadError("body has text with an unpaired UTF-16 surrogate") from None
     return value
 
 
@@ -118,7 +124,7 @@ def exponent(currency: str) -> int:
 
 def to_minor(value: Any, currency: str, field: str, *, allow_negative: bool = False) -> int:
     """'19.99' USD → 1999. Strings, ints and Decimals only; never floats."""
-    if isinstance(value, (bool, float)):
+    if isinstance(value, (bool, float)) or not isinstance(value, (str, int, Decimal)):  # Decimal() reads lists too
         raise PayloadError(f"{field}: money must be a decimal string")
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
@@ -160,7 +166,10 @@ def timestamp(value: Any, field: str) -> datetime:
     except ValueError:
         raise PayloadError(f"{field}: {value[:40]!r} is not an ISO-8601 time") from None
     # WooCommerce's *_gmt fields carry no offset; they are UTC by definition.
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        raise PayloadError(f"{field}: {value[:40]!r} is out of range") from None
 
 
 def _text(value: Any, field: str, limit: int = 200) -> str | None:
@@ -225,7 +234,7 @@ def shopify_order(body: dict[str, Any]) -> OrderIn:
         gross_minor=to_minor(body.get(gross_field), currency, gross_field),
         discount_minor=to_minor(body.get("total_discounts", "0"), currency, "total_discounts"),
         ordered_at=timestamp(body.get("created_at"), "created_at"),
-        paid=body.get("financial_status") in SHOPIFY_PAID,
+        paid=str(body.get("financial_status")) in SHOPIFY_PAID,  # str(): a list here is unhashable
         email=_text(email, "email", 320),
         test=body.get("test") is True,
     )
@@ -236,7 +245,8 @@ def shopify_refund(body: dict[str, Any]) -> RefundIn:
     total, currency = 0, None
     for i, line in enumerate(_list(body.get("refund_line_items"), "refund_line_items")):
         line = _obj(line, f"refund_line_items[{i}]")
-        money = (line.get("subtotal_set") or {}).get("shop_money") or {}
+        money = _obj(line.get("subtotal_set") or {}, "subtotal_set").get("shop_money") or {}
+        money = _obj(money, "subtotal_set.shop_money")
         currency = currency_code(money.get("currency_code", currency or "USD"), f"refund_line_items[{i}].currency")
         amount = money.get("amount", line.get("subtotal"))
         total += to_minor(amount, currency, f"refund_line_items[{i}].subtotal")
@@ -293,7 +303,7 @@ def woocommerce_order(body: dict[str, Any]) -> OrderIn:
         gross_minor=gross,
         discount_minor=to_minor(body.get("discount_total", "0"), currency, "discount_total"),
         ordered_at=timestamp(body.get("date_created_gmt") or body.get("date_created"), "date_created_gmt"),
-        paid=body.get("status") in WOO_PAID,
+        paid=str(body.get("status")) in WOO_PAID,
         email=_text(billing.get("email"), "billing.email", 320),
         refunds=tuple(refunds),
     )
