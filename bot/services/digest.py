@@ -200,50 +200,52 @@ async def finish_claim(db: Database, guild_id: int, period_key: str, now: dateti
 
 _EARNED = """SELECT l.user_id, SUM(l.points) AS earned, MAX(l.created_at) AS last_at
     FROM points_ledger l INDEXED BY points_by_time_covering
-    WHERE l.guild_id = ? AND l.created_at >= ? AND l.created_at < ? GROUP BY l.user_id"""
+    WHERE l.guild_id = :g AND l.created_at >= :start AND l.created_at < :end GROUP BY l.user_id"""
 
-# Movers: all-time rank at the end of the week against the rank at its start, both ranked in SQL (ties by
-# user id) from the running totals less what came after the week and what came during it.
-_CLIMBS = f"""WITH earned AS ({_EARNED}),
+# The week's top 5 by points earned, and the movers: all-time rank at the end of the week against the rank at
+# its start, both ranked in SQL (ties by user id) from the running totals less what came after the week and
+# what came during it. One statement, so the week's earnings are summed once for both.
+_TOP_AND_CLIMBS = f"""WITH earned AS MATERIALIZED ({_EARNED}),
     later AS (SELECT user_id, SUM(points) AS p FROM points_ledger INDEXED BY points_by_time_covering
-              WHERE guild_id = ? AND created_at >= ? GROUP BY user_id),
+              WHERE guild_id = :g AND created_at >= :end GROUP BY user_id),
     standing AS (
         SELECT t.user_id, t.points - COALESCE(later.p, 0) AS at_end,
                t.points - COALESCE(later.p, 0) - COALESCE(earned.earned, 0) AS at_start
         FROM points_totals t JOIN members m ON m.guild_id = t.guild_id AND m.user_id = t.user_id
         LEFT JOIN later ON later.user_id = t.user_id LEFT JOIN earned ON earned.user_id = t.user_id
-        WHERE t.guild_id = ? AND m.status = 'active'),
+        WHERE t.guild_id = :g AND m.status = 'active'),
     ranked AS (
         SELECT user_id, ROW_NUMBER() OVER (ORDER BY at_end DESC, user_id) AS end_rank,
                ROW_NUMBER() OVER (ORDER BY at_start DESC, user_id) AS start_rank
         FROM standing)
-    SELECT r.user_id, r.start_rank - r.end_rank AS climb, r.end_rank, m.display_name
-    FROM ranked r JOIN earned e ON e.user_id = r.user_id
-    JOIN members m ON m.guild_id = ? AND m.user_id = r.user_id
-    WHERE r.start_rank > r.end_rank ORDER BY climb DESC, r.user_id LIMIT 3"""
+    SELECT * FROM (
+        SELECT 'top' AS kind, e.earned AS amount, NULL AS end_rank, m.display_name FROM earned e
+        JOIN members m ON m.guild_id = :g AND m.user_id = e.user_id
+        WHERE m.status = 'active' ORDER BY e.earned DESC, e.last_at, e.user_id LIMIT 5)
+    UNION ALL
+    SELECT * FROM (
+        SELECT 'climb', r.start_rank - r.end_rank, r.end_rank, m.display_name
+        FROM ranked r JOIN earned e ON e.user_id = r.user_id
+        JOIN members m ON m.guild_id = :g AND m.user_id = r.user_id
+        WHERE r.start_rank > r.end_rank ORDER BY r.start_rank - r.end_rank DESC, r.user_id LIMIT 3)"""
 
 
 @digest_sections.section_provider("points")
 async def points_section(db: Database, guild_id: int, window: DigestWindow) -> list[DigestSection]:
-    start, end = to_db(window.start), to_db(window.end)
-    top = await db.fetchall(
-        f"""SELECT e.earned, m.display_name FROM ({_EARNED}) e
-            JOIN members m ON m.guild_id = ? AND m.user_id = e.user_id
-            WHERE m.status = 'active' ORDER BY e.earned DESC, e.last_at, e.user_id LIMIT 5""",
-        (guild_id, start, end, guild_id),
-    )
+    rows = await db.fetchall(_TOP_AND_CLIMBS, {"g": guild_id, "start": to_db(window.start), "end": to_db(window.end)})
+    top = [row for row in rows if row["kind"] == "top"]
     if not top:
         return [DigestSection("points", "🏆 Points", ["No points were earned this week."], order=20)]
     medals = ["🥇", "🥈", "🥉", "4.", "5."]
     lines = [
-        f"{medal} **{row['display_name']}** — {int(row['earned']):,} pts"
+        f"{medal} **{row['display_name']}** — {int(row['amount']):,} pts"
         for medal, row in zip(medals, top, strict=False)
     ]
-    climbs = await db.fetchall(_CLIMBS, (guild_id, start, end, guild_id, end, guild_id, guild_id))
     lines += [
-        f"📈 **{row['display_name']}** climbed {row['climb']} place{'s' if row['climb'] != 1 else ''} to"
+        f"📈 **{row['display_name']}** climbed {row['amount']} place{'s' if row['amount'] != 1 else ''} to"
         f" #{row['end_rank']}"
-        for row in climbs
+        for row in rows
+        if row["kind"] == "climb"
     ]
     return [DigestSection("points", "🏆 Points: top 5 and biggest movers", lines, order=20)]
 

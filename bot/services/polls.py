@@ -344,17 +344,25 @@ async def close_poll(
 
 async def results(db: Database, poll_id: int, guild_id: int | None = None) -> PollResults:
     poll = await get_poll(db, poll_id, guild_id)
-    rows = await db.fetchall("SELECT choices, tier, comment FROM poll_votes WHERE poll_id = ?", (poll_id,))
+    # Counted by SQLite (json_each over each vote's choices): a focus group of thousands is thousands of rows,
+    # and the weekly digest asks for every poll closed that week.
+    tallies = await db.fetchall(
+        """SELECT COALESCE(NULLIF(v.tier, ''), 'no tier') AS tier, CAST(j.value AS INTEGER) AS choice, COUNT(*) AS n
+           FROM poll_votes v, json_each(v.choices) j WHERE v.poll_id = ? GROUP BY 1, 2""",
+        (poll_id,),
+    )
+    totals = await db.fetchone(
+        "SELECT COUNT(*), COALESCE(SUM(comment IS NOT NULL AND comment <> ''), 0) FROM poll_votes WHERE poll_id = ?",
+        (poll_id,),
+    )
+    assert totals is not None
+    voters, comments = int(totals[0]), int(totals[1])
     counts = [0] * len(poll.options)
     by_tier: dict[str, list[int]] = {}
-    comments = 0
-    for row in rows:
-        tier_counts = by_tier.setdefault(row["tier"] or "no tier", [0] * len(poll.options))
-        for choice in json.loads(row["choices"]):
-            counts[choice] += 1
-            tier_counts[choice] += 1
-        comments += bool(row["comment"])
-    voters = len(rows)
+    for row in tallies:
+        tier_counts = by_tier.setdefault(row["tier"], [0] * len(poll.options))
+        counts[row["choice"]] += row["n"]
+        tier_counts[row["choice"]] += row["n"]
     options = [
         OptionResult(label, count, round(count * 100 / voters) if voters else 0)
         for label, count in zip(poll.options, counts, strict=True)

@@ -138,16 +138,18 @@ async def test_results_by_tier_and_csv(db: Database, clock: FixedClock) -> None:
     await add_member(db, 1, "alice", tier="creator")
     await add_member(db, 2, "bob", tier="affiliate")
     await add_member(db, 3, "=chen", tier="creator")
+    await add_member(db, 4, "dana")
     anonymous = await make_poll(db, clock, comment_prompt="Why?", multiple=True)
     named = await make_poll(db, clock, anonymous=False, comment_prompt="Why?")
     for poll_id in (anonymous, named):
         await cast(db, clock, poll_id, 1, [0], "smells great")
         await cast(db, clock, poll_id, 2, [1])
         await cast(db, clock, poll_id, 3, [0], "+1 to that")
+    await cast(db, clock, anonymous, 4, [1, 2], "   ")  # several choices, no tier, a blank comment
     outcome = await polls.results(db, anonymous)
-    assert outcome.voters == 3 and outcome.comments == 2 and outcome.winners == ["Rose"]
-    assert [(o.votes, o.percent) for o in outcome.options] == [(2, 67), (1, 33), (0, 0)]
-    assert outcome.by_tier == {"affiliate": [0, 1, 0], "creator": [2, 0, 0]}
+    assert outcome.voters == 4 and outcome.comments == 2 and outcome.winners == ["Rose", "Vanilla"]
+    assert [(o.votes, o.percent) for o in outcome.options] == [(2, 50), (2, 50), (1, 25)]
+    assert outcome.by_tier == {"affiliate": [0, 1, 0], "creator": [2, 0, 0], "no tier": [0, 1, 1]}
 
     rows = list(csv.reader(io.StringIO(await polls.votes_csv(db, anonymous))))
     assert rows[0] == ["voter", "tier", "choices", "comment"]
