@@ -44,7 +44,13 @@ def ensure_utc(value: datetime) -> datetime:
 
 
 def to_db(value: datetime) -> str:
-    return ensure_utc(value).strftime(_DB_FORMAT)
+    """``_DB_FORMAT`` written out by hand: strftime was a noticeable share of a webhook delivery's cost."""
+    if value.tzinfo is not UTC:
+        value = ensure_utc(value)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}Z"
+    )
 
 
 def from_db(value: str) -> datetime:

@@ -100,13 +100,9 @@ class Lookups:
         self._programs: dict[int | None, int | UnknownProgram] = {}
         self._codes: dict[tuple[int, str], CodeHolder | None] = {}
         self._emails: dict[tuple[int, int], str | None] = {}  # hashed, as email_hash gives it
-        self._stamps: dict[datetime, str] = {}
 
     def stamp(self, when: datetime) -> str:
-        """``to_db(when)``, once per distinct time: strftime was a tenth of a delivery's cost."""
-        if when not in self._stamps:
-            self._stamps[when] = to_db(when)
-        return self._stamps[when]
+        return to_db(when)  # cheap since to_db stopped using strftime; hashing aware datetimes cost as much
 
     def sales_settings(self, guild_id: int) -> SalesSettings:
         if guild_id not in self._settings:
