@@ -1,7 +1,7 @@
 """The one store: SQLite in WAL mode through aiosqlite.
 
-Two connections: a writer used only inside ``transaction()`` (serialised by a lock, ``BEGIN IMMEDIATE``)
-and a reader for everything else, so a read never sees another coroutine's half-done transaction.
+Two connections: a writer used only inside ``transaction()`` or ``run_transaction()`` (serialised by a lock,
+``BEGIN IMMEDIATE``) and a reader for everything else, so a read never sees another coroutine's half-done transaction.
 The ``in_transaction()`` flag is a context variable: the bot refuses Discord calls while it is set,
 which keeps network latency out of the writer lock.
 """

@@ -77,6 +77,11 @@ def _write_one_by_one(conn: sqlite3.Connection, deliveries: list[Delivery]) -> l
     return outcomes
 
 
+def _log_death(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the webhook writer stopped", exc_info=task.exception())
+
+
 class DeliveryWriter:
     """The single task that writes webhook deliveries in batches; ``submit`` returns after commit."""
 
@@ -91,6 +96,7 @@ class DeliveryWriter:
         """Record one delivery; returns once the transaction holding it committed, or raises its error."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="webhook-writer")
+            self._task.add_done_callback(_log_death)  # restarted by the next submit; its reason must not vanish
         pending = _Pending(delivery)
         self._queue.put_nowait(pending)
         # A client that hangs up cancels this wait (and so the future), not the delivery: it is written anyway,

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.clock import to_db
+from bot.services.points import AWARD_SQL
 from bot.services.shop_payloads import OrderIn, PayloadError, RefundIn, Shop
 
 Source = Literal["webhook", "csv", "manual"]
@@ -102,7 +103,7 @@ class Lookups:
         self._emails: dict[tuple[int, int], str | None] = {}  # hashed, as email_hash gives it
 
     def stamp(self, when: datetime) -> str:
-        return to_db(when)  # cheap since to_db stopped using strftime; hashing aware datetimes cost as much
+        return to_db(when)
 
     def sales_settings(self, guild_id: int) -> SalesSettings:
         if guild_id not in self._settings:
@@ -174,11 +175,7 @@ def _award(
     conn: sqlite3.Connection, guild_id: int, user_id: int, points: int, reason: str, reference: str, at: str
 ) -> None:
     """``points.award`` for this thread: the unique reference makes it exactly once."""
-    conn.execute(
-        """INSERT INTO points_ledger (guild_id, user_id, points, reason, reference, note, created_at, created_by)
-           VALUES (?, ?, ?, ?, ?, NULL, ?, NULL) ON CONFLICT (guild_id, reference) DO NOTHING""",
-        (guild_id, user_id, points, reason, reference, at),
-    )
+    conn.execute(AWARD_SQL, (guild_id, user_id, points, reason, reference, None, at, None))
 
 
 def _find_seen(conn: sqlite3.Connection, guild_id: int, order: OrderIn) -> sqlite3.Row | None:

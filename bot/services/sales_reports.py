@@ -94,10 +94,10 @@ def month_period(text: str, zone: ZoneInfo) -> Period:
     """'2026-11' → that calendar month in the server's timezone."""
     try:
         year, month = (int(part) for part in text.strip().split("-"))
-        if not 2000 <= year <= 2999:  # far years overflow datetime at the month's edges
-            raise ValueError(year)
+        if not 2000 <= year <= 2999 or not 1 <= month <= 12:  # far years overflow datetime at the month's edges
+            raise ValueError(year, month)
         start = datetime(year, month, 1, tzinfo=zone)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidInput("Give the month as YYYY-MM, e.g. 2026-11.") from None
     return Period("custom", start.strftime("%B %Y"), start.astimezone(UTC), _next_month(start).astimezone(UTC))
 
@@ -142,7 +142,7 @@ async def commission_bp(db: Database, guild_id: int, user_id: int) -> int:
 
 
 async def sales_rank(db: Database, guild_id: int, user_id: int) -> tuple[int, int] | None:
-    """(rank, of how many) by all-time orders kept (sales minus fully refunded ones); None without sales."""
+    """(rank, of how many) by all-time sales (refunded ones included), then net revenue; None without sales."""
     # sales_totals (migration 0008, kept by triggers) holds each member's sale count and net with refunds
     # negative: counting who is ahead there reads 10,000 rows instead of grouping 200,000 sales.
     mine = await db.fetchone(

@@ -284,6 +284,9 @@ async def test_routing_by_guild_and_health(
     body = encode(shopify_order("ALICE10"))
     assert (await post_shopify(client, body, path="/webhooks/shopify/999"))[0] == 404
     assert (await post_shopify(client, body, path="/webhooks/shopify/abc"))[0] == 400
+    # Beyond SQLite's 64-bit integers: refused up front, not a 500 from inside the writer's batch.
+    assert (await post_shopify(client, body, path="/webhooks/shopify/99999999999999999999"))[0] == 400
+    assert (await post_shopify(client, body, path=f"/webhooks/shopify/{2**63}"))[0] == 400
     assert (await post_shopify(client, body, path=f"/webhooks/shopify?guild={GUILD}"))[0] == 200
     health = await client.get("/healthz")
     assert health.status == 200 and (await health.json())["ok"] is True
