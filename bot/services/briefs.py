@@ -14,6 +14,7 @@ from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services import audit
 from bot.services.local_time import parse_local
 from bot.services.members import Member
+from bot.services.typed_text import refuse_nul
 
 BriefStatus = Literal["draft", "open", "closed", "cancelled"]
 TITLE_MAX = 100
@@ -112,8 +113,7 @@ def check_fields(
 ) -> BriefFields:
     """Validate the brief form; every problem is a clear message and nothing is stored."""
     title, what, deliverables = title.strip(), what.strip(), deliverables.strip()
-    if "\x00" in title + what + deliverables:  # SQLite's length() stops at a NUL: the CHECKs would fail
-        raise InvalidInput("The brief contains an invisible NUL character; please retype it.")
+    refuse_nul("brief", title, what, deliverables)
     if not title or len(title) > TITLE_MAX:
         raise InvalidInput(f"The title needs 1 to {TITLE_MAX} characters.")
     if not what or len(what) > WHAT_MAX:

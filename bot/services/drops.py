@@ -14,6 +14,7 @@ from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services import audit
 from bot.services.links import check_link
 from bot.services.local_time import parse_local
+from bot.services.typed_text import refuse_nul
 
 DropStatus = Literal["scheduled", "published", "cancelled"]
 TITLE_MAX = 100
@@ -83,8 +84,7 @@ def check_fields(
     now: datetime,
 ) -> DropFields:
     title, body = title.strip(), body.replace("\\n", "\n").strip()
-    if "\x00" in title + body:  # SQLite's length() stops at a NUL: the CHECKs would fail
-        raise InvalidInput("The drop contains an invisible NUL character; please retype it.")
+    refuse_nul("drop", title, body)
     if not title or len(title) > TITLE_MAX:
         raise InvalidInput(f"The title needs 1 to {TITLE_MAX} characters.")
     if not body or len(body) > BODY_MAX:

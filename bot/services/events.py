@@ -15,6 +15,7 @@ from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services import audit
+from bot.services.typed_text import refuse_nul
 
 RsvpStatus = Literal["going", "waitlisted", "declined"]
 
@@ -98,8 +99,7 @@ async def validate_draft(
     location = draft.location.strip() if draft.location is not None else None
     if not title:
         raise InvalidInput("Give the event a title.")
-    if "\x00" in title + description + (location or ""):  # SQLite's length() stops at a NUL: CHECKs fail
-        raise InvalidInput("The event's text contains an invisible NUL character; please retype it.")
+    refuse_nul("event's text", title, description, location)
     if len(title) > TITLE_LIMIT:
         raise InvalidInput(f"The title can be at most {TITLE_LIMIT} characters.")
     if len(description) > DESCRIPTION_LIMIT:

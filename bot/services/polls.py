@@ -20,6 +20,7 @@ from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services import points
 from bot.services.members import Member, ambassador_or_refuse, find_member, member_from_row
+from bot.services.typed_text import refuse_nul
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_QUESTION, MAX_OPTION, MAX_PROMPT, MAX_COMMENT = 300, 80, 45, 1000
@@ -102,8 +103,7 @@ def _clean_text(value: str, what: str, limit: int) -> str:
     text = " ".join(value.split())
     if not text:
         raise InvalidInput(f"The {what} can't be empty.")
-    if "\x00" in text:  # SQLite's length() stops at a NUL: the CHECKs would fail
-        raise InvalidInput(f"The {what} contains an invisible NUL character; please retype it.")
+    refuse_nul(what, text)
     if len(text) > limit:
         raise InvalidInput(f"The {what} is {len(text)} characters; keep it to {limit}.")
     return text
