@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import CollectiveBot
 from bot.clock import FixedClock, to_db
-from bot.services import bindings, polls
+from bot.services import bindings, codes, polls
 from bot.services.points import award
 from emulator import Emulator
 from emulator.models import Message
@@ -173,6 +173,13 @@ async def test_leaderboard_profile_and_adjust(emu: Emulator, world: World, runne
     assert shown.ephemeral and "Points overall" in shown.text and "40" in shown.text and "#1 of 1" in shown.text
     unknown = await emu.actor(world.guild.id, world.alice.id).slash("profile", member=world.bob.id)
     assert unknown.content.startswith("⚠️")
+    # A sale recorded by a moderator shows on the month's sales board (the monthly buckets of migration 0009).
+    async with bot.db.transaction() as tx:
+        code = await codes.issue_code(tx, world.guild.id, world.alice.id, "alice", bot.clock.now())
+    recorded = await mira.slash("codes record", order_id="POP-1", code=code.code, amount="25.00", currency="EUR")
+    assert recorded.content.startswith("✅")
+    month = await emu.actor(world.guild.id, world.alice.id).slash("leaderboard", period="month", metric="sales")
+    assert month.ephemeral and "25.00 EUR · 1 order" in month.text and "#1 of 1" in month.text
 
 
 async def test_digest_posts_once_at_its_time_across_restart_and_crash(
