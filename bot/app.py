@@ -22,6 +22,7 @@ from bot.cooldowns import Allowance, Cooldowns
 from bot.db import Database, in_transaction
 from bot.endpoints import configure_endpoints
 from bot.errors import TransactionSpanError
+from bot.outbox import Outbox
 from bot.posting import report_refused_work
 from bot.scheduler import Scheduler
 from bot.services.guild_settings import ensure_guild
@@ -77,6 +78,7 @@ class CollectiveBot(commands.Bot):
         )
         self.clock: Clock = clock or SystemClock()
         self.scheduler = Scheduler(db, self.clock, grace=timedelta(hours=settings.program.grace_window_hours))
+        self.outbox = Outbox(db, self.clock)
         self.scheduler.on_failure = functools.partial(report_refused_work, self)  # moderators hear of 403s
         if settings.database.backup_dir is not None:
             self.scheduler.register_job(backup_job(db, settings.database.backup_dir, settings.database.backup_keep))
@@ -115,6 +117,7 @@ class CollectiveBot(commands.Bot):
         await self.wait_until_ready()
         for guild in self.guilds:
             await ensure_guild(self.db, guild.id, self.settings.program, self.clock.now())
+        await self.outbox.start()
         report = await self.scheduler.start()
         if report.ran or report.missed:
             log.info("scheduler caught up: ran %s, missed %s", report.ran, report.missed)
@@ -141,6 +144,7 @@ class CollectiveBot(commands.Bot):
         if self.webhook_server is not None:
             await self.webhook_server.stop()
         await self.scheduler.shutdown()
+        await self.outbox.stop()
         for task in list(self._background):
             task.cancel()
         await super().close()

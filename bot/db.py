@@ -14,7 +14,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -24,10 +24,10 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.errors import DatabaseTooNew
+from bot.unit_of_work import Params, UnitOfWork, fetch
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any] | dict[str, Any]
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("collective_in_tx", default=False)
 # A transaction that holds the writer lock this long is logged: something slow crept inside it.
@@ -60,52 +60,9 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
-async def _fetch(conn: aiosqlite.Connection, sql: str, params: Params, *, one: bool) -> Any:
-    """Execute, fetch and close in one trip to the connection's thread (aiosqlite's cursor API takes three:
-    under a burst of interactions those waits for the event loop, not SQLite, were most of a query's time)."""
-
-    def work() -> Any:
-        cur = conn._conn.execute(sql, params)
-        try:
-            return cur.fetchone() if one else cur.fetchall()
-        finally:
-            cur.close()
-
-    return await conn._execute(work)
-
-
-class Transaction:
-    """The writer connection while a transaction is open."""
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
-    async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
-        return await self._conn.execute(sql, params)
-
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
-
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await _fetch(self._conn, sql, params, one=True)
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await _fetch(self._conn, sql, params, one=False)
-
-    async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
-
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work(conn)`` — plain sqlite3 calls — in the writer's thread, inside this transaction.
-
-        One thread hop for many statements instead of one per statement (the hops, not SQLite, were most of
-        a webhook delivery's time). ``work`` must not commit, roll back or open a transaction itself.
-        """
-        conn = self._conn
-        # aiosqlite has no public "call this in your thread"; _execute is what its own methods use.
-        result: T = await conn._execute(lambda: work(conn._conn))
-        return result
+# Services name the unit of work by the name every signature already uses.
+Transaction = UnitOfWork
+CommitListener = Callable[[UnitOfWork | None], None]
 
 
 class Database:
@@ -114,6 +71,9 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        # Called after each commit that wrote outbox rows or timers (None: a raw batch from run_transaction),
+        # so the outbox and the scheduler wake at once instead of at their next poll. Must not raise or block.
+        self.commit_listeners: list[CommitListener] = []
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -145,10 +105,10 @@ class Database:
     # -- reads -----------------------------------------------------------------------------------------
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await _fetch(self._reader, sql, params, one=True)
+        return await fetch(self._reader, sql, params, one=True)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await _fetch(self._reader, sql, params, one=False)
+        return await fetch(self._reader, sql, params, one=False)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -157,16 +117,17 @@ class Database:
     # -- writes ----------------------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        """One writer at a time; commit on success, roll back on any exception."""
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """One writer at a time; commit on success, roll back on any exception (and with it what was emitted)."""
         if _in_transaction.get():
             raise RuntimeError("nested transaction: pass the open Transaction down instead")
         async with self._write_lock:
             token = _in_transaction.set(True)
             started = time.perf_counter()
             await self._writer.execute("BEGIN IMMEDIATE")
+            uow = UnitOfWork(self._writer)
             try:
-                yield Transaction(self._writer)
+                yield uow
             except BaseException:
                 await self._writer.rollback()
                 raise
@@ -177,12 +138,23 @@ class Database:
                 held = time.perf_counter() - started
                 if held > SLOW_TRANSACTION_SECONDS:
                     log.warning("a database transaction held the writer for %.2fs", held)
+        # Outside the lock and the transaction flag: listeners may start tasks that write or call Discord.
+        if uow.emitted or uow.timers_changed:
+            self._committed(uow)
 
-    async def run_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _committed(self, uow: UnitOfWork | None) -> None:
+        for listener in self.commit_listeners:
+            try:
+                listener(uow)
+            except Exception:
+                log.exception("a commit listener failed")
+
+    async def run_transaction(self, work: Callable[[sqlite3.Connection], T], *, emits: bool = False) -> T:
         """BEGIN IMMEDIATE, ``work(conn)``, COMMIT — all in the writer's thread in one hop; ROLLBACK on any error.
 
         For hot write paths made of plain sqlite3 calls (the webhook writer commits a batch of deliveries this
         way): ``transaction()`` + ``Transaction.run`` would take three hops. ``work`` must not commit itself.
+        ``emits``: ``work`` may write outbox rows (``unit_of_work.emit_sync``): wake the outbox after commit.
         """
         if _in_transaction.get():
             raise RuntimeError("nested transaction: pass the open Transaction down instead")
@@ -192,12 +164,14 @@ class Database:
             writer = self._writer
             try:
                 result: T = await writer._execute(lambda: _atomically(writer._conn, work))
-                return result
             finally:
                 _in_transaction.reset(token)
                 held = time.perf_counter() - started
                 if held > SLOW_TRANSACTION_SECONDS:
                     log.warning("a database transaction held the writer for %.2fs", held)
+        if emits:
+            self._committed(None)
+        return result
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single statement in its own transaction; returns the affected row count."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -20,18 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# What moderators read for each kind of scheduled work (timer kinds and recurring job names).
-WORK_NAMES = {
-    "digest": "the weekly digest",
-    "leaderboard": "the weekly leaderboard",
-    "drop-publish": "a scheduled drop",
-    "poll_close": "a poll's results",
-    "brief-reminder": "a brief reminder",
-    "brief-close": "closing a brief",
-    "event-reminder": "an event reminder",
-    "event-start": "an event's start",
-    "code-celebration": "a sale shout-out",
-}
 _CHANNEL_IN_URL = re.compile(r"/channels/(\d+)/")
 
 
@@ -41,13 +30,26 @@ def message_has_marker(message: discord.Message, marker: str) -> bool:
     return any(embed.footer.text and marker in embed.footer.text for embed in message.embeds)
 
 
+async def find_posted(
+    channel: discord.abc.Messageable,
+    *,
+    author_id: int,
+    matches: Callable[[discord.Message], bool],
+    search_limit: int = 50,
+) -> discord.Message | None:
+    """The bot's own recent message that ``matches`` (a retry checking whether the cut-off attempt posted)."""
+    async for message in channel.history(limit=search_limit):
+        if message.author.id == author_id and matches(message):
+            return message
+    return None
+
+
 async def find_marked(
     channel: discord.abc.Messageable, marker: str, *, author_id: int, search_limit: int = 50
 ) -> discord.Message | None:
-    async for message in channel.history(limit=search_limit):
-        if message.author.id == author_id and message_has_marker(message, marker):
-            return message
-    return None
+    return await find_posted(
+        channel, author_id=author_id, matches=lambda m: message_has_marker(m, marker), search_limit=search_limit
+    )
 
 
 async def post_once(
@@ -83,7 +85,7 @@ async def report_refused_work(bot: CollectiveBot, failure: Failure) -> None:
     guild_id = failure.guild_id
     match = _CHANNEL_IN_URL.search(str(getattr(error.response, "url", "")))
     channel_id = int(match.group(1)) if match else None
-    what = WORK_NAMES.get(failure.kind, failure.kind)
+    what = bot.scheduler.label(failure.kind)
     where = f" in <#{channel_id}>" if channel_id else ""
     then = (
         f"I'll try again {discord.utils.format_dt(failure.retry_at, 'R')}."
@@ -98,10 +100,9 @@ async def report_refused_work(bot: CollectiveBot, failure: Failure) -> None:
     )
     now = bot.clock.now()
     async with bot.db.transaction() as tx:
-        entry = await audit.record(
+        await audit.record(
             tx, guild_id, None, "scheduled.refused", None, now, work=what, channel=channel_id, attempt=failure.attempt
         )
-    bot.dispatch("audit_recorded", entry)
     review = await get_channel_id(bot.db, guild_id, "review")
     if review is not None and review != channel_id:
         try:

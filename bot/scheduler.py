@@ -29,6 +29,7 @@ from bot.clock import Clock, ensure_utc, from_db, to_db
 from bot.db import Database
 from bot.periods import Period, PeriodWindow
 from bot.services.guild_settings import GuildSettings, all_settings
+from bot.unit_of_work import TimerKind, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class RecurringJob:
     periods: Callable[[GuildSettings | None, datetime], PeriodWindow]
     handler: JobHandler
     per_guild: bool = True
+    label: str = ""  # what moderators read when it fails ("the weekly digest")
 
 
 @dataclass
@@ -113,64 +115,49 @@ class Scheduler:
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._timer_handlers: dict[str, TimerHandler] = {}
+        self._kinds: dict[str, TimerKind] = {}
+        self._arming: set[asyncio.Task[None]] = set()
         self._jobs: dict[str, RecurringJob] = {}
         self._run_lock = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
         # Told about every failed attempt (e.g. to tell moderators Discord refused a post); never raises.
         self.on_failure: FailureHandler | None = None
+        db.commit_listeners.append(self._on_commit)
 
     # -- registration ----------------------------------------------------------------------------------
 
-    def register_timer(self, kind: str, handler: TimerHandler) -> None:
-        if kind in self._timer_handlers:
-            raise ValueError(f"timer kind {kind!r} registered twice")
-        self._timer_handlers[kind] = handler
+    def register_timer(self, kind: TimerKind, handler: TimerHandler) -> None:
+        """Run ``handler`` for due timers of ``kind``; ``unregister_timer`` on unload so the owner can reload."""
+        if kind.name in self._timer_handlers:
+            raise ValueError(f"timer kind {kind.name!r} registered twice")
+        self._timer_handlers[kind.name] = handler
+        self._kinds[kind.name] = kind
+
+    def unregister_timer(self, kind: TimerKind) -> None:
+        self._timer_handlers.pop(kind.name, None)
+        self._kinds.pop(kind.name, None)
 
     def register_job(self, job: RecurringJob) -> None:
         if job.name in self._jobs:
             raise ValueError(f"job {job.name!r} registered twice")
         self._jobs[job.name] = job
 
-    # -- timers ----------------------------------------------------------------------------------------
+    def unregister_job(self, name: str) -> None:
+        self._jobs.pop(name, None)
 
-    async def schedule(
-        self, guild_id: int, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
-    ) -> int:
-        """Create a timer unless one with this (guild, kind, key) exists; returns its id."""
-        if kind not in self._timer_handlers:
-            raise ValueError(f"no handler registered for timer kind {kind!r}")
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                """INSERT INTO timers (guild_id, kind, key, due_at, payload, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, key) DO NOTHING""",
-                (guild_id, kind, key, to_db(due_at), json.dumps(payload or {}), to_db(now)),
-            )
-            timer_id = int(
-                await tx.fetchval(
-                    "SELECT id FROM timers WHERE guild_id = ? AND kind = ? AND key = ?", (guild_id, kind, key)
-                )
-            )
-        await self._arm()
-        return timer_id
+    def label(self, kind: str) -> str:
+        """What moderators read for a timer kind or a job name ("a scheduled drop")."""
+        if kind in self._kinds:
+            return self._kinds[kind].label
+        job = self._jobs.get(kind)
+        return job.label if job is not None and job.label else kind
 
-    async def reschedule(self, guild_id: int, kind: str, key: str, due_at: datetime) -> bool:
-        """Move a pending timer (an edited due date). Returns False when there is none pending."""
-        changed = await self._db.execute(
-            "UPDATE timers SET due_at = ?, retry_at = NULL WHERE guild_id = ? AND kind = ? AND key = ?"
-            " AND status = 'pending'",
-            (to_db(due_at), guild_id, kind, key),
-        )
-        await self._arm()
-        return changed == 1
-
-    async def cancel(self, guild_id: int, kind: str, key: str) -> bool:
-        changed = await self._db.execute(
-            "UPDATE timers SET status = 'cancelled', finished_at = ? WHERE guild_id = ? AND kind = ?"
-            " AND key = ? AND status = 'pending'",
-            (to_db(self._clock.now()), guild_id, kind, key),
-        )
-        return changed == 1
+    def _on_commit(self, uow: UnitOfWork | None) -> None:
+        # A unit of work scheduled or moved a timer: re-arm so an earlier due time is not slept through.
+        if uow is not None and uow.timers_changed and self._aps is not None:
+            task = asyncio.create_task(self._arm(), name="scheduler-arm")
+            self._arming.add(task)
+            task.add_done_callback(self._arming.discard)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

@@ -132,7 +132,7 @@ class DeliveryWriter:
         deliveries = [pending.delivery for pending in batch]
         self.largest_batch = max(self.largest_batch, len(batch))
         try:
-            outcomes = await self.db.run_transaction(lambda conn: write_batch(conn, deliveries))
+            outcomes = await self.db.run_transaction(lambda conn: write_batch(conn, deliveries), emits=True)
         except Exception as exc:
             log.exception("webhook batch of %d could not be committed", len(batch))
             outcomes = [exc] * len(batch)

@@ -40,7 +40,6 @@ from bot.clock import Clock
 from bot.config import WebhookSettings
 from bot.db import Database
 from bot.services.order_ledger import Delivery, UnknownProgram
-from bot.services.orders import LedgerEvent, RecordResult
 from bot.services.shop_payloads import (
     OrderIn,
     PayloadError,
@@ -62,7 +61,6 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 _WOO_PING = re.compile(rb"^webhook_id=\d+$")
 _GUILD = re.compile(r"^\d{1,19}$")
-Notify = Callable[[LedgerEvent], None]
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -78,11 +76,10 @@ def signature_ok(body: bytes, header: str | None, secret: SecretStr | None) -> b
 
 
 class WebhookServer:
-    def __init__(self, db: Database, config: WebhookSettings, clock: Clock, notify: Notify | None = None) -> None:
+    def __init__(self, db: Database, config: WebhookSettings, clock: Clock) -> None:
         self.db = db
         self.config = config
         self.clock = clock
-        self.notify = notify
         self.writer = DeliveryWriter(db)
         self.app = web.Application(client_max_size=MAX_BODY)
         for shop in ("shopify", "woocommerce", "orders"):
@@ -171,17 +168,7 @@ class WebhookServer:
         except Exception:
             log.exception("webhook to /webhooks/%s for guild %s could not be recorded", endpoint, guild_id)
             return _answer(500, "not recorded; please retry")
-        self._announce(result)
         return _answer(200, result.outcome)
-
-    def _announce(self, result: RecordResult) -> None:
-        if self.notify is None:
-            return
-        for event in result.events:
-            try:
-                self.notify(event)
-            except Exception:
-                log.exception("webhook: telling the bot about %s failed (the sale is recorded)", event.name)
 
     async def _guild_for(self, request: web.Request) -> int | web.Response:
         raw = request.match_info.get("guild_id") or request.query.get("guild")
@@ -234,11 +221,8 @@ def _parse(endpoint: str, headers: Any, body: bytes) -> tuple[Shop, str | None, 
 
 
 async def start_webhook_server(bot: CollectiveBot) -> WebhookServer:
-    """Called from the bot's setup_hook when ``[webhooks] enabled``; sales reach cogs via bot.dispatch."""
-
-    def notify(event: LedgerEvent) -> None:
-        bot.dispatch(event.name, event.guild_id, event.user_id, event.row_id)
-
-    server = WebhookServer(bot.db, bot.settings.webhooks, bot.clock, notify)
+    """Called from the bot's setup_hook when ``[webhooks] enabled``; a recorded sale reaches the cogs through the
+    outbox row written in the same transaction (``order_ledger.SALE_RECORDED``)."""
+    server = WebhookServer(bot.db, bot.settings.webhooks, bot.clock)
     await server.start()
     return server

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import discord
 
 from bot.dm import send_dm
-from bot.services.event_rsvps import reminder_plan, rsvp
+from bot.services.event_rsvps import rsvp
 from bot.services.events import Counts, Event, counts, find_event
 from bot.services.guild_settings import get_settings
 from bot.ui.base import SafeDynamicItem
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from bot.app import CollectiveBot
 
 log = logging.getLogger(__name__)
-
-REMINDER_KIND = "event-reminder"
-START_KIND = "event-start"
 
 
 # -- rendering -----------------------------------------------------------------------------------------
@@ -109,17 +106,6 @@ async def refresh_announcement(bot: CollectiveBot, event: Event, zone: ZoneInfo)
             await message.edit(embed=card, view=rsvp_view(event))
     except discord.HTTPException as exc:
         log.warning("could not update the announcement of event %s: %s", event.id, exc)
-
-
-async def schedule_timers(bot: CollectiveBot, event: Event) -> None:
-    for label, key, due in reminder_plan(event, bot.clock.now()):
-        kind = START_KIND if label == "start" else REMINDER_KIND
-        await bot.scheduler.schedule(event.guild_id, kind, key, due, {"event_id": event.id, "label": label})
-
-
-async def cancel_timers(bot: CollectiveBot, event: Event) -> None:
-    for label, key, _due in reminder_plan(event):
-        await bot.scheduler.cancel(event.guild_id, START_KIND if label == "start" else REMINDER_KIND, key)
 
 
 async def tell(bot: CollectiveBot, guild_id: int, user_ids: list[int], text: str, event: Event) -> None:

@@ -16,7 +16,6 @@ import discord
 
 from bot.dm import send_dm
 from bot.services import members, roster
-from bot.services.audit import AuditEntry
 from bot.services.bindings import ROLE_MODERATOR, all_bindings, get_binding, get_channel_id
 from bot.services.codes import Code
 from bot.services.onboarding_digest import ROLE_SYNC_TIMER
@@ -30,18 +29,6 @@ log = logging.getLogger(__name__)
 
 ROLE_RETRY_MINUTES = 5
 Welcome = Literal["dm", "channel", "failed"]
-
-
-def announce(bot: CollectiveBot, *entries: AuditEntry | None) -> None:
-    """After commit: tell the audit feed (and anyone else listening) about each recorded action."""
-    for entry in entries:
-        if entry is not None:
-            bot.dispatch("audit_recorded", entry)
-
-
-def status_changed(bot: CollectiveBot, guild_id: int, user_id: int, old: str, new: str) -> None:
-    if old != new:
-        bot.dispatch("ambassador_status_changed", guild_id, user_id, old, new)
 
 
 def overwrite_targets(
@@ -146,13 +133,15 @@ async def sync_roles_or_retry(bot: CollectiveBot, guild_id: int, user_id: int, *
     problems = await sync_roles(bot, guild_id, user_id)
     if problems and report:
         now = bot.clock.now()
-        await bot.scheduler.schedule(
-            guild_id,
-            ROLE_SYNC_TIMER,
-            f"{user_id}:{int(now.timestamp())}",
-            now + timedelta(minutes=ROLE_RETRY_MINUTES),
-            {"user_id": user_id},
-        )
+        async with bot.db.transaction() as tx:
+            await tx.schedule(
+                guild_id,
+                ROLE_SYNC_TIMER,
+                f"{user_id}:{int(now.timestamp())}",
+                now + timedelta(minutes=ROLE_RETRY_MINUTES),
+                now,
+                {"user_id": user_id},
+            )
         card = embed("⚠️ Role assignment failed", f"<@{user_id}>'s roles could not be updated.", colour=WARNING)
         add_field(card, "Why", "\n".join(f"• {p}" for p in problems))
         add_field(card, "What happens next", f"I'll retry in {ROLE_RETRY_MINUTES} minutes, then twice more.")

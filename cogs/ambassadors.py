@@ -94,9 +94,6 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
                 tx, interaction.guild_id, member.id, member.display_name, interaction.user.id,
                 self.bot.clock.now(), settings, tier=tier,
             )  # fmt: skip
-        ms.announce(self.bot, change.audit)
-        ms.status_changed(self.bot, interaction.guild_id, member.id, change.old_status, change.new_status)
-        self.bot.dispatch("ambassador_approved", interaction.guild_id, member.id)
         problems = await ms.sync_roles_or_retry(self.bot, interaction.guild_id, member.id)
         welcome = await ms.welcome(self.bot, interaction.guild_id, member.id, change.code)
         code = change.code.code if change.code else "—"
@@ -111,11 +108,9 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
     async def tier(self, interaction: discord.Interaction[Any], member: discord.User, tier: str) -> None:
         assert interaction.guild_id is not None
         async with self.bot.db.transaction() as tx:
-            old, new, entry = await roster.change_tier(
+            old, new, _entry = await roster.change_tier(
                 tx, interaction.guild_id, member.id, tier, interaction.user.id, self.bot.clock.now()
             )
-        ms.announce(self.bot, entry)
-        self.bot.dispatch("ambassador_tier_changed", interaction.guild_id, member.id, old, new)
         problems = await ms.sync_roles_or_retry(self.bot, interaction.guild_id, member.id)
         note = "" if not problems else " ⚠️ Roles not yet updated (see the review channel)."
         await interaction.response.send_message(
@@ -136,8 +131,6 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
                 tx, interaction.guild_id, member.id, action, interaction.user.id, self.bot.clock.now(), settings,
                 note=note,
             )  # fmt: skip
-        ms.announce(self.bot, change.audit)
-        ms.status_changed(self.bot, interaction.guild_id, member.id, change.old_status, change.new_status)
         problems = await ms.sync_roles_or_retry(self.bot, interaction.guild_id, member.id)
         code = f"code `{change.code.code}` {change.code.status}" if change.code else "code retired"
         note_text = "" if not problems else " ⚠️ Roles not yet updated (see the review channel)."
@@ -184,8 +177,7 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
     async def forget(self, interaction: discord.Interaction[Any], member: discord.User) -> None:
         assert interaction.guild_id is not None
         async with self.bot.db.transaction() as tx:
-            entry = await roster.forget(tx, interaction.guild_id, member.id, interaction.user.id, self.bot.clock.now())
-        ms.announce(self.bot, entry)
+            await roster.forget(tx, interaction.guild_id, member.id, interaction.user.id, self.bot.clock.now())
         await interaction.response.send_message(
             f"Erased {member.mention}'s application answers, email, city and order references. "
             "Their points and code history remain, without personal details.",

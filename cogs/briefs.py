@@ -44,7 +44,6 @@ from cogs._content import (
 )
 
 log = logging.getLogger(__name__)
-REMINDER, CLOSE = "brief-reminder", "brief-close"
 PER_PAGE = 6
 
 
@@ -53,14 +52,16 @@ class Briefs(commands.Cog, name="Briefs"):
 
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_timer(REMINDER, self._remind)
-        bot.scheduler.register_timer(CLOSE, self._close_due)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PublishButton, CancelDraftButton, OptInButton)
+        self.bot.scheduler.register_timer(briefs.REMINDER, self._remind)
+        self.bot.scheduler.register_timer(briefs.CLOSE, self._close_due)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PublishButton, CancelDraftButton, OptInButton)
+        self.bot.scheduler.unregister_timer(briefs.REMINDER)
+        self.bot.scheduler.unregister_timer(briefs.CLOSE)
 
     # -- create, preview, publish ----------------------------------------------------------------------
 
@@ -112,13 +113,10 @@ class Briefs(commands.Cog, name="Briefs"):
         posted_now = brief.message_id is None
         if posted_now:
             brief = await self._post(brief, channel_id)
-        await self._schedule(brief)
         link = message_url(guild_id, channel_id, brief.message_id or 0)
         await interaction.edit_original_response(
             content=f"✅ Published in <#{channel_id}>: {link}", embed=None, view=None
         )
-        if posted_now:
-            self.bot.dispatch("brief_published", guild_id, brief.id)
 
     async def _post(self, brief: Brief, channel_id: int) -> Brief:
         zone = await zone_of(self.bot, brief.guild_id)
@@ -136,18 +134,6 @@ class Briefs(commands.Cog, name="Briefs"):
             log.warning("could not open the questions thread for brief %s: %s", brief.id, exc)
         await briefs.set_posted(self.bot.db, brief.id, channel_id, message.id, thread_id)
         return await briefs.get_brief(self.bot.db, brief.guild_id, brief.id)
-
-    async def _schedule(self, brief: Brief) -> None:
-        key, payload = f"brief:{brief.id}", {"brief_id": brief.id}
-        days = (await briefs.get_content_settings(self.bot.db, brief.guild_id)).reminder_days_before
-        remind_at = briefs.reminder_at(brief.due_at, days)
-        scheduler = self.bot.scheduler
-        if remind_at > self.bot.clock.now() and not await scheduler.reschedule(
-            brief.guild_id, REMINDER, key, remind_at
-        ):
-            await scheduler.schedule(brief.guild_id, REMINDER, key, remind_at, payload)
-        if not await scheduler.reschedule(brief.guild_id, CLOSE, key, brief.due_at):
-            await scheduler.schedule(brief.guild_id, CLOSE, key, brief.due_at, payload)
 
     async def _refresh_post(self, brief: Brief) -> None:
         if brief.channel_id is None or brief.message_id is None:
@@ -219,8 +205,6 @@ class Briefs(commands.Cog, name="Briefs"):
         found, changed = await briefs.close(
             self.bot.db, guild_id, _brief_id(brief), interaction.user.id, self.bot.clock.now()
         )
-        for kind in (REMINDER, CLOSE):
-            await self.bot.scheduler.cancel(guild_id, kind, f"brief:{found.id}")
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self._refresh_post(found)
         text = f"🔒 Closed “{found.title}”." if changed else f"“{found.title}” was already closed."
@@ -242,7 +226,6 @@ class Briefs(commands.Cog, name="Briefs"):
             await modal_interaction.response.defer(ephemeral=True, thinking=True)
             if updated.is_open:
                 await self._refresh_post(updated)
-                await self._schedule(updated)
             await modal_interaction.followup.send("✏️ Brief updated.", embed=brief_embed(updated, zone), ephemeral=True)
 
         await interaction.response.send_modal(

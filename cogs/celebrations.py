@@ -1,7 +1,7 @@
 """“Your code was just used”: one DM per burst of sales, and an optional shout-out in announcements.
 
-Listens for ``sale_recorded`` (dispatched by the webhook server and /codes record after commit). The
-debounce is a durable timer (see bot/services/sale_celebrations.py), so it survives restarts; closed DMs
+Subscribes to the ``sale.recorded`` outbox topic (written with the sale by the webhook writer and /codes
+record). The debounce is a durable timer (see bot/services/sale_celebrations.py), so it survives restarts; closed DMs
 are respected through bot/dm.py.
 """
 
@@ -15,10 +15,12 @@ from discord.ext import commands
 
 from bot.app import CollectiveBot
 from bot.dm import send_dm
+from bot.outbox import OutboxItem
 from bot.posting import find_marked, post_once
 from bot.scheduler import Timer
 from bot.services import sale_celebrations as celebrations
 from bot.services.bindings import get_channel_id
+from bot.services.order_ledger import SALE_RECORDED
 from bot.services.orders import get_sales_settings
 from bot.ui.embeds import SUCCESS, embed
 
@@ -28,16 +30,19 @@ log = logging.getLogger(__name__)
 class Celebrations(commands.Cog, name="Celebrations"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_timer(celebrations.KIND, self._celebrate)
 
-    @commands.Cog.listener("on_sale_recorded")
-    async def on_sale_recorded(self, guild_id: int, user_id: int, sale_id: int) -> None:
-        now = self.bot.clock.now()
-        key = await celebrations.note_sale(self.bot.db, guild_id, user_id, sale_id, now)
-        # Idempotent on (guild, kind, key): fifty sales in a burst schedule one timer.
-        await self.bot.scheduler.schedule(
-            guild_id, celebrations.KIND, key, now + celebrations.DEBOUNCE, {"user_id": user_id}
-        )
+    async def cog_load(self) -> None:
+        self.bot.scheduler.register_timer(celebrations.KIND, self._celebrate)
+        self.bot.outbox.subscribe(SALE_RECORDED, "celebrations", self.on_sale_recorded)
+
+    async def cog_unload(self) -> None:
+        self.bot.scheduler.unregister_timer(celebrations.KIND)
+        self.bot.outbox.unsubscribe(SALE_RECORDED, "celebrations")
+
+    async def on_sale_recorded(self, item: OutboxItem) -> None:
+        user_id, sale_id = int(item.payload["user_id"]), int(item.payload["sale_id"])
+        async with self.bot.db.transaction() as tx:
+            await celebrations.note_sale(tx, item.guild_id, user_id, sale_id, self.bot.clock.now())
 
     async def _celebrate(self, timer: Timer, now: datetime) -> None:
         user_id = int(timer.payload["user_id"])
@@ -46,11 +51,7 @@ class Celebrations(commands.Cog, name="Celebrations"):
             await self._send_dm(timer, burst)
             await self._shout_out(timer, burst)
         upto = burst.upto_sale_id if burst is not None else 0
-        more = await celebrations.finish_burst(self.bot.db, timer.guild_id, user_id, timer.key, upto, now)
-        if more is not None:
-            await self.bot.scheduler.schedule(
-                timer.guild_id, celebrations.KIND, more, now + celebrations.DEBOUNCE, {"user_id": user_id}
-            )
+        await celebrations.finish_burst(self.bot.db, timer.guild_id, user_id, timer.key, upto, now)
 
     async def _send_dm(self, timer: Timer, burst: celebrations.Burst) -> None:
         if timer.attempt > 1 and await self._already_sent(burst.user_id, timer.marker):

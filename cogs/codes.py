@@ -217,8 +217,6 @@ class Codes(commands.Cog, name="Codes & sales"):
                 tx, guild_id, order_id=order_id, code=code, amount=amount, currency=currency,
                 actor_id=interaction.user.id, now=now,
             )  # fmt: skip
-        for event in result.events:
-            self.bot.dispatch(event.name, event.guild_id, event.user_id, event.row_id)
         who = f"<@{result.events[0].user_id}>" if result.events else "the code's ambassador"
         await interaction.response.send_message(
             f"✅ Recorded `{order_id.strip()}`: {amount.strip()} {currency.strip().upper()} for {who}.", ephemeral=True

@@ -28,7 +28,6 @@ from bot.ui.times import local_time
 from cogs._content import DisplayView, bot_of, channel_id_or_setup, guild_id_of, messageable, zone_of
 
 log = logging.getLogger(__name__)
-PUBLISH = "drop-publish"
 PER_PAGE = 6
 IMAGE_SIZE_LIMIT = 8 * 1024 * 1024  # kept in the database until publish time, so keep it modest
 
@@ -70,13 +69,14 @@ class Drops(commands.Cog, name="Drops"):
 
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_timer(PUBLISH, self._publish)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AckButton)
+        self.bot.scheduler.register_timer(drops.PUBLISH, self._publish)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AckButton)
+        self.bot.scheduler.unregister_timer(drops.PUBLISH)
 
     @drop.command(name="create", description="Schedule a drop for the drops channel")
     @app_commands.describe(
@@ -114,9 +114,6 @@ class Drops(commands.Cog, name="Drops"):
             name = re.sub(r"[^A-Za-z0-9._-]", "_", image.filename)[:80] or "image"
             upload = DropImage(name, kind, await image.read())
         created = await drops.create(self.bot.db, guild_id, interaction.user.id, fields, upload, now)
-        await self.bot.scheduler.schedule(
-            guild_id, PUBLISH, f"drop:{created.id}", created.publish_at, {"drop_id": created.id}
-        )
         await interaction.followup.send(
             f"🗓️ Drop #{created.id} will be posted {local_time(created.publish_at, zone)}. Preview:",
             embed=drop_embed(created, zone),
@@ -179,7 +176,6 @@ class Drops(commands.Cog, name="Drops"):
         except ValueError:
             drop_id = 0
         cancelled = await drops.cancel(self.bot.db, guild_id, drop_id, interaction.user.id, self.bot.clock.now())
-        await self.bot.scheduler.cancel(guild_id, PUBLISH, f"drop:{cancelled.id}")
         await interaction.response.send_message(
             f"Cancelled drop #{cancelled.id} “{cancelled.title}”; it won't be posted.", ephemeral=True
         )

@@ -14,21 +14,19 @@ import bot.services.events_digest  # noqa: F401 — registers the events digest 
 from bot.app import CollectiveBot
 from bot.dm import send_dm
 from bot.scheduler import Timer
-from bot.services.event_attendance import Attendance, check_in, online_event_running, record_voice
+from bot.services import events
+from bot.services.event_attendance import check_in, online_event_running, record_voice
 from bot.services.event_rsvps import (
     claim_reminder,
-    is_current_timer,
     members_with_status,
     my_rsvps,
 )
-from bot.services.events import counts, find_event, upcoming_events
+from bot.services.events import counts, find_event, is_current_timer, upcoming_events
 from bot.services.guild_settings import get_settings
 from bot.services.members import require_ambassador
 from bot.ui.embeds import SUCCESS, add_field, embed
 from bot.ui.paginator import Paginator
 from cogs._events_discord import (
-    REMINDER_KIND,
-    START_KIND,
     DeclineButton,
     GoingButton,
     announcement_url,
@@ -45,14 +43,16 @@ STATUS_TEXT = {"going": "✅ going", "waitlisted": "⏳ waitlist", "declined": "
 class EventRsvp(commands.Cog, name="Events"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_timer(REMINDER_KIND, self.remind)
-        bot.scheduler.register_timer(START_KIND, self.on_event_start)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(GoingButton, DeclineButton)
+        self.bot.scheduler.register_timer(events.REMINDER, self.remind)
+        self.bot.scheduler.register_timer(events.START, self.on_event_start)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(GoingButton, DeclineButton)
+        self.bot.scheduler.unregister_timer(events.REMINDER)
+        self.bot.scheduler.unregister_timer(events.START)
 
     # -- commands ------------------------------------------------------------------------------------
 
@@ -102,10 +102,6 @@ class EventRsvp(commands.Cog, name="Events"):
         card = embed(f"✅ Checked in: {attended.event.title}", colour=SUCCESS)
         card.description = f"Thanks for coming! +{attended.points} points." if attended.points else "Thanks for coming!"
         await interaction.response.send_message(embed=card, ephemeral=True)
-        self._attended(attended)
-
-    def _attended(self, attended: Attendance) -> None:
-        self.bot.dispatch("event_attended", attended.event.guild_id, attended.user_id, attended.event.id)
 
     # -- voice attendance ----------------------------------------------------------------------------
 
@@ -127,7 +123,6 @@ class EventRsvp(commands.Cog, name="Events"):
             return
         for attended in await record_voice(self.bot.db, guild_id, channel_id, user_id, now):
             log.info("member %s attended event %s (voice)", user_id, attended.event.id)
-            self._attended(attended)
 
     async def on_event_start(self, timer: Timer, now: datetime) -> None:
         """At the start: mark Discord's event as started, and count whoever already waits in the channel

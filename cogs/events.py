@@ -37,10 +37,8 @@ from bot.services.local_time import parse_local
 from bot.ui.times import local_time
 from cogs._events_discord import (
     announcement_card,
-    cancel_timers,
     refresh_announcement,
     rsvp_view,
-    schedule_timers,
     tell,
     tell_promoted,
     when_text,
@@ -166,7 +164,6 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             db, guild.id, event.id, discord_event_id=scheduled.id, channel_id=announcements.id, message_id=message.id
         )
         event = await get_event(db, guild.id, event.id)
-        await schedule_timers(self.bot, event)
         await interaction.followup.send(
             f"✅ Created **{event.title}** (event #{event.id}), {when_text(event, settings.zone)}, "
             f"{where_text(event)}. Announced in {message.jump_url} — show the check-in code with `/event code`.",
@@ -236,9 +233,6 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
         after = outcome.after
         problems = await self._mirror_edit(guild, outcome.before, after, channel)
         await refresh_announcement(self.bot, after, zone)
-        if outcome.moved:
-            await cancel_timers(self.bot, outcome.before)
-            await schedule_timers(self.bot, after)
         if outcome.moved or "location" in changes or "channel_id" in changes:
             people = await members_with_status(db, after.id, "going", "waitlisted")
             text = f"📅 **{after.title}** changed: now {when_text(after, zone)}, {where_text(after)}."
@@ -278,7 +272,6 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
         zone = (await get_settings(db, guild.id)).zone
         cancelled = await cancel_event(db, guild.id, event, actor_id=interaction.user.id, now=self.bot.clock.now())
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await cancel_timers(self.bot, cancelled)
         problems = ""
         if cancelled.discord_event_id is not None:
             try:
@@ -344,7 +337,6 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             created_by=interaction.user.id,
             now=self.bot.clock.now(),
         )
-        self.bot.dispatch("poll_publish", interaction.guild_id, poll_id)
         await interaction.response.send_message(
             f"Poll #{poll_id} is going up for the {voters} member(s) who came.", ephemeral=True
         )

@@ -18,6 +18,7 @@ from bot.app import CollectiveBot
 from bot.checks import is_moderator
 from bot.dm import send_dm
 from bot.errors import NotAllowed
+from bot.outbox import OutboxItem
 from bot.scheduler import Timer
 from bot.services import members, onboarding, roster
 from bot.services.guild_settings import get_settings
@@ -35,13 +36,16 @@ NO_MENTIONS = discord.AllowedMentions.none()
 class Onboarding(commands.Cog, name="Onboarding"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_timer(ROLE_SYNC_TIMER, self.role_sync_timer)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.scheduler.register_timer(ROLE_SYNC_TIMER, self.role_sync_timer)
+        self.bot.outbox.subscribe(members.SEATS_CHANGED, "onboarding.fill-seat", self.on_seats_changed)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.scheduler.unregister_timer(ROLE_SYNC_TIMER)
+        self.bot.outbox.unsubscribe(members.SEATS_CHANGED, "onboarding.fill-seat")
 
     # -- applying ---------------------------------------------------------------------------------------
 
@@ -151,12 +155,9 @@ class Onboarding(commands.Cog, name="Onboarding"):
     async def after_decision(self, decision: Decision) -> str:
         """Side effects of a committed decision; returns a summary for the moderator."""
         app, guild_id, user_id = decision.application, decision.application.guild_id, decision.application.user_id
-        ms.announce(self.bot, decision.audit)
-        ms.status_changed(self.bot, guild_id, user_id, decision.old_status, decision.member.status)
         await self.refresh_review_post(app, position=decision.position)
         who = f"<@{user_id}>"
         if decision.outcome == "approved":
-            self.bot.dispatch("ambassador_approved", guild_id, user_id)
             problems = await ms.sync_roles_or_retry(self.bot, guild_id, user_id)
             welcome = await ms.welcome(self.bot, guild_id, user_id, decision.code)
             code = decision.code.code if decision.code else "—"
@@ -198,14 +199,8 @@ class Onboarding(commands.Cog, name="Onboarding"):
 
     # -- seats, leaving and role retries ------------------------------------------------------------------
 
-    @commands.Cog.listener("on_ambassador_status_changed")
-    async def on_status_changed(self, guild_id: int, user_id: int, old: str, new: str) -> None:
-        if old in members.SEATED and new not in members.SEATED:
-            await self.fill_seat(guild_id)
-
-    @commands.Cog.listener("on_program_capacity_changed")
-    async def on_capacity_changed(self, guild_id: int) -> None:
-        await self.fill_seat(guild_id)
+    async def on_seats_changed(self, item: OutboxItem) -> None:
+        await self.fill_seat(item.guild_id)
 
     async def fill_seat(self, guild_id: int) -> None:
         settings = await get_settings(self.bot.db, guild_id)
@@ -233,10 +228,7 @@ class Onboarding(commands.Cog, name="Onboarding"):
     @commands.Cog.listener("on_raw_member_remove")
     async def on_member_left(self, payload: discord.RawMemberRemoveEvent) -> None:
         async with self.bot.db.transaction() as tx:
-            change = await roster.mark_left(tx, payload.guild_id, payload.user.id, self.bot.clock.now())
-        if change is not None:
-            ms.announce(self.bot, change.audit)
-            ms.status_changed(self.bot, payload.guild_id, payload.user.id, change.old_status, change.new_status)
+            await roster.mark_left(tx, payload.guild_id, payload.user.id, self.bot.clock.now())
 
     async def role_sync_timer(self, timer: Timer, now: datetime) -> None:
         problems = await ms.sync_roles(self.bot, timer.guild_id, int(timer.payload["user_id"]))

@@ -38,7 +38,6 @@ class Points(commands.Cog, name="Points"):
             result = await points.adjust(
                 tx, interaction.guild_id, member.id, amount, reason, actor_id=interaction.user.id, now=now
             )
-        self.bot.dispatch("audit_recorded", result.entry)
         verb = "Added" if amount > 0 else "Removed"
         await interaction.response.send_message(
             f"{verb} {abs(amount):,} points {'to' if amount > 0 else 'from'} {member.mention}"

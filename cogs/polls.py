@@ -1,8 +1,9 @@
 """Focus-group polls: /poll create | close | results, voting buttons or a select, and the automatic close.
 
-Publishing goes through ``bot.dispatch("poll_publish", guild_id, poll_id)`` for every poll (ours and the
-events capability's): the poll is posted to the focus-group channel, or — when it is restricted to named
-voters (e.g. an event's attendees) — sent to each of them by DM; then its close timer is scheduled.
+Every poll (ours and the events capability's) is published by the ``poll.created`` outbox subscriber after the
+commit that created it (with its close timer): posted to the focus-group channel, or — when it is restricted
+to named voters (e.g. an event's attendees) — sent to each of them by DM. Closing (by the timer or a
+moderator) commits ``poll.closed``, whose subscriber disables the controls and posts the results.
 Up to 5 single-choice options get one button each; more options, or multiple choice, get a select.
 When a comment is invited, choosing opens a short form for it. Votes can be changed until the close.
 """
@@ -23,7 +24,8 @@ from bot.charts import poll_chart
 from bot.checks import ModeratorGroup
 from bot.dm import send_dm
 from bot.errors import Conflict, InvalidInput
-from bot.posting import post_once
+from bot.outbox import OutboxItem
+from bot.posting import find_posted, post_once
 from bot.scheduler import Timer
 from bot.services import polls
 from bot.services.bindings import get_channel_id
@@ -35,7 +37,6 @@ from bot.ui.times import local_time
 
 log = logging.getLogger(__name__)
 
-TIMER = "poll_close"
 CHART_NAME = "poll-results.png"
 
 
@@ -75,6 +76,16 @@ def components(poll: polls.Poll, *, disabled: bool = False) -> discord.ui.View:
             )
         )
     return view
+
+
+def controls_poll_id(message: discord.Message) -> int | None:
+    """The poll whose voting controls ``message`` carries (found by their custom ids, which members never see)."""
+    for row in message.components:
+        for item in getattr(row, "children", [row]):
+            parts = (getattr(item, "custom_id", None) or "").split(":")
+            if len(parts) >= 4 and parts[:3] in (["collective", "poll", "vote"], ["collective", "poll", "pick"]):
+                return int(parts[3]) if parts[3].isdigit() else None
+    return None
 
 
 def poll_embed(poll: polls.Poll, zone: Any) -> discord.Embed:
@@ -188,13 +199,18 @@ class PollsCog(commands.Cog, name="Polls"):
 
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_timer(TIMER, self._on_close_timer)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(VoteButton, VoteSelect)
+        self.bot.scheduler.register_timer(polls.CLOSE, self._on_close_timer)
+        self.bot.outbox.subscribe(polls.CREATED, "polls.publish", self.publish)
+        self.bot.outbox.subscribe(polls.CLOSED, "polls.results", self.announce_closed)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(VoteButton, VoteSelect)
+        self.bot.scheduler.unregister_timer(polls.CLOSE)
+        self.bot.outbox.unsubscribe(polls.CREATED, "polls.publish")
+        self.bot.outbox.unsubscribe(polls.CLOSED, "polls.results")
 
     # -- voting --------------------------------------------------------------------------------------
 
@@ -230,10 +246,11 @@ class PollsCog(commands.Cog, name="Polls"):
 
     # -- publishing ----------------------------------------------------------------------------------
 
-    @commands.Cog.listener("on_poll_publish")
-    async def publish(self, guild_id: int, poll_id: int) -> None:
-        poll = await polls.get_poll(self.bot.db, poll_id, guild_id)
-        await self.bot.scheduler.schedule(guild_id, TIMER, f"poll:{poll.id}", poll.closes_at, {"poll_id": poll.id})
+    async def publish(self, item: OutboxItem) -> None:
+        guild_id = item.guild_id
+        poll = await polls.get_poll(self.bot.db, int(item.payload["poll_id"]), guild_id)
+        if poll.message_id is not None or poll.status != "open":
+            return  # posted by an earlier attempt, or closed before it could be
         settings = await get_settings(self.bot.db, guild_id)
         if poll.restricted:
             sent = 0
@@ -249,17 +266,24 @@ class PollsCog(commands.Cog, name="Polls"):
             log.warning("poll %s not posted: guild %s has no focus-group channel bound", poll.id, guild_id)
             return
         channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-        message = await channel.send(embed=poll_embed(poll, settings.zone), view=components(poll))
+        assert self.bot.user is not None
+        message = None
+        if item.attempt > 1:  # an attempt cut off after Discord accepted the post: its controls name the poll
+            message = await find_posted(
+                channel, author_id=self.bot.user.id, matches=lambda m: controls_poll_id(m) == poll.id
+            )
+        if message is None:
+            message = await channel.send(embed=poll_embed(poll, settings.zone), view=components(poll))
         await polls.set_posted(self.bot.db, poll.id, channel_id, message.id)
 
     # -- closing -------------------------------------------------------------------------------------
 
     async def _on_close_timer(self, timer: Timer, now: datetime) -> None:
-        poll_id = int(timer.payload["poll_id"])
         async with self.bot.db.transaction() as tx:
-            closed = await polls.close_poll(tx, poll_id, now=now, closed_by=None)
-        if closed or timer.attempt > 1:
-            await self.announce_results(poll_id, timer.attempt)
+            await polls.close_poll(tx, int(timer.payload["poll_id"]), now=now, closed_by=None)
+
+    async def announce_closed(self, item: OutboxItem) -> None:
+        await self.announce_results(int(item.payload["poll_id"]), item.attempt)
 
     async def announce_results(self, poll_id: int, attempt: int) -> discord.Message | None:
         """Disable the voting controls and post the results with their chart (once, across retries)."""
@@ -333,7 +357,6 @@ class PollsCog(commands.Cog, name="Polls"):
                 created_by=interaction.user.id,
                 now=now,
             )
-        self.bot.dispatch("poll_publish", interaction.guild_id, poll_id)
         settings = await get_settings(self.bot.db, interaction.guild_id)
         await interaction.response.send_message(
             f"Poll #{poll_id} is going up in the focus-group channel;"
@@ -351,11 +374,9 @@ class PollsCog(commands.Cog, name="Polls"):
             )
         if not closed:
             raise Conflict("That poll is already closed.")
-        await self.bot.scheduler.cancel(interaction.guild_id, TIMER, f"poll:{poll}")
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        posted = await self.announce_results(poll, attempt=1)
-        where = posted.jump_url if posted else "nowhere (no focus-group channel is bound)"
-        await interaction.followup.send(f"Poll #{poll} is closed. Results: {where}", ephemeral=True)
+        channel_id = await get_channel_id(self.bot.db, interaction.guild_id, "focus_group")
+        where = f"the results are being posted in <#{channel_id}>" if channel_id else "no focus-group channel is bound"
+        await interaction.response.send_message(f"Poll #{poll} is closed; {where}.", ephemeral=True)
 
     @group.command(name="results", description="Every vote and comment of a poll, as a CSV file")
     @app_commands.describe(poll="The poll")

@@ -152,8 +152,6 @@ class Review(commands.Cog, name="Review"):
             "rejected": f"✖️ Rejected #{sub.id}.",
         }[decision]
         await interaction.followup.send("\n".join([summary, *(n for n in notes if n)]), ephemeral=True)
-        if decision == "approved":
-            self.bot.dispatch("submission_approved", guild_id, sub.user_id, sub.id)
 
     async def _update_review_post(self, outcome: Outcome) -> str | None:
         sub = outcome.submission

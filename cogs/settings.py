@@ -11,12 +11,11 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup
 from bot.errors import InvalidInput
-from bot.services import audit, program_settings, tiers
+from bot.services import audit, members, program_settings, tiers
 from bot.services.bindings import CHANNELS, ROLE_AMBASSADOR, ROLE_MODERATOR, all_bindings, bind, channel_purpose
 from bot.services.guild_settings import get_settings
 from bot.services.program_settings import SETTINGS, display
 from bot.ui.embeds import add_field, embed
-from cogs import _membership as ms
 
 SETTING_CHOICES = [app_commands.Choice(name=spec.label[:100], value=key) for key, spec in SETTINGS.items()]
 CHANNEL_CHOICES = [app_commands.Choice(name=name.replace("_", " "), value=name) for name in CHANNELS]
@@ -70,13 +69,12 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
             change = await program_settings.change_setting(tx, interaction.guild_id, setting, value, now)
-            entry = await audit.record(
+            await audit.record(
                 tx, interaction.guild_id, interaction.user.id, "settings.change", None, now,
                 setting=setting, old=change.old, new=change.new,
             )  # fmt: skip
-        ms.announce(self.bot, entry)
-        if setting == "capacity" and int(change.new) > int(change.old):
-            self.bot.dispatch("program_capacity_changed", interaction.guild_id)
+            if setting == "capacity" and int(change.new) > int(change.old):
+                await tx.emit(interaction.guild_id, members.SEATS_CHANGED, now)  # the waitlist may move up
         await interaction.response.send_message(
             f"{change.label}: **{display(setting, change.old)}** → **{display(setting, change.new)}**.", ephemeral=True
         )
@@ -93,11 +91,10 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
         basis_points = tiers.parse_commission(commission)
         async with self.bot.db.transaction() as tx:
             before, after = await tiers.upsert_tier(tx, interaction.guild_id, key, name, basis_points, perks)
-            entry = await audit.record(
+            await audit.record(
                 tx, interaction.guild_id, interaction.user.id, "settings.tier", None, now,
                 tier=after.key, name=after.name, commission_bp=after.commission_bp, created=before is None,
             )  # fmt: skip
-        ms.announce(self.bot, entry)
         verb = "Added" if before is None else "Updated"
         await interaction.response.send_message(
             f"{verb} tier `{after.key}` **{after.name}** (commission {after.commission_text}). "
@@ -111,10 +108,9 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
             removed = await tiers.delete_tier(tx, interaction.guild_id, key)
-            entry = await audit.record(
+            await audit.record(
                 tx, interaction.guild_id, interaction.user.id, "settings.remove_tier", None, now, tier=removed.key
             )
-        ms.announce(self.bot, entry)
         await interaction.response.send_message(f"Removed tier **{removed.name}**.", ephemeral=True)
 
     @remove_tier.autocomplete("key")
@@ -174,7 +170,7 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
             await bind(tx, interaction.guild_id, purpose, discord_id, now)
-            entry = await audit.record(
+            await audit.record(
                 tx,
                 interaction.guild_id,
                 interaction.user.id,
@@ -184,7 +180,6 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
                 purpose=purpose,
                 id=discord_id,
             )
-        ms.announce(self.bot, entry)
         await interaction.response.send_message(f"`{purpose}` is now {shown}.", ephemeral=True)
 
 

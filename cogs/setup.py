@@ -92,9 +92,8 @@ class Setup(commands.Cog, name="Setup"):
             async with self.bot.db.transaction() as tx:
                 for purpose, discord_id in ids.items():
                     await bind(tx, guild.id, purpose, discord_id, now)
-                entry = await audit.record(tx, guild.id, interaction.user.id, "setup.run", None, now, changes=report)
-            ms.announce(self.bot, entry)
-        await self._make_moderator(interaction, ids.get(ROLE_MODERATOR), report)
+                await audit.record(tx, guild.id, interaction.user.id, "setup.run", None, now, changes=report)
+            await self._make_moderator(interaction, ids.get(ROLE_MODERATOR), report)
         card = embed("Program setup", colour=SUCCESS)
         add_field(card, "What I did", "\n".join(report) if report else "Everything was already in place. ✅")
         kept = [s.name for s in [*steps.roles, *steps.channels] if s.kind == "keep"]

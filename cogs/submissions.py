@@ -7,7 +7,7 @@ when it waits more than 48 hours.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -42,8 +42,6 @@ from cogs._content import (
 )
 
 log = logging.getLogger(__name__)
-STALE = "submission-stale"
-STALE_AFTER = timedelta(hours=48)
 PER_PAGE = 5
 CONSENT = (
     "By submitting you confirm this is your own content and that the brand may reshare it "
@@ -122,13 +120,14 @@ class ResubmitButton(RecordButton, feature="submission", action="resubmit"):
 class Submissions(commands.Cog, name="Submissions"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_timer(STALE, self._flag_stale)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(BriefSubmitButton, ResubmitButton)
+        self.bot.scheduler.register_timer(submissions.STALE, self._flag_stale)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(BriefSubmitButton, ResubmitButton)
+        self.bot.scheduler.unregister_timer(submissions.STALE)
 
     # -- intake ----------------------------------------------------------------------------------------
 
@@ -223,9 +222,6 @@ class Submissions(commands.Cog, name="Submissions"):
         sub = await submissions.submit(self.bot.db, guild_id, draft, self.bot.clock.now())
         # Stored: post it to the review queue, then answer (a deferred update keeps the 3-second rule).
         await interaction.response.defer()
-        await self.bot.scheduler.schedule(
-            guild_id, STALE, f"submission:{sub.id}", sub.created_at + STALE_AFTER, {"submission_id": sub.id}
-        )
         try:
             await self._post_for_review(sub)
         except discord.HTTPException as exc:  # it is stored and /review still finds it

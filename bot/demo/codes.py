@@ -16,7 +16,6 @@ from pydantic import SecretStr
 from bot.config import WebhookSettings
 from bot.demo.stage import Demo
 from bot.services import codes
-from bot.services.orders import LedgerEvent
 from bot.webhooks import WebhookServer, sign
 
 SHOP_SECRET = "demo-shopify-secret"
@@ -42,10 +41,7 @@ async def play(demo: Demo) -> None:
     code = current.code
     await demo.slash("alice", "code")
 
-    def notify(event: LedgerEvent) -> None:
-        demo.bot.dispatch(event.name, event.guild_id, event.user_id, event.row_id)
-
-    hooks = WebhookServer(demo.bot.db, WebhookSettings(shopify_secret=SecretStr(SHOP_SECRET)), demo.clock, notify)
+    hooks = WebhookServer(demo.bot.db, WebhookSettings(shopify_secret=SecretStr(SHOP_SECRET)), demo.clock)
     await hooks.start(host="127.0.0.1", port=0)
     try:
         body = _order(code, 5_820_982_911_946_154_508, demo.clock.now().isoformat())

@@ -1,4 +1,7 @@
-"""The audit trail of moderator (and automatic) actions; the cog mirrors each entry to the audit channel."""
+"""The audit trail of moderator (and automatic) actions.
+
+``record`` writes the entry and, in the same unit of work, an ``audit.recorded`` outbox row: the audit feed
+posts every entry to the audit-log channel after the commit, exactly once, whoever recorded it."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from typing import Any
 
 from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
+
+TOPIC = "audit.recorded"  # outbox topic: {"entry_id": …}
 
 
 @dataclass(frozen=True)
@@ -37,20 +42,27 @@ async def record(
     )
     entry_id = cur.lastrowid
     assert entry_id is not None
+    await tx.emit(guild_id, TOPIC, now, {"entry_id": entry_id}, key=str(entry_id))
     return AuditEntry(entry_id, guild_id, actor_id, action, target_id, details, now)
+
+
+async def get_entry(db: Database, entry_id: int) -> AuditEntry | None:
+    row = await db.fetchone("SELECT * FROM audit_log WHERE id = ?", (entry_id,))
+    return None if row is None else _entry(row)
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(
+        row["id"],
+        row["guild_id"],
+        row["actor_id"],
+        row["action"],
+        row["target_id"],
+        json.loads(row["details"]),
+        from_db(row["created_at"]),
+    )
 
 
 async def recent(db: Database, guild_id: int, limit: int = 50) -> list[AuditEntry]:
     rows = await db.fetchall("SELECT * FROM audit_log WHERE guild_id = ? ORDER BY id DESC LIMIT ?", (guild_id, limit))
-    return [
-        AuditEntry(
-            row["id"],
-            row["guild_id"],
-            row["actor_id"],
-            row["action"],
-            row["target_id"],
-            json.loads(row["details"]),
-            from_db(row["created_at"]),
-        )
-        for row in rows
-    ]
+    return [_entry(row) for row in rows]

@@ -15,6 +15,10 @@ from bot.services import audit
 from bot.services.local_time import parse_local
 from bot.services.members import Member
 from bot.services.typed_text import refuse_nul
+from bot.unit_of_work import TimerKind
+
+REMINDER = TimerKind("brief-reminder", "a brief reminder")  # payload: {"brief_id": …}
+CLOSE = TimerKind("brief-close", "closing a brief")  # payload: {"brief_id": …}
 
 BriefStatus = Literal["draft", "open", "closed", "cancelled"]
 TITLE_MAX = 100
@@ -185,6 +189,7 @@ async def publish(db: Database, guild_id: int, brief_id: int, actor_id: int, now
                 (to_db(now), brief_id),
             )
             await audit.record(tx, guild_id, actor_id, "brief.publish", brief_id, now, title=brief.title)
+            await _schedule_timers(tx, await _get(tx, guild_id, brief_id), now)
         return await _get(tx, guild_id, brief_id)
 
 
@@ -217,6 +222,8 @@ async def close(db: Database, guild_id: int, brief_id: int, actor_id: int | None
         changed = cur.rowcount == 1
         if changed:
             await audit.record(tx, guild_id, actor_id, "brief.close", brief_id, now, title=brief.title)
+            for kind in (REMINDER, CLOSE):
+                await tx.cancel_timer(guild_id, kind, f"brief:{brief_id}", now)
         return await _get(tx, guild_id, brief_id), changed
 
 
@@ -230,7 +237,20 @@ async def edit(db: Database, guild_id: int, brief_id: int, actor_id: int, fields
             (fields.title, fields.what_to_make, fields.deliverables, to_db(fields.due_at), fields.points, brief_id),
         )
         await audit.record(tx, guild_id, actor_id, "brief.edit", brief_id, now, title=fields.title)
-        return await _get(tx, guild_id, brief_id)
+        edited = await _get(tx, guild_id, brief_id)
+        if edited.is_open:
+            await _schedule_timers(tx, edited, now)  # the due date may have moved
+        return edited
+
+
+async def _schedule_timers(tx: Transaction, brief: Brief, now: datetime) -> None:
+    """The reminder (if still ahead) and the close of an open brief, created or moved to its due date."""
+    key, payload = f"brief:{brief.id}", {"brief_id": brief.id}
+    days = (await get_content_settings(tx, brief.guild_id)).reminder_days_before
+    remind_at = reminder_at(brief.due_at, days)
+    if remind_at > now:
+        await tx.schedule_or_move(brief.guild_id, REMINDER, key, remind_at, now, payload)
+    await tx.schedule_or_move(brief.guild_id, CLOSE, key, brief.due_at, now, payload)
 
 
 async def list_briefs(

@@ -15,6 +15,9 @@ from bot.services import audit
 from bot.services.links import check_link
 from bot.services.local_time import parse_local
 from bot.services.typed_text import refuse_nul
+from bot.unit_of_work import TimerKind
+
+PUBLISH = TimerKind("drop-publish", "a scheduled drop")  # payload: {"drop_id": …}
 
 DropStatus = Literal["scheduled", "published", "cancelled"]
 TITLE_MAX = 100
@@ -133,6 +136,7 @@ async def create(
         )
         drop_id = cur.lastrowid
         assert drop_id is not None
+        await tx.schedule(guild_id, PUBLISH, f"drop:{drop_id}", fields.publish_at, now, {"drop_id": drop_id})
         await audit.record(tx, guild_id, actor_id, "drop.create", drop_id, now, title=fields.title)
         return await _get(tx, guild_id, drop_id)
 
@@ -170,6 +174,7 @@ async def cancel(db: Database, guild_id: int, drop_id: int, actor_id: int, now: 
         if drop.status != "scheduled":
             raise Conflict(f"This drop is already {drop.status}; only scheduled drops can be cancelled.")
         await tx.execute("UPDATE drops SET status = 'cancelled' WHERE id = ? AND status = 'scheduled'", (drop_id,))
+        await tx.cancel_timer(guild_id, PUBLISH, f"drop:{drop_id}", now)
         await audit.record(tx, guild_id, actor_id, "drop.cancel", drop_id, now, title=drop.title)
         return await _get(tx, guild_id, drop_id)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.clock import to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, NotAllowed
-from bot.services.events import REMINDERS, Counts, Event, RsvpStatus, counts, fill_from_waitlist, get_event, set_rsvp
+from bot.services.events import Counts, Event, RsvpStatus, counts, fill_from_waitlist, get_event, set_rsvp
 from bot.services.members import require_ambassador
 
 
@@ -97,24 +97,6 @@ async def _position(tx: Transaction, event_id: int, user_id: int) -> int:
 
 
 # -- reminders -----------------------------------------------------------------------------------------
-
-
-def reminder_plan(event: Event, now: datetime | None = None) -> list[tuple[str, str, datetime]]:
-    """(label, timer key, due) for the event's timers; with ``now``, only those still ahead.
-
-    The key carries the start time, so a rescheduled event gets fresh timers and an old one can tell
-    it is stale. Labels: 'day' and 'hour' reminders, and 'start' (voice attendance at the start)."""
-    stamp = int(event.starts_at.timestamp())
-    plan = [(label, f"{event.id}:{label}:{stamp}", event.starts_at - before) for label, before in REMINDERS]
-    plan.append(("start", f"{event.id}:start:{stamp}", event.starts_at))
-    if now is None:
-        return plan
-    return [item for item in plan if item[2] > now or (item[0] == "start" and event.ends_at > now)]
-
-
-def is_current_timer(event: Event, key: str) -> bool:
-    """False for timers of a cancelled event or of an earlier start time."""
-    return event.status == "scheduled" and key.endswith(f":{int(event.starts_at.timestamp())}")
 
 
 async def claim_reminder(db: Database, event: Event, user_id: int, key: str, now: datetime) -> bool:

@@ -16,6 +16,7 @@ from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services import audit
 from bot.services.typed_text import refuse_nul
+from bot.unit_of_work import TimerKind
 
 RsvpStatus = Literal["going", "waitlisted", "declined"]
 
@@ -27,6 +28,8 @@ POINTS_LIMIT = 10_000
 LONGEST_EVENT = timedelta(days=7)
 # Reminders before the start; the "start" timer takes voice attendance of those already in the channel.
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("day", timedelta(days=1)), ("hour", timedelta(hours=1)))
+REMINDER = TimerKind("event-reminder", "an event reminder")  # payload: {"event_id": …, "label": "day"|"hour"}
+START = TimerKind("event-start", "an event's start")  # payload: {"event_id": …, "label": "start"}
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,9 @@ async def create_event(
             (guild_id, event_id, checkin_code, to_db(now)),
         )
         await audit.record(tx, guild_id, created_by, "event.create", None, now, event_id=event_id, title=draft.title)
-        return await get_event(tx, guild_id, event_id)
+        event = await get_event(tx, guild_id, event_id)
+        await schedule_reminders(tx, event, now)
+        return event
 
 
 async def attach_discord(
@@ -210,6 +215,10 @@ async def attach_discord(
 async def discard_event(db: Database, guild_id: int, event_id: int) -> None:
     """Undo a creation whose Discord side failed: nobody has seen the event yet."""
     async with db.transaction() as tx:
+        await tx.execute(
+            "DELETE FROM timers WHERE guild_id = ? AND kind IN (?, ?) AND key LIKE ? AND status = 'pending'",
+            (guild_id, REMINDER.name, START.name, f"{event_id}:%"),
+        )
         await tx.execute("DELETE FROM event_checkin_codes WHERE guild_id = ? AND event_id = ?", (guild_id, event_id))
         await tx.execute("DELETE FROM events WHERE guild_id = ? AND id = ?", (guild_id, event_id))
 
@@ -260,6 +269,9 @@ async def edit_event(
             ),
         )
         after = await get_event(tx, guild_id, event_id)
+        if after.starts_at != before.starts_at:
+            await cancel_reminders(tx, before, now)
+        await schedule_reminders(tx, after, now)  # new timers for a new start; existing ones are kept
         promoted = await fill_from_waitlist(tx, after, now)
         await audit.record(tx, guild_id, actor_id, "event.edit", None, now, event_id=event_id, fields=sorted(changes))
     return EditOutcome(before, after, promoted)
@@ -276,8 +288,38 @@ async def cancel_event(db: Database, guild_id: int, event_id: int, *, actor_id: 
             "UPDATE events SET status = 'cancelled', cancelled_at = ?, updated_at = ? WHERE id = ?",
             (to_db(now), to_db(now), event_id),
         )
+        await cancel_reminders(tx, event, now)
         await audit.record(tx, guild_id, actor_id, "event.cancel", None, now, event_id=event_id, title=event.title)
         return await get_event(tx, guild_id, event_id)
+
+
+def reminder_plan(event: Event, now: datetime | None = None) -> list[tuple[str, str, datetime]]:
+    """(label, timer key, due) for the event's timers; with ``now``, only those still ahead.
+
+    The key carries the start time, so a rescheduled event gets fresh timers and an old one can tell
+    it is stale. Labels: 'day' and 'hour' reminders, and 'start' (voice attendance at the start)."""
+    stamp = int(event.starts_at.timestamp())
+    plan = [(label, f"{event.id}:{label}:{stamp}", event.starts_at - before) for label, before in REMINDERS]
+    plan.append(("start", f"{event.id}:start:{stamp}", event.starts_at))
+    if now is None:
+        return plan
+    return [item for item in plan if item[2] > now or (item[0] == "start" and event.ends_at > now)]
+
+
+def is_current_timer(event: Event, key: str) -> bool:
+    """False for timers of a cancelled event or of an earlier start time."""
+    return event.status == "scheduled" and key.endswith(f":{int(event.starts_at.timestamp())}")
+
+
+async def schedule_reminders(tx: Transaction, event: Event, now: datetime) -> None:
+    for label, key, due in reminder_plan(event, now):
+        kind = START if label == "start" else REMINDER
+        await tx.schedule(event.guild_id, kind, key, due, now, {"event_id": event.id, "label": label})
+
+
+async def cancel_reminders(tx: Transaction, event: Event, now: datetime) -> None:
+    for label, key, _due in reminder_plan(event):
+        await tx.cancel_timer(event.guild_id, START if label == "start" else REMINDER, key, now)
 
 
 # -- listing -------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from bot.errors import NotAllowed, NotFound
 Status = Literal["applicant", "waitlisted", "active", "paused", "left", "removed", "rejected"]
 # Statuses that hold a seat in the program (count against capacity).
 SEATED: tuple[Status, ...] = ("active", "paused")
+# Outbox topic: a seat freed up or the capacity changed, so the waitlist may move.
+SEATS_CHANGED = "program.seats_changed"
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,6 @@ class Member:
     dm_closed: bool
     approved_at: datetime | None
     status_changed_at: datetime
-
-    @property
-    def is_ambassador(self) -> bool:
-        return self.status == "active"
 
 
 def member_from_row(row: sqlite3.Row) -> Member:
@@ -84,6 +82,9 @@ async def mark_dm_closed(db: Database, guild_id: int, user_id: int, closed: bool
 
 
 async def set_status(tx: Transaction, guild_id: int, user_id: int, status: Status, now: datetime) -> None:
+    old = await tx.fetchval("SELECT status FROM members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+    if old in SEATED and status not in SEATED:
+        await tx.emit(guild_id, SEATS_CHANGED, now, {"freed_by": user_id})
     await tx.execute(
         "UPDATE members SET status = ?, status_changed_at = ? WHERE guild_id = ? AND user_id = ?",
         (status, to_db(now), guild_id, user_id),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.clock import to_db
 from bot.db import Database
 from bot.services.digest_sections import DigestSection, DigestWindow, section_provider, weekly_metric
+from bot.unit_of_work import TimerKind
 
-ROLE_SYNC_TIMER = "role-sync"
+ROLE_SYNC_TIMER = TimerKind("role-sync", "a role assignment")
 
 
 @section_provider("onboarding")
@@ -29,7 +30,7 @@ async def onboarding_sections(db: Database, guild_id: int, window: DigestWindow)
     )
     role_failures = await db.fetchval(
         "SELECT COUNT(*) FROM timers WHERE guild_id = ? AND kind = ? AND status IN ('pending', 'failed')",
-        (guild_id, ROLE_SYNC_TIMER),
+        (guild_id, ROLE_SYNC_TIMER.name),
     )
     dm_closed = await db.fetchval(
         "SELECT COUNT(*) FROM members WHERE guild_id = ? AND status = 'active' AND dm_closed = 1", (guild_id,)

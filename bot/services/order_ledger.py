@@ -24,6 +24,7 @@ from typing import Literal
 from bot.clock import to_db
 from bot.services.points import AWARD_SQL
 from bot.services.shop_payloads import OrderIn, PayloadError, RefundIn, Shop
+from bot.unit_of_work import emit_sync
 
 Source = Literal["webhook", "csv", "manual"]
 Outcome = Literal["recorded", "duplicate", "stored", "unattributed", "unknown_code", "test", "refund", "no_sale"]
@@ -35,9 +36,13 @@ class SalesSettings:
     shoutouts: bool = False
 
 
+# Outbox topic written with every sale a code brought in: {"user_id": …, "sale_id": …}.
+SALE_RECORDED = "sale.recorded"
+
+
 @dataclass(frozen=True)
 class LedgerEvent:
-    """Dispatched after commit: ``bot.dispatch(name, guild_id, user_id, row_id)``."""
+    """What a delivery changed, for the caller's answer (a sale as ``SALE_RECORDED`` also goes to the outbox)."""
 
     name: Literal["sale_recorded", "refund_recorded"]
     guild_id: int
@@ -271,6 +276,7 @@ def _attribute(
     worth = lookups.points_per_sale(guild_id)
     if worth:
         _award(conn, guild_id, found.user_id, worth, "sale", f"sale:{order.shop}:{order.order_id}", at)
+    emit_sync(conn, guild_id, SALE_RECORDED, at, {"user_id": found.user_id, "sale_id": sale_id}, key=str(sale_id))
     return RecordResult("recorded", [LedgerEvent("sale_recorded", guild_id, found.user_id, sale_id)])
 
 

@@ -21,6 +21,11 @@ from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services import points
 from bot.services.members import Member, ambassador_or_refuse, find_member, member_from_row
 from bot.services.typed_text import refuse_nul
+from bot.unit_of_work import TimerKind
+
+CLOSE = TimerKind("poll_close", "closing a poll")  # payload: {"poll_id": …}
+CREATED = "poll.created"  # outbox: publish it (focus-group channel, or DMs to invited voters)
+CLOSED = "poll.closed"  # outbox: disable its controls and post the results
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_QUESTION, MAX_OPTION, MAX_PROMPT, MAX_COMMENT = 300, 80, 45, 1000
@@ -133,7 +138,7 @@ async def create_poll(
     created_by: int | None,
     now: datetime,
 ) -> int:
-    """Store a new open poll; after commit the caller dispatches ``poll_publish`` (guild_id, poll_id)."""
+    """Store a new open poll with its close timer; after commit the ``poll.created`` subscriber publishes it."""
     question = _clean_text(question, "question", MAX_QUESTION)
     labels = validate_options(options)
     if closes_at - now < MIN_DURATION or closes_at - now > MAX_DURATION:
@@ -172,6 +177,8 @@ async def create_poll(
             "INSERT OR IGNORE INTO poll_voters (guild_id, poll_id, user_id) VALUES (?, ?, ?)",
             [(guild_id, poll_id, user_id) for user_id in voter_ids],
         )
+    await tx.schedule(guild_id, CLOSE, f"poll:{poll_id}", closes_at, now, {"poll_id": poll_id})
+    await tx.emit(guild_id, CREATED, now, {"poll_id": poll_id}, key=str(poll_id))
     return int(poll_id)
 
 
@@ -333,13 +340,18 @@ class _Ballot:
 async def close_poll(
     tx: Transaction, poll_id: int, *, now: datetime, closed_by: int | None, guild_id: int | None = None
 ) -> bool:
-    """Close an open poll. Returns False when it was already closed (the other closer posts the results)."""
-    await get_poll(tx, poll_id, guild_id)
+    """Close an open poll; after commit the ``poll.closed`` subscriber posts the results. Returns False when it
+    was already closed (the first close posts them)."""
+    poll = await get_poll(tx, poll_id, guild_id)
     cur = await tx.execute(
         "UPDATE polls SET status = 'closed', closed_at = ?, closed_by = ? WHERE id = ? AND status = 'open'",
         (to_db(now), closed_by, poll_id),
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    await tx.cancel_timer(poll.guild_id, CLOSE, f"poll:{poll_id}", now)
+    await tx.emit(poll.guild_id, CLOSED, now, {"poll_id": poll_id}, key=str(poll_id))
+    return True
 
 
 async def results(db: Database, poll_id: int, guild_id: int | None = None) -> PollResults:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import to_db
-from bot.db import Database
+from bot.db import Database, Transaction
+from bot.unit_of_work import TimerKind
 
-KIND = "code-celebration"
+KIND = TimerKind("code-celebration", "a sale shout-out")  # payload: {"user_id": …}
 DEBOUNCE = timedelta(minutes=2)
 
 
@@ -26,22 +27,23 @@ class Burst:
     codes: tuple[str, ...]
 
 
-async def note_sale(db: Database, guild_id: int, user_id: int, sale_id: int, now: datetime) -> str:
-    """The key of the celebration timer that will cover this sale (new, or the one already pending)."""
-    async with db.transaction() as tx:
-        pending = await tx.fetchval(
-            "SELECT pending_key FROM sale_celebrations WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-        )
-        if pending:
-            return str(pending)
-        key = f"{user_id}:{sale_id}"
-        await tx.execute(
-            """INSERT INTO sale_celebrations (guild_id, user_id, pending_key, updated_at) VALUES (?, ?, ?, ?)
-               ON CONFLICT (guild_id, user_id) DO UPDATE SET pending_key = excluded.pending_key,
-                   updated_at = excluded.updated_at""",
-            (guild_id, user_id, key, to_db(now)),
-        )
-        return key
+async def note_sale(tx: Transaction, guild_id: int, user_id: int, sale_id: int, now: datetime) -> str:
+    """Make sure a celebration timer covers this sale: the one already pending, or a new one due after the
+    debounce (fifty sales in a burst share one timer). Returns its key."""
+    pending = await tx.fetchval(
+        "SELECT pending_key FROM sale_celebrations WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+    if pending:
+        return str(pending)
+    key = f"{user_id}:{sale_id}"
+    await tx.execute(
+        """INSERT INTO sale_celebrations (guild_id, user_id, pending_key, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (guild_id, user_id) DO UPDATE SET pending_key = excluded.pending_key,
+               updated_at = excluded.updated_at""",
+        (guild_id, user_id, key, to_db(now)),
+    )
+    await tx.schedule(guild_id, KIND, key, now + DEBOUNCE, now, {"user_id": user_id})
+    return key
 
 
 async def pending_burst(db: Database, guild_id: int, user_id: int, key: str) -> Burst | None:
@@ -85,4 +87,5 @@ async def finish_burst(db: Database, guild_id: int, user_id: int, key: str, upto
             "UPDATE sale_celebrations SET pending_key = ? WHERE guild_id = ? AND user_id = ? AND pending_key IS NULL",
             (next_key, guild_id, user_id),
         )
+        await tx.schedule(guild_id, KIND, next_key, now + DEBOUNCE, now, {"user_id": user_id})
         return next_key

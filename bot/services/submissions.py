@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.clock import from_db, to_db
@@ -14,6 +14,10 @@ from bot.services import audit, points
 from bot.services.briefs import Brief, check_eligible, get_brief
 from bot.services.links import CheckedLink, check_link
 from bot.services.members import require_ambassador
+from bot.unit_of_work import TimerKind
+
+STALE = TimerKind("submission-stale", "a reminder of a waiting submission")  # payload: {"submission_id": …}
+STALE_AFTER = timedelta(hours=48)  # a pending submission this old is flagged to moderators
 
 Status = Literal["pending", "approved", "changes_requested", "rejected"]
 Decision = Literal["approved", "changes_requested", "rejected"]
@@ -184,6 +188,8 @@ async def submit(db: Database, guild_id: int, draft: Draft, now: datetime) -> Su
             )
             submission_id = cur.lastrowid
             assert submission_id is not None
+            payload = {"submission_id": submission_id}
+            await tx.schedule(guild_id, STALE, f"submission:{submission_id}", now + STALE_AFTER, now, payload)
             return await _get(tx, guild_id, submission_id)
     except sqlite3.IntegrityError:
         # Two confirmations of the same link raced past the check; the unique index kept one.

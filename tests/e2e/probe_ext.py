@@ -13,12 +13,20 @@ from bot.app import CollectiveBot
 from bot.errors import InvalidInput
 from bot.posting import post_once
 from bot.scheduler import Timer
+from bot.unit_of_work import TimerKind
+
+PROBE_POST = TimerKind("probe-post", "a probe's post")  # payload: {"channel_id": …, "text": …}
 
 
 class Probe(commands.Cog, name="Probe"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_timer("probe-post", self.post_timer)
+
+    async def cog_load(self) -> None:
+        self.bot.scheduler.register_timer(PROBE_POST, self.post_timer)
+
+    async def cog_unload(self) -> None:
+        self.bot.scheduler.unregister_timer(PROBE_POST)
 
     async def post_timer(self, timer: Timer, now: datetime) -> None:
         channel = self.bot.get_channel(int(timer.payload["channel_id"]))

@@ -64,12 +64,6 @@ async def test_meetup_rsvp_waitlist_reminder_and_check_in(emu: Emulator, world: 
     runner.clock = clock
     bot = await runner.start()
     await program(bot, world, news, world.alice.id, world.bob.id, chen.id)
-    attended: list[tuple[int, int, int]] = []
-
-    async def on_event_attended(guild_id: int, user_id: int, event_id: int) -> None:
-        attended.append((guild_id, user_id, event_id))
-
-    bot.add_listener(on_event_attended)
     mira = emu.actor(world.guild.id, world.moderator.id)
     alice = emu.actor(world.guild.id, world.alice.id)
     chen_actor = emu.actor(world.guild.id, chen.id)
@@ -106,7 +100,6 @@ async def test_meetup_rsvp_waitlist_reminder_and_check_in(emu: Emulator, world: 
 
     # A restart: the buttons are persistent, and alice's cancellation moves chen up (and tells him).
     bot = await runner.restart()
-    bot.add_listener(on_event_attended)
     dropped = await alice.click(announcement(emu, news), decline)
     assert "can't make" in dropped.content and "next in line" in dropped.content
     await wait_until(lambda: any("spot opened up" in m.content for m in emu.dms_to(chen.id)), "chen's DM")
@@ -118,7 +111,6 @@ async def test_meetup_rsvp_waitlist_reminder_and_check_in(emu: Emulator, world: 
     await bot.scheduler.run_due(clock.now())
     await bot.scheduler.run_due(clock.now())
     bot = await runner.restart()
-    bot.add_listener(on_event_attended)
     await bot.scheduler.run_due(clock.now())
     reminders = [m for m in emu.dms_to(chen.id) if "Reminder" in m.content]
     assert len(reminders) == 1 and "starts tomorrow" in reminders[0].content
@@ -138,7 +130,8 @@ async def test_meetup_rsvp_waitlist_reminder_and_check_in(emu: Emulator, world: 
     again = await chen_actor.slash("checkin", code=code)
     assert "already checked in" in again.content
     assert await points.balance(bot.db, world.guild.id, chen.id) == 30
-    await wait_until(lambda: attended == [(world.guild.id, chen.id, event_id)], "event_attended")
+    attended = await bot.db.fetchall("SELECT guild_id, user_id, event_id, source FROM event_attendance")
+    assert [tuple(row) for row in attended] == [(world.guild.id, chen.id, event_id, "checkin")]
 
     # A follow-up poll goes to the people who came (the polls capability publishes it).
     asked = await mira.slash("event followup", event=event_id, question="How was it?", options="Loved it | Fine")

@@ -10,6 +10,7 @@ import pytest
 
 from emulator import Emulator
 from tests.e2e.conftest import BotRunner, World
+from tests.e2e.probe_ext import PROBE_POST
 
 
 def _text(reply_embeds: list[dict[str, object]]) -> str:
@@ -109,9 +110,9 @@ async def test_a_durable_timer_posts_once_through_apscheduler(emu: Emulator, wor
     runner.extra_extensions = ["tests.e2e.probe_ext"]
     bot = await runner.start()
     due = bot.clock.now() + timedelta(milliseconds=300)
-    await bot.scheduler.schedule(
-        world.guild.id, "probe-post", "hello", due, {"channel_id": world.general_id, "text": "it is time"}
-    )
+    async with bot.db.transaction() as tx:
+        payload = {"channel_id": world.general_id, "text": "it is time"}
+        await tx.schedule(world.guild.id, PROBE_POST, "hello", due, bot.clock.now(), payload)
     for _ in range(200):
         if any(m.content == "it is time" for m in emu.state.messages_in(world.general_id)):
             break
@@ -127,9 +128,9 @@ async def test_a_rate_limited_post_is_retried_and_lands_once(emu: Emulator, worl
     runner.extra_extensions = ["tests.e2e.probe_ext"]
     bot = await runner.start()
     rule = emu.faults.rate_limit("POST", rf"/channels/{world.general_id}/messages", retry_after=0.1)
-    await bot.scheduler.schedule(
-        world.guild.id, "probe-post", "limited", bot.clock.now(), {"channel_id": world.general_id, "text": "after 429"}
-    )
+    async with bot.db.transaction() as tx:
+        payload = {"channel_id": world.general_id, "text": "after 429"}
+        await tx.schedule(world.guild.id, PROBE_POST, "limited", bot.clock.now(), bot.clock.now(), payload)
     await bot.scheduler.run_due(bot.clock.now())
     assert rule.hits == 1
     assert len([m for m in emu.state.messages_in(world.general_id) if m.content == "after 429"]) == 1

@@ -14,13 +14,19 @@ from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed
 from bot.services.event_rsvps import (
     claim_reminder,
-    is_current_timer,
     members_with_status,
     my_rsvps,
-    reminder_plan,
     rsvp,
 )
-from bot.services.events import EventDraft, cancel_event, counts, create_event, edit_event
+from bot.services.events import (
+    EventDraft,
+    cancel_event,
+    counts,
+    create_event,
+    edit_event,
+    is_current_timer,
+    reminder_plan,
+)
 from bot.services.local_time import parse_local
 
 GUILD = 1

@@ -18,6 +18,7 @@ from bot.db import Database
 from bot.periods import PeriodWindow, weekly
 from bot.scheduler import RecurringJob, RunContext, Scheduler, Timer
 from bot.services.guild_settings import GuildSettings, ensure_guild
+from bot.unit_of_work import TimerKind
 
 GUILD = 1001
 GRACE = timedelta(hours=24)
@@ -48,9 +49,18 @@ def digest_periods(settings: GuildSettings | None, now: datetime) -> PeriodWindo
     return weekly(now, settings.zone, settings.digest_weekday, settings.digest_time)
 
 
+REMINDER = TimerKind("reminder", "a reminder")
+FLAKY = TimerKind("flaky", "flaky work")
+
+
+async def schedule(db: Database, clock: FixedClock, kind: TimerKind, key: str, due: datetime) -> int:
+    async with db.transaction() as tx:
+        return await tx.schedule(GUILD, kind, key, due, clock.now())
+
+
 def make_scheduler(db: Database, clock: FixedClock, recorder: Recorder) -> Scheduler:
     scheduler = Scheduler(db, clock, grace=GRACE, retry_delay=timedelta(minutes=5))
-    scheduler.register_timer("reminder", recorder.on_timer)
+    scheduler.register_timer(REMINDER, recorder.on_timer)
     scheduler.register_job(RecurringJob("digest", digest_periods, recorder.on_digest))
     return scheduler
 
@@ -79,7 +89,8 @@ async def test_timer_survives_a_restart(reopen: Reopen, clock: FixedClock) -> No
     first = await reopen()
     recorder = Recorder()
     due = clock.now() + timedelta(hours=2)
-    timer_id = await make_scheduler(first, clock, recorder).schedule(GUILD, "reminder", "brief:1", due)
+    make_scheduler(first, clock, recorder)
+    timer_id = await schedule(first, clock, REMINDER, "brief:1", due)
     await first.close()
 
     second = await reopen()
@@ -93,9 +104,9 @@ async def test_timer_survives_a_restart(reopen: Reopen, clock: FixedClock) -> No
 
 
 async def test_scheduling_the_same_key_twice_creates_one_timer(db: Database, clock: FixedClock) -> None:
-    scheduler = make_scheduler(db, clock, Recorder())
-    a = await scheduler.schedule(GUILD, "reminder", "brief:1", clock.now() + timedelta(hours=1))
-    b = await scheduler.schedule(GUILD, "reminder", "brief:1", clock.now() + timedelta(hours=5))
+    make_scheduler(db, clock, Recorder())
+    a = await schedule(db, clock, REMINDER, "brief:1", clock.now() + timedelta(hours=1))
+    b = await schedule(db, clock, REMINDER, "brief:1", clock.now() + timedelta(hours=5))
     assert a == b
     assert await db.fetchval("SELECT COUNT(*) FROM timers") == 1
 
@@ -103,7 +114,8 @@ async def test_scheduling_the_same_key_twice_creates_one_timer(db: Database, clo
 async def test_overdue_timer_inside_grace_runs_on_start(reopen: Reopen, clock: FixedClock) -> None:
     db = await reopen()
     recorder = Recorder()
-    await make_scheduler(db, clock, recorder).schedule(GUILD, "reminder", "k", clock.now() + timedelta(hours=1))
+    make_scheduler(db, clock, recorder)
+    await schedule(db, clock, REMINDER, "k", clock.now() + timedelta(hours=1))
     clock.advance(timedelta(hours=20))  # the bot was down; 19 h late is inside the 24 h window
     report = await make_scheduler(db, clock, recorder).start(trigger=False)
     assert len(report.ran) == 1 and len(recorder.timer_calls) == 1
@@ -112,7 +124,8 @@ async def test_overdue_timer_inside_grace_runs_on_start(reopen: Reopen, clock: F
 async def test_overdue_timer_outside_grace_is_missed(reopen: Reopen, clock: FixedClock) -> None:
     db = await reopen()
     recorder = Recorder()
-    await make_scheduler(db, clock, recorder).schedule(GUILD, "reminder", "k", clock.now() + timedelta(hours=1))
+    make_scheduler(db, clock, recorder)
+    await schedule(db, clock, REMINDER, "k", clock.now() + timedelta(hours=1))
     clock.advance(timedelta(hours=30))
     report = await make_scheduler(db, clock, recorder).start(trigger=False)
     assert recorder.timer_calls == [] and len(report.missed) == 1
@@ -127,8 +140,8 @@ async def test_failed_timer_is_retried_then_given_up(db: Database, clock: FixedC
         raise RuntimeError("discord is down")
 
     scheduler = Scheduler(db, clock, grace=GRACE, max_attempts=3, retry_delay=timedelta(minutes=5))
-    scheduler.register_timer("flaky", flaky)
-    await scheduler.schedule(GUILD, "flaky", "x", clock.now())
+    scheduler.register_timer(FLAKY, flaky)
+    await schedule(db, clock, FLAKY, "x", clock.now())
     for _ in range(6):
         await scheduler.run_due(clock.now())
         clock.advance(timedelta(minutes=20))
@@ -140,10 +153,11 @@ async def test_failed_timer_is_retried_then_given_up(db: Database, clock: FixedC
 async def test_cancel_and_reschedule(db: Database, clock: FixedClock) -> None:
     recorder = Recorder()
     scheduler = make_scheduler(db, clock, recorder)
-    await scheduler.schedule(GUILD, "reminder", "a", clock.now() + timedelta(hours=1))
-    await scheduler.schedule(GUILD, "reminder", "b", clock.now() + timedelta(hours=1))
-    assert await scheduler.cancel(GUILD, "reminder", "a")
-    assert await scheduler.reschedule(GUILD, "reminder", "b", clock.now() + timedelta(hours=3))
+    await schedule(db, clock, REMINDER, "a", clock.now() + timedelta(hours=1))
+    await schedule(db, clock, REMINDER, "b", clock.now() + timedelta(hours=1))
+    async with db.transaction() as tx:
+        assert await tx.cancel_timer(GUILD, REMINDER, "a", clock.now())
+        assert await tx.reschedule(GUILD, REMINDER, "b", clock.now() + timedelta(hours=3))
     clock.advance(timedelta(hours=2))
     await scheduler.run_due(clock.now())
     assert recorder.timer_calls == []
@@ -243,10 +257,12 @@ async def test_apscheduler_triggers_due_work(db: Database) -> None:
 
     clock = SystemClock()
     scheduler = Scheduler(db, clock, grace=GRACE)
-    scheduler.register_timer("ping", handler)
+    ping = TimerKind("ping", "a ping")
+    scheduler.register_timer(ping, handler)
     await scheduler.start(trigger=True)
     try:
-        await scheduler.schedule(GUILD, "ping", "soon", clock.now() + timedelta(milliseconds=200))
+        async with db.transaction() as tx:  # the commit re-arms APScheduler for the earlier due time
+            await tx.schedule(GUILD, ping, "soon", clock.now() + timedelta(milliseconds=200), clock.now())
         await asyncio.wait_for(fired.wait(), timeout=10)
     finally:
         await scheduler.shutdown()

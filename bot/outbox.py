@@ -1,0 +1,242 @@
+"""Delivers the outbox: what a committed unit of work said must follow it (``UnitOfWork.emit``).
+
+Subscribers register per topic under a stable name (``subscribe(topic, name, handler)``; ``unsubscribe`` on
+unload, so extensions reload). After a commit the database wakes the dispatcher, which delivers due rows
+in id order: each row is claimed (``pending`` → ``running``), handed to every subscriber that has not yet
+taken it (``delivered_to`` remembers who has, so a retry never repeats a subscriber that succeeded), and
+marked ``done``. A failing subscriber is retried with backoff and, after ``max_attempts``, the row is marked
+``failed`` and logged. Rows of a topic with no subscriber wait (a cog being reloaded picks them up).
+
+Exactly once: a crash after the commit leaves the row ``pending`` (delivered on the next start); a crash in
+the middle of a delivery leaves it ``running``, which the next start turns back into ``pending`` with
+``attempt > 1`` — subscribers that act on Discord make that retry harmless (``bot/posting.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock, from_db, to_db
+from bot.db import Database
+from bot.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    guild_id: int
+    topic: str
+    key: str | None
+    payload: dict[str, Any]
+    attempt: int  # 1 on the first delivery; more after a failure or a crash
+    created_at: datetime
+
+
+Subscriber = Callable[[OutboxItem], Awaitable[None]]
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        max_attempts: int = 8,
+        retry_delay: timedelta = timedelta(seconds=10),
+        batch: int = 100,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+        self._batch = batch
+        self._subscribers: dict[str, dict[str, Subscriber]] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        db.commit_listeners.append(self._on_commit)
+
+    # -- registration ----------------------------------------------------------------------------------
+
+    def subscribe(self, topic: str, name: str, handler: Subscriber) -> None:
+        handlers = self._subscribers.setdefault(topic, {})
+        if name in handlers:
+            raise ValueError(f"outbox subscriber {name!r} registered twice for {topic!r}")
+        handlers[name] = handler
+        self._wake.set()  # rows that waited for this subscriber are due now
+
+    def unsubscribe(self, topic: str, name: str) -> None:
+        handlers = self._subscribers.get(topic, {})
+        handlers.pop(name, None)
+        if not handlers:
+            self._subscribers.pop(topic, None)
+
+    def topics(self) -> list[str]:
+        return sorted(self._subscribers)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover deliveries cut off by a crash, then deliver in the background until ``stop``."""
+        recovered = await self._db.execute(
+            "UPDATE outbox SET status = 'pending', last_error = 'interrupted: the bot stopped while this ran'"
+            " WHERE status = 'running'"
+        )
+        if recovered:
+            log.warning("recovering %d interrupted outbox deliveries", recovered)
+        self._stopping = False
+        self._wake.set()
+        self._task = asyncio.create_task(self._loop(), name="outbox")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            task, self._task = self._task, None
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except TimeoutError:
+                log.warning("outbox delivery did not finish in 10 s; the rest is delivered on the next start")
+            except Exception:
+                log.exception("the outbox loop failed")
+        if self._on_commit in self._db.commit_listeners:
+            self._db.commit_listeners.remove(self._on_commit)
+
+    def _on_commit(self, uow: UnitOfWork | None) -> None:
+        if uow is None or uow.emitted:
+            self._wake.set()
+
+    async def drain(self, within: float = 10.0) -> None:
+        """Wait until nothing deliverable is due (tests and the demo: "the side effects have happened")."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            if not await self.due_count():
+                return
+            self._idle.clear()
+            self._wake.set()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"the outbox still has {await self.due_count()} due deliveries")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout=min(remaining, 0.5))
+
+    async def due_count(self) -> int:
+        topics = self.topics()
+        if not topics:
+            return 0
+        marks = ",".join("?" for _ in topics)
+        return int(
+            await self._db.fetchval(
+                f"SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'running') AND available_at <= ?"
+                f" AND topic IN ({marks})",
+                (to_db(self._clock.now()), *topics),
+            )
+        )
+
+    # -- delivering ------------------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                delivered = await self.deliver_due()
+            except Exception:
+                log.exception("outbox delivery pass failed")
+                delivered = 0
+            if delivered:
+                continue  # more may be due: a full batch, or rows emitted while we delivered
+            self._idle.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=await self._next_delay())
+
+    async def _next_delay(self) -> float:
+        topics = self.topics()
+        if not topics:
+            return 60.0
+        marks = ",".join("?" for _ in topics)
+        value = await self._db.fetchval(
+            f"SELECT MIN(available_at) FROM outbox WHERE status = 'pending' AND topic IN ({marks})", tuple(topics)
+        )
+        if value is None:
+            return 60.0
+        # The clock may not be the system's (demo, tests): wait by the difference on ours, at most a minute.
+        return min(max((from_db(value) - self._clock.now()).total_seconds(), 0.05), 60.0)
+
+    async def deliver_due(self) -> int:
+        """Deliver every due row of a subscribed topic, oldest first. Returns how many were attempted."""
+        topics = self.topics()
+        if not topics:
+            return 0
+        marks = ",".join("?" for _ in topics)
+        rows = await self._db.fetchall(
+            f"SELECT * FROM outbox WHERE status = 'pending' AND available_at <= ? AND topic IN ({marks})"
+            " ORDER BY id LIMIT ?",
+            (to_db(self._clock.now()), *topics, self._batch),
+        )
+        attempted = 0
+        for row in rows:
+            if self._stopping:
+                break
+            claimed = await self._db.execute(
+                "UPDATE outbox SET status = 'running', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                (row["id"],),
+            )
+            if not claimed:
+                continue
+            attempted += 1
+            await self._deliver(row)
+        return attempted
+
+    async def _deliver(self, row: Any) -> None:
+        item = OutboxItem(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            topic=row["topic"],
+            key=row["key"],
+            payload=json.loads(row["payload"]),
+            attempt=row["attempts"] + 1,
+            created_at=from_db(row["created_at"]),
+        )
+        delivered: list[str] = json.loads(row["delivered_to"])
+        error: Exception | None = None
+        for name, handler in list(self._subscribers.get(item.topic, {}).items()):
+            if name in delivered:
+                continue
+            try:
+                await handler(item)
+            except Exception as exc:
+                log.error(
+                    "outbox %s #%d: %s failed (attempt %d)", item.topic, item.id, name, item.attempt, exc_info=exc
+                )
+                error = exc
+                continue
+            delivered.append(name)
+        now = self._clock.now()
+        if error is None:
+            await self._db.execute(
+                "UPDATE outbox SET status = 'done', delivered_to = ?, finished_at = ?, last_error = NULL WHERE id = ?",
+                (json.dumps(delivered), to_db(now), item.id),
+            )
+        elif item.attempt >= self._max_attempts:
+            await self._db.execute(
+                "UPDATE outbox SET status = 'failed', delivered_to = ?, finished_at = ?, last_error = ? WHERE id = ?",
+                (json.dumps(delivered), to_db(now), repr(error)[:500], item.id),
+            )
+            log.error("outbox %s #%d gave up after %d attempts", item.topic, item.id, item.attempt)
+        else:
+            retry_at = now + self._retry_delay * (2 ** (item.attempt - 1))
+            await self._db.execute(
+                "UPDATE outbox SET status = 'pending', delivered_to = ?, available_at = ?, last_error = ? WHERE id = ?",
+                (json.dumps(delivered), to_db(retry_at), repr(error)[:500], item.id),
+            )
