@@ -66,7 +66,12 @@ class DigestCog(commands.Cog, name="Digest"):
 
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_job(RecurringJob("digest", _weekly, self._run))
+
+    async def cog_load(self) -> None:
+        self.bot.scheduler.register_job(RecurringJob("digest", _weekly, self._run, label="the weekly digest"))
+
+    async def cog_unload(self) -> None:
+        self.bot.scheduler.unregister_job("digest")
 
     async def _run(self, ctx: RunContext) -> None:
         assert ctx.settings is not None

@@ -81,7 +81,13 @@ def profile_embed(data: Profile, name: str, *, full: bool = True) -> discord.Emb
 class Leaderboards(commands.Cog, name="Leaderboard"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        bot.scheduler.register_job(RecurringJob("leaderboard", _weekly, self._post_weekly))
+
+    async def cog_load(self) -> None:
+        job = RecurringJob("leaderboard", _weekly, self._post_weekly, label="the weekly leaderboard")
+        self.bot.scheduler.register_job(job)
+
+    async def cog_unload(self) -> None:
+        self.bot.scheduler.unregister_job("leaderboard")
 
     @app_commands.command(name="leaderboard", description="The top 10 and where you stand")
     @app_commands.guild_only()

@@ -2,8 +2,8 @@
 
 Every poll (ours and the events capability's) is published by the ``poll.created`` outbox subscriber after the
 commit that created it (with its close timer): posted to the focus-group channel, or — when it is restricted
-to named voters (e.g. an event's attendees) — sent to each of them by DM. Closing (by the timer or a
-moderator) commits ``poll.closed``, whose subscriber disables the controls and posts the results.
+to named voters (e.g. an event's attendees) — sent to each of them by DM. Closing (by the timer, or a
+moderator, who moves the timer to now) runs the close timer, which disables the controls and posts the results.
 Up to 5 single-choice options get one button each; more options, or multiple choice, get a select.
 When a comment is invited, choosing opens a short form for it. Votes can be changed until the close.
 """
@@ -204,13 +204,11 @@ class PollsCog(commands.Cog, name="Polls"):
         self.bot.add_dynamic_items(VoteButton, VoteSelect)
         self.bot.scheduler.register_timer(polls.CLOSE, self._on_close_timer)
         self.bot.outbox.subscribe(polls.CREATED, "polls.publish", self.publish)
-        self.bot.outbox.subscribe(polls.CLOSED, "polls.results", self.announce_closed)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(VoteButton, VoteSelect)
         self.bot.scheduler.unregister_timer(polls.CLOSE)
         self.bot.outbox.unsubscribe(polls.CREATED, "polls.publish")
-        self.bot.outbox.unsubscribe(polls.CLOSED, "polls.results")
 
     # -- voting --------------------------------------------------------------------------------------
 
@@ -279,11 +277,10 @@ class PollsCog(commands.Cog, name="Polls"):
     # -- closing -------------------------------------------------------------------------------------
 
     async def _on_close_timer(self, timer: Timer, now: datetime) -> None:
+        poll_id = int(timer.payload["poll_id"])
         async with self.bot.db.transaction() as tx:
-            await polls.close_poll(tx, int(timer.payload["poll_id"]), now=now, closed_by=None)
-
-    async def announce_closed(self, item: OutboxItem) -> None:
-        await self.announce_results(int(item.payload["poll_id"]), item.attempt)
+            await polls.close_poll(tx, poll_id, now=now, closed_by=None)
+        await self.announce_results(poll_id, timer.attempt)
 
     async def announce_results(self, poll_id: int, attempt: int) -> discord.Message | None:
         """Disable the voting controls and post the results with their chart (once, across retries)."""

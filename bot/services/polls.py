@@ -25,7 +25,6 @@ from bot.unit_of_work import TimerKind
 
 CLOSE = TimerKind("poll_close", "closing a poll")  # payload: {"poll_id": …}
 CREATED = "poll.created"  # outbox: publish it (focus-group channel, or DMs to invited voters)
-CLOSED = "poll.closed"  # outbox: disable its controls and post the results
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_QUESTION, MAX_OPTION, MAX_PROMPT, MAX_COMMENT = 300, 80, 45, 1000
@@ -340,8 +339,8 @@ class _Ballot:
 async def close_poll(
     tx: Transaction, poll_id: int, *, now: datetime, closed_by: int | None, guild_id: int | None = None
 ) -> bool:
-    """Close an open poll; after commit the ``poll.closed`` subscriber posts the results. Returns False when it
-    was already closed (the first close posts them)."""
+    """Close an open poll; its close timer (moved to ``now`` for an early close) posts the results after commit.
+    Returns False when it was already closed."""
     poll = await get_poll(tx, poll_id, guild_id)
     cur = await tx.execute(
         "UPDATE polls SET status = 'closed', closed_at = ?, closed_by = ? WHERE id = ? AND status = 'open'",
@@ -349,8 +348,8 @@ async def close_poll(
     )
     if cur.rowcount != 1:
         return False
-    await tx.cancel_timer(poll.guild_id, CLOSE, f"poll:{poll_id}", now)
-    await tx.emit(poll.guild_id, CLOSED, now, {"poll_id": poll_id}, key=str(poll_id))
+    # The close timer posts the results (retried, and moderators told of a refusal): due now when closed early.
+    await tx.schedule_or_move(poll.guild_id, CLOSE, f"poll:{poll_id}", now, now, {"poll_id": poll_id})
     return True
 
 

@@ -131,6 +131,7 @@ async def test_brief_to_approval_points_and_dm(emu: Emulator, world: World, runn
     assert emu.state.message(review.id).components == []  # decided: buttons gone
     mine = await alice.slash("submissions")
     assert "approved" in mine.text and "Lovely light!" in mine.text
+
     def audited() -> list[str]:
         return [str(e.get("description")) for m in emu.state.messages_in(ch.audit) for e in m.embeds]
 

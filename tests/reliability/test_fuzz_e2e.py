@@ -182,7 +182,7 @@ async def posted(live: Live) -> Live:
     """Posts with buttons, made the way members make them: a published brief, a submission in review, an
     application in review, a poll that asks for a comment."""
     emu, world = live.emu, live.world
-    channels = Channels(**{name: live.channels[name] for name in ("briefs", "drops", "showcase", "review")})
+    channels = Channels(**{name: live.channels[name] for name in ("briefs", "drops", "showcase", "review", "audit")})
     brief = await publish_brief(emu, world, channels)
     await submit_through_button(emu, world, brief, world.alice.id, "https://www.tiktok.com/@alice/video/7301")
     await apply(emu, world, world.bob.id)
