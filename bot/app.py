@@ -138,8 +138,11 @@ class CollectiveBot(commands.Bot):
             log.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
     async def close(self) -> None:
-        if self.webhook_server is not None:
-            await self.webhook_server.stop()
+        # A stop signal closes the bot, and leaving `async with` may close it again: stop the server only once.
+        # Stopping it first answers every delivery already received (after its commit) and refuses new ones.
+        server, self.webhook_server = self.webhook_server, None
+        if server is not None:
+            await server.stop()
         await self.scheduler.shutdown()
         for task in list(self._background):
             task.cancel()
