@@ -30,6 +30,25 @@ from bot.webhooks import WebhookServer, start_webhook_server
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 3.0  # seconds that listeners, commands and button handlers already running get to finish on a stop
+# discord.py runs each listener, command and component callback as a task it keeps no reference to.
+_HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker", "discord-ui-view-dispatch-")
+
+
+async def _finish_handlers(timeout: float) -> None:
+    """Let handlers already running (a sale's DM, a click being answered) finish while the database and the
+    scheduler are still open, instead of failing against closed ones halfway through."""
+    current = asyncio.current_task()
+    running = [
+        task
+        for task in asyncio.all_tasks()
+        if task is not current and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
+    ]
+    if running:
+        _, late = await asyncio.wait(running, timeout=timeout)
+        if late:
+            log.warning("stopping with %d handler(s) still running", len(late))
+
 
 def build_intents() -> discord.Intents:
     """Only what the features need (README explains each)."""
@@ -143,6 +162,7 @@ class CollectiveBot(commands.Bot):
         server, self.webhook_server = self.webhook_server, None
         if server is not None:
             await server.stop()
+        await _finish_handlers(STOP_GRACE)
         await self.scheduler.shutdown()
         for task in list(self._background):
             task.cancel()

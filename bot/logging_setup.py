@@ -101,5 +101,9 @@ def configure_logging(
         discord.utils.setup_logging(handler=handler, level=numeric, root=True)  # its colour formatter on a tty
     handler.addFilter(QuietLibraries(numeric))
     handler.addFilter(RedactSecrets(secrets))
+    # The bot only reads voice states (event attendance) and never joins a channel, so "PyNaCl / davey is not
+    # installed, voice will NOT be supported" at every start would only suggest attendance is broken.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     # discord.py logs every HTTP request at DEBUG with headers; keep those out even at DEBUG.
     logging.getLogger("discord.http").setLevel(max(logging.INFO, numeric))
