@@ -35,7 +35,7 @@ STOP_GRACE = 3.0  # seconds that listeners, commands and button handlers already
 _HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker", "discord-ui-view-dispatch-")
 
 
-async def _finish_handlers(timeout: float) -> None:
+async def _finish_handlers() -> None:
     """Let handlers already running (a sale's DM, a click being answered) finish while the database and the
     scheduler are still open, instead of failing against closed ones halfway through."""
     current = asyncio.current_task()
@@ -45,7 +45,7 @@ async def _finish_handlers(timeout: float) -> None:
         if task is not current and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
     ]
     if running:
-        _, late = await asyncio.wait(running, timeout=timeout)
+        _, late = await asyncio.wait(running, timeout=STOP_GRACE)
         if late:
             log.warning("stopping with %d handler(s) still running", len(late))
 
@@ -162,7 +162,7 @@ class CollectiveBot(commands.Bot):
         server, self.webhook_server = self.webhook_server, None
         if server is not None:
             await server.stop()
-        await _finish_handlers(STOP_GRACE)
+        await _finish_handlers()
         await self.scheduler.shutdown()
         for task in list(self._background):
             task.cancel()
