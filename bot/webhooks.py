@@ -89,8 +89,8 @@ class WebhookServer:
         missing = config.missing_secrets()
         for shop in ("shopify", "woocommerce", "orders"):
             key = missing.get(f"/webhooks/{shop}")
-            # An endpoint without a secret could only ever answer 401: it is off, and says which key turns it on
-            # (shops show the answer's body in their delivery log).
+            # An endpoint without a secret can verify nothing: it is off, refusing every delivery (401) with the key
+            # that turns it on (shops show the answer's body in their delivery log).
             handler = self._handler(shop) if key is None else _off(key)
             self.app.router.add_post(f"/webhooks/{shop}", handler)
             self.app.router.add_post(f"/webhooks/{shop}/{{guild_id}}", handler)
@@ -210,7 +210,7 @@ class WebhookServer:
 
 def _off(key: str) -> Callable[[web.Request], Any]:
     async def handle(request: web.Request) -> web.Response:
-        return _answer(404, f"this endpoint is off: {key} is not set")
+        return _answer(401, f"this endpoint is off: {key} is not set")
 
     return handle
 

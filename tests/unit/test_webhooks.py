@@ -309,6 +309,6 @@ async def test_an_endpoint_without_a_secret_is_off_and_says_which_key(
     async with TestClient(TestServer(hooks.app)) as client:
         body = encode({"id": 1})
         off = await client.post("/webhooks/woocommerce", data=body, headers={"X-WC-Webhook-Signature": sign(body, "")})
-        assert off.status == 404 and "webhooks.woocommerce_secret" in (await off.json())["detail"]
+        assert off.status == 401 and "webhooks.woocommerce_secret" in (await off.json())["detail"]
         status, _ = await post_shopify(client, encode(shopify_order("ALICE10")))
         assert status == 200
