@@ -1,13 +1,17 @@
-"""Command line: ``python -m bot run | migrate | check-config | backup OUT | restore BACKUP | demo``."""
+"""Command line: ``collective`` (or ``python -m bot``) ``run | migrate | check-config | health | backup OUT |
+restore BACKUP | demo``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -15,6 +19,11 @@ from bot.backups import RestoreError, restore, run_lock
 from bot.config import Settings, load_settings
 from bot.db import Database
 from bot.errors import ConfigError, DatabaseTooNew
+from bot.preflight import storage_problems, webhook_problems
+from bot.running import StopSignals, check_health, health_path, heartbeat, wait_for_discord
+
+if TYPE_CHECKING:
+    from bot.app import CollectiveBot
 
 log = logging.getLogger("collective")
 
@@ -25,7 +34,13 @@ No Discord bot token is configured.
   2. Under Bot, press Reset Token and copy it; turn on the Server Members Intent.
   3. Put it in the environment (export DISCORD_TOKEN=...) or in config.toml under [discord] token.
 
-To watch Collective work without a Discord account, run: python -m bot demo"""
+To watch Collective work without a Discord account, run: {prog} demo"""
+
+
+def _prog() -> str:
+    """The name this was invoked by: ``collective`` from the console script, ``python -m bot`` otherwise."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "python -m bot" if name in ("", "__main__.py", "-c") else name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,14 +52,17 @@ def _parser() -> argparse.ArgumentParser:
         help="TOML configuration file (default: config.toml; environment variables override it)",
     )
     parser = argparse.ArgumentParser(
-        prog="python -m bot",
+        prog=_prog(),
         description="Collective: a Discord bot that runs a brand's ambassador community.",
         parents=[common],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="connect to Discord and run the bot")
     sub.add_parser("migrate", parents=[common], help="apply pending database migrations and exit")
-    sub.add_parser("check-config", parents=[common], help="validate the configuration and exit")
+    sub.add_parser("check-config", parents=[common], help="validate the configuration and the data folders, and exit")
+    sub.add_parser(
+        "health", parents=[common], help="exit 0 if the bot running on this database is alive (for HEALTHCHECK)"
+    )
     backup = sub.add_parser("backup", parents=[common], help="write an online backup of the database")
     backup.add_argument("out", type=Path, help="where to write the copy, e.g. backups/collective-2026-11-24.db")
     backup.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
@@ -68,16 +86,44 @@ def _load(args: argparse.Namespace) -> Settings:
 def _token_or_exit(settings: Settings) -> str:
     token = settings.discord.token.get_secret_value() if settings.discord.token else ""
     if not token.strip():
-        raise ConfigError(NO_TOKEN_HELP)
+        raise ConfigError(NO_TOKEN_HELP.format(prog=_prog()))
     return token
+
+
+def _usable_storage(settings: Settings) -> None:
+    problems = storage_problems(settings)
+    if problems:
+        raise ConfigError("\n  ".join(problems))
 
 
 async def _run(settings: Settings, token: str) -> int:
     from bot.app import CollectiveBot
     from bot.logging_setup import configure_logging
 
-    configure_logging(settings.logging.level, settings.secrets())
-    async with await Database.open(settings.database.path) as db, CollectiveBot(settings=settings, db=db) as bot:
+    configure_logging(settings.logging.level, settings.secrets(), format=settings.logging.format)
+    hooks = f"on {settings.webhooks.host}:{settings.webhooks.port}" if settings.webhooks.enabled else "off"
+    log.info("starting Collective (database %s, webhooks %s)", settings.database.path, hooks)
+    stop = StopSignals()
+    with stop.installed():
+        code = 0
+        if await wait_for_discord(settings.discord.api_base_url, stop):
+            code = await _serve(settings, token, stop, CollectiveBot)
+    if stop.name is not None:
+        # The one line of a clean stop: by now every webhook received was answered and the database is closed.
+        log.info("stopped on %s: webhooks answered, scheduler stopped, database closed", stop.name)
+        return 0
+    return code
+
+
+async def _serve(settings: Settings, token: str, stop: StopSignals, bot_cls: type[CollectiveBot]) -> int:
+    beat_path = health_path(settings.database.path)
+    async with await Database.open(settings.database.path) as db, bot_cls(settings=settings, db=db) as bot:
+        stop.on_stop(bot.close)
+
+        def state() -> dict[str, str]:
+            return {"discord": "connected" if bot.is_ready() and not bot.is_closed() else "connecting"}
+
+        beat = asyncio.create_task(heartbeat(beat_path, state), name="heartbeat")
         try:
             await bot.start(token)
         except discord.LoginFailure:
@@ -89,6 +135,21 @@ async def _run(settings: Settings, token: str) -> int:
                 "Intents in the developer portal."
             )
             return 1
+        except Exception as exc:
+            if stop.requested.is_set():
+                # A stop during login or setup closes the HTTP session under it; that is the stop, not a fault.
+                log.debug("start-up interrupted by the stop", exc_info=exc)
+                return 0
+            if isinstance(exc, (OSError, TimeoutError)) or type(exc).__module__.startswith("aiohttp"):
+                log.error("lost Discord during start-up (%s: %s); exiting so the supervisor restarts me",
+                          type(exc).__name__, exc)  # fmt: skip
+                return 1
+            raise
+        finally:
+            beat.cancel()
+            await stop.finished()
+            with contextlib.suppress(OSError):
+                beat_path.unlink(missing_ok=True)
     return 0
 
 
@@ -129,6 +190,9 @@ def _restore(settings: Settings, backup: Path) -> int:
 
 def _check(settings: Settings) -> int:
     _token_or_exit(settings)
+    problems = storage_problems(settings) + webhook_problems(settings)
+    if problems:
+        raise ConfigError("\n  ".join(problems))
     scope = f"guilds {settings.discord.sync_guild_ids}" if settings.discord.sync_guild_ids else "global"
     hooks = f"on {settings.webhooks.host}:{settings.webhooks.port}" if settings.webhooks.enabled else "off"
     print(
@@ -136,6 +200,11 @@ def _check(settings: Settings) -> int:
         f"  database: {settings.database.path}\n"
         f"  commands sync: {scope}\n"
         f"  webhooks: {hooks}\n"
+        + "".join(
+            f"  webhook endpoint {path} off: {key} is not set\n"
+            for path, key in (settings.webhooks.missing_secrets().items() if settings.webhooks.enabled else ())
+        )
+        + f"  backups: {settings.database.backup_dir or 'off (database.backup_dir is empty)'}\n"
         f"  program defaults: timezone {settings.program.timezone}, digest {settings.program.digest_weekday} "
         f"{settings.program.digest_time:%H:%M}, capacity {settings.program.capacity}"
     )
@@ -144,6 +213,7 @@ def _check(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    settings: Settings | None = None
     try:
         if args.command == "demo":
             from bot.demo import run_demo
@@ -152,6 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _load(args)
         if args.command == "check-config":
             return _check(settings)
+        if args.command == "health":
+            healthy, line = check_health(health_path(settings.database.path))
+            print(line)
+            return 0 if healthy else 1
+        if args.command in ("migrate", "restore"):
+            _usable_storage(settings)  # one line naming the key, not a traceback from deep inside sqlite
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
         if args.command == "backup":
@@ -159,6 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "restore":
             return _restore(settings, args.backup)
         token = _token_or_exit(settings)
+        _usable_storage(settings)
+        problems = webhook_problems(settings)
+        if problems:
+            raise ConfigError("\n  ".join(problems))
         with run_lock(settings.database.path):  # one bot per database; `restore` checks this lock
             return asyncio.run(_run(settings, token))
     except ConfigError as exc:
@@ -166,6 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (DatabaseTooNew, RestoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # e.g. database.path names a file that is not SQLite
+        where = f" {settings.database.path}:" if settings is not None else ""
+        print(f"error: database.path:{where} {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

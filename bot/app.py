@@ -31,6 +31,25 @@ from bot.webhooks import WebhookServer, start_webhook_server
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 3.0  # seconds that listeners, commands and button handlers already running get to finish on a stop
+# discord.py runs each listener, command and component callback as a task it keeps no reference to.
+_HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker", "discord-ui-view-dispatch-")
+
+
+async def _finish_handlers() -> None:
+    """Let handlers already running (a sale's DM, a click being answered) finish while the database and the
+    scheduler are still open, instead of failing against closed ones halfway through."""
+    current = asyncio.current_task()
+    running = [
+        task
+        for task in asyncio.all_tasks()
+        if task is not current and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
+    ]
+    if running:
+        _, late = await asyncio.wait(running, timeout=STOP_GRACE)
+        if late:
+            log.warning("stopping with %d handler(s) still running", len(late))
+
 
 def build_intents() -> discord.Intents:
     """Only what the features need (README explains each)."""
@@ -141,8 +160,12 @@ class CollectiveBot(commands.Bot):
             log.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
     async def close(self) -> None:
-        if self.webhook_server is not None:
-            await self.webhook_server.stop()
+        # A stop signal closes the bot, and leaving `async with` may close it again: stop the server only once.
+        # Stopping it first answers every delivery already received (after its commit) and refuses new ones.
+        server, self.webhook_server = self.webhook_server, None
+        if server is not None:
+            await server.stop()
+        await _finish_handlers()
         await self.scheduler.shutdown()
         await self.outbox.stop()
         for task in list(self._background):

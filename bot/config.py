@@ -73,6 +73,27 @@ class WebhookSettings(_Section):
     woocommerce_secret: SecretStr | None = None
     generic_secret: SecretStr | None = None
 
+    @field_validator("shopify_secret", "woocommerce_secret", "generic_secret", mode="before")
+    @classmethod
+    def _blank_is_missing(cls, value: object) -> object:
+        # config.example.toml ships `shopify_secret = ""`: as a value it passed every check and then failed
+        # every signature, so a blank secret is treated as no secret at all.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    def missing_secrets(self) -> dict[str, str]:
+        """Endpoint path → the config key whose secret is missing; those endpoints are not served."""
+        return {
+            f"/webhooks/{endpoint}": f"webhooks.{key}"
+            for endpoint, key, secret in (
+                ("shopify", "shopify_secret", self.shopify_secret),
+                ("woocommerce", "woocommerce_secret", self.woocommerce_secret),
+                ("orders", "generic_secret", self.generic_secret),
+            )
+            if secret is None
+        }
+
 
 class PointValues(_Section):
     submission_approved: int = Field(default=50, ge=0, le=10_000)
@@ -120,6 +141,8 @@ class LimitSettings(_Section):
 
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json": one JSON object per line, for container log collectors.
+    format: Literal["text", "json"] = "text"
 
 
 class Settings(BaseSettings):

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+STOP_GRACE = 5.0  # seconds
 _WOO_PING = re.compile(rb"^webhook_id=\d+$")
 _GUILD = re.compile(r"^\d{1,19}$")
 
@@ -82,16 +83,23 @@ class WebhookServer:
         self.clock = clock
         self.writer = DeliveryWriter(db)
         self.app = web.Application(client_max_size=MAX_BODY)
+        missing = config.missing_secrets()
         for shop in ("shopify", "woocommerce", "orders"):
-            self.app.router.add_post(f"/webhooks/{shop}", self._handler(shop))
-            self.app.router.add_post(f"/webhooks/{shop}/{{guild_id}}", self._handler(shop))
+            key = missing.get(f"/webhooks/{shop}")
+            # An endpoint without a secret can verify nothing: it is off, refusing every delivery (401) with the key
+            # that turns it on (shops show the answer's body in their delivery log).
+            handler = self._handler(shop) if key is None else _off(key)
+            self.app.router.add_post(f"/webhooks/{shop}", handler)
+            self.app.router.add_post(f"/webhooks/{shop}/{{guild_id}}", handler)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.on_cleanup.append(self._close_writer)  # after in-flight requests: their deliveries get written
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
     async def start(self, host: str | None = None, port: int | None = None) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        # On stop, requests already received get this long to be committed and answered (the clean stop must
+        # finish within 10 s; a batch commits in milliseconds).
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=STOP_GRACE)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host or self.config.host, self.config.port if port is None else port)
         await site.start()
@@ -99,6 +107,8 @@ class WebhookServer:
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
         log.info("order webhooks listening on %s:%s", host or self.config.host, self.port)
+        for path, key in self.config.missing_secrets().items():
+            log.warning("webhook endpoint %s refused: %s is not set", path, key)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -140,8 +150,6 @@ class WebhookServer:
                 return _answer(200, "pong")  # WooCommerce checks a new webhook with an unsigned ping
         else:
             header, secret = headers.get("X-Collective-Signature"), self.config.generic_secret
-        if secret is None:
-            log.warning("webhook to /webhooks/%s refused: no secret configured for it", endpoint)
         if not signature_ok(body, header, secret):
             return _answer(401, "bad or missing signature")
         raw_guild = request.match_info.get("guild_id") or request.query.get("guild")
@@ -168,6 +176,10 @@ class WebhookServer:
         except Exception:
             log.exception("webhook to /webhooks/%s for guild %s could not be recorded", endpoint, guild_id)
             return _answer(500, "not recorded; please retry")
+        if result.outcome == "recorded":
+            log.info("sale recorded: %s order %s (server %s)", shop, item.order_id, guild_id or "default")
+        elif result.outcome == "refund":
+            log.info("refund recorded: %s order %s (server %s)", shop, item.order_id, guild_id or "default")
         return _answer(200, result.outcome)
 
     async def _guild_for(self, request: web.Request) -> int | web.Response:
@@ -181,6 +193,13 @@ class WebhookServer:
         if len(rows) == 1:
             return int(rows[0][0])
         return _answer(400 if rows else 404, "say which server: /webhooks/<shop>/<guild_id>")
+
+
+def _off(key: str) -> Callable[[web.Request], Any]:
+    async def handle(request: web.Request) -> web.Response:
+        return _answer(401, f"this endpoint is off: {key} is not set")
+
+    return handle
 
 
 def _is_guild_id(raw: str) -> bool:

@@ -10,9 +10,7 @@ from emulator import Emulator
 from tests.e2e.conftest import BotRunner, World
 
 
-async def test_every_extension_reloads_and_keeps_serving(
-    emu: Emulator, world: World, runner: BotRunner
-) -> None:
+async def test_every_extension_reloads_and_keeps_serving(emu: Emulator, world: World, runner: BotRunner) -> None:
     bot = await runner.start()
     names = sorted(bot.extensions)
     assert len(names) >= 10  # the real cogs, not an empty list that would make this test pass vacuously

@@ -68,3 +68,66 @@ def test_migrate_then_backup(tmp_path: Path) -> None:
         assert copy.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == latest
     again = _run("backup", str(out), "--config", str(EXAMPLE_CONFIG), env=env)
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_help_calls_itself_by_the_name_it_was_invoked_with() -> None:
+    as_script = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from bot.__main__ import main; sys.argv[0] = '/usr/local/bin/collective'; sys.exit(main())",
+         "--help"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert as_script.returncode == 0, as_script.stderr
+    assert as_script.stdout.startswith("usage: collective ") and "python -m bot" not in as_script.stdout
+    assert _run("--help").stdout.startswith("usage: python -m bot ")
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_check_config_refuses_webhooks_without_any_secret(tmp_path: Path) -> None:
+    # config.example.toml's blank secrets, with webhooks turned on: every delivery would have been a silent 401.
+    env = {"DISCORD_TOKEN": "abc", "COLLECTIVE_WEBHOOKS__ENABLED": "true",
+           "COLLECTIVE_DATABASE__PATH": str(tmp_path / "c.db")}  # fmt: skip
+    result = _run("check-config", "--config", str(EXAMPLE_CONFIG), env=env)
+    assert result.returncode == 2
+    assert "webhooks.shopify_secret" in result.stderr and "Traceback" not in result.stderr
+    run = _run("run", "--config", str(EXAMPLE_CONFIG), env=env, cwd=tmp_path)
+    assert run.returncode == 2 and "webhooks.shopify_secret" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_check_config_names_each_endpoint_left_off(tmp_path: Path) -> None:
+    env = {"DISCORD_TOKEN": "abc", "COLLECTIVE_WEBHOOKS__ENABLED": "true",
+           "COLLECTIVE_WEBHOOKS__SHOPIFY_SECRET": "shop-secret",
+           "COLLECTIVE_DATABASE__PATH": str(tmp_path / "c.db")}  # fmt: skip
+    result = _run("check-config", "--config", str(EXAMPLE_CONFIG), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "/webhooks/woocommerce off: webhooks.woocommerce_secret is not set" in result.stdout
+    assert "/webhooks/shopify off" not in result.stdout and "shop-secret" not in result.stdout
+
+
+def test_unusable_database_and_backup_folders_are_one_line_errors(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    bad_db = _config(tmp_path, f'[database]\npath = "{blocker / "collective.db"}"\n')
+    for command in ("check-config", "migrate", "run"):
+        result = _run(command, "--config", str(bad_db), env={"DISCORD_TOKEN": "abc"}, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "database.path:" in result.stderr and "not a folder" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    bad_backups = _config(tmp_path, f'[database]\npath = "{tmp_path / "c.db"}"\nbackup_dir = "{blocker / "backups"}"\n')
+    result = _run("check-config", "--config", str(bad_backups), env={"DISCORD_TOKEN": "abc"})
+    assert result.returncode == 2 and "database.backup_dir:" in result.stderr and "Traceback" not in result.stderr
+    not_sqlite = _config(tmp_path, f'[database]\npath = "{blocker}"\n')
+    result = _run("migrate", "--config", str(not_sqlite))
+    assert result.returncode == 2 and "database.path:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_health_without_a_running_bot_is_unhealthy(tmp_path: Path) -> None:
+    config = _config(tmp_path, f'[database]\npath = "{tmp_path / "c.db"}"\n')
+    result = _run("health", "--config", str(config))
+    assert result.returncode == 1 and result.stdout.startswith("unhealthy")

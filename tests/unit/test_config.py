@@ -117,3 +117,19 @@ def test_secrets_are_secret_and_listed(tmp_path: Path, monkeypatch: pytest.Monke
     assert isinstance(loaded.webhooks.shopify_secret, SecretStr)
     assert "tok-123456" not in repr(loaded) and "shh-999" not in repr(loaded)
     assert set(loaded.secrets()) == {"tok-123456", "shh-999"}
+
+
+def test_a_blank_webhook_secret_is_missing(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[webhooks]\nenabled = true\nshopify_secret = "  "\nwoocommerce_secret = "woo-secret"\n')
+    hooks = load_settings(path).webhooks
+    assert hooks.shopify_secret is None
+    assert hooks.missing_secrets() == {
+        "/webhooks/shopify": "webhooks.shopify_secret",
+        "/webhooks/orders": "webhooks.generic_secret",
+    }
+
+
+def test_logging_format_is_text_or_json(tmp_path: Path) -> None:
+    assert load_settings(_write(tmp_path, '[logging]\nformat = "json"\n')).logging.format == "json"
+    with pytest.raises(ConfigError, match=r"logging\.format"):
+        load_settings(_write(tmp_path, '[logging]\nformat = "xml"\n'))

@@ -292,3 +292,25 @@ async def test_routing_by_guild_and_health(server: TestClient[Any, Any], db: Dat
     assert (await post_shopify(client, body, path=f"/webhooks/shopify?guild={GUILD}"))[0] == 200
     health = await client.get("/healthz")
     assert health.status == 200 and (await health.json())["ok"] is True
+
+
+async def test_an_endpoint_without_a_secret_is_off_and_says_which_key(
+    db: Database, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_ambassador(db, 1, "Alice", clock.now(), code="ALICE10")
+    config = WebhookSettings(enabled=True, host="127.0.0.1", port=1, shopify_secret=SecretStr(SECRET))
+    hooks = WebhookServer(db, config, clock)
+    with caplog.at_level(logging.WARNING, logger="bot.webhooks"):
+        await hooks.start(port=0)
+        await hooks.stop()
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refused == [
+        "webhook endpoint /webhooks/woocommerce refused: webhooks.woocommerce_secret is not set",
+        "webhook endpoint /webhooks/orders refused: webhooks.generic_secret is not set",
+    ]
+    async with TestClient(TestServer(hooks.app)) as client:
+        body = encode({"id": 1})
+        off = await client.post("/webhooks/woocommerce", data=body, headers={"X-WC-Webhook-Signature": sign(body, "")})
+        assert off.status == 401 and "webhooks.woocommerce_secret" in (await off.json())["detail"]
+        status, _ = await post_shopify(client, encode(shopify_order("ALICE10")))
+        assert status == 200
