@@ -130,10 +130,14 @@ async def test_poll_with_select_comment_and_early_close(emu: Emulator, world: Wo
     assert "is closed" in closed.content
     data = (await mira.slash("poll results", poll=poll_id)).files[f"poll-{poll_id}-votes.csv"].decode()
     assert "alice" in data and "Serum; Toner" in data and "daily routine" in data
+    # Closing early moved the close timer to now: it posts the results once and never fires again later.
+    await bot.scheduler.run_due(bot.clock.now())
     timer = await bot.db.fetchval(
         "SELECT status FROM timers WHERE kind = 'poll_close' AND key = ?", (f"poll:{poll_id}",)
     )
-    assert timer == "cancelled"
+    assert timer == "done"
+    results = [m for m in emu.state.messages_in(ch.focus) if "Results:" in str(m.embeds)]
+    assert len(results) == 1
 
 
 async def test_restricted_poll_is_sent_by_dm(emu: Emulator, world: World, runner: BotRunner) -> None:
