@@ -23,7 +23,7 @@ from bot.services.members import Member, ambassador_or_refuse, find_member, memb
 from bot.services.typed_text import refuse_nul
 from bot.unit_of_work import TimerKind
 
-CLOSE = TimerKind("poll_close", "closing a poll")  # payload: {"poll_id": …}
+CLOSE = TimerKind("poll_close", "a poll's results")  # payload: {"poll_id": …}
 CREATED = "poll.created"  # outbox: publish it (focus-group channel, or DMs to invited voters)
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
