@@ -258,7 +258,10 @@ class Setup(commands.Cog, name="Setup"):
             objects = {t.id: t for t in channel.overwrites} | {t.id: t for t in wanted}
             # One target at a time, and only those that need it: rewriting every overwrite would also re-send
             # ones a server admin set with permissions the bot lacks, and Discord would refuse the lot.
-            for target_id, (allow, deny) in repaired(desired, actual).items():
+            # The bot's own overwrite first: hiding the channel from @everyone before the bot may see it would
+            # lock the bot out of the rest of the repair.
+            fixes = sorted(repaired(desired, actual).items(), key=lambda item: item[0] != guild.me.id)
+            for target_id, (allow, deny) in fixes:
                 target = objects[target_id]
                 # An uncached target (discord.Object) is one the plan doesn't name: it needs no repair.
                 if actual.get(target_id) == (allow, deny) or not isinstance(target, discord.Role | discord.Member):
