@@ -150,9 +150,7 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             scheduled = await self._create_scheduled_event(guild, event, channel)
         except discord.HTTPException as exc:
             await discard_event(db, guild.id, event.id)
-            raise InvalidInput(
-                f"Discord refused the scheduled event ({_reason(exc)}). Nothing was created."
-            ) from exc
+            raise InvalidInput(f"Discord refused the scheduled event ({_reason(exc)}). Nothing was created.") from exc
         event = replace(event, discord_event_id=scheduled.id)
         try:
             message = await announcements.send(
