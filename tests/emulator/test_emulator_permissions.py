@@ -7,6 +7,7 @@ The bot starts with what README's invite grants (``perm.README_BOT``); each test
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import discord
 import pytest
@@ -104,7 +105,7 @@ async def test_scheduled_events_need_create_events_and_the_channels_permissions(
         cached = bot.get_guild(guild.id)
         assert cached is not None
         start = datetime.now(UTC) + timedelta(days=2)
-        external = {
+        external: dict[str, Any] = {
             "name": "Meetup",
             "start_time": start,
             "end_time": start + timedelta(hours=2),
@@ -120,7 +121,7 @@ async def test_scheduled_events_need_create_events_and_the_channels_permissions(
         stage_channel = cached.get_channel(stage.id)
         voice_channel = cached.get_channel(voice.id)
         assert isinstance(stage_channel, discord.StageChannel) and isinstance(voice_channel, discord.VoiceChannel)
-        common = {"name": "Live", "start_time": start, "privacy_level": discord.PrivacyLevel.guild_only}
+        common: dict[str, Any] = {"name": "Live", "start_time": start, "privacy_level": discord.PrivacyLevel.guild_only}
         # A stage event also needs Mute Members and Move Members in the stage channel.
         await _refused(cached.create_scheduled_event(channel=stage_channel, **common))
         await cached.create_scheduled_event(channel=voice_channel, **common)
