@@ -1,12 +1,15 @@
 """The one error path for slash commands, buttons, selects and modals.
 
-Domain errors (``CollectiveError``) become a friendly ephemeral reply. Anything unexpected is logged with
-context under a short error id, and the member sees an apology with that id — never a stack trace.
+Domain errors (``CollectiveError``) become a friendly ephemeral reply. Discord refusing the bot for a missing
+permission (403) is explained in words — which permission, where, what to do — since a server admin can fix
+it and an error id would not tell them how. Anything unexpected is logged with context under a short error
+id, and the member sees an apology with that id — never a stack trace.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from typing import Any
 
@@ -16,6 +19,106 @@ from discord import app_commands
 from bot.errors import CollectiveError
 
 log = logging.getLogger("collective.errors")
+
+MISSING_PERMISSIONS = 50013
+CANNOT_DM = 50007
+
+# What the bot was doing, by Discord route (method, path pattern), and the permissions that needs. ``{c}`` is a
+# channel id and ``{r}`` a role id, taken from the refused request's URL. The first match wins.
+_ROUTES: list[tuple[str, str, str, str]] = [
+    (
+        "POST",
+        r"/channels/(?P<c>\d+)/messages/\d+/threads$",
+        "open a thread in {c}",
+        "**Create Public Threads** and **Send Messages in Threads** there",
+    ),
+    (
+        "POST",
+        r"/channels/(?P<c>\d+)/threads$",
+        "open a thread in {c}",
+        "**Create Public Threads** and **Send Messages in Threads** there",
+    ),
+    (
+        "POST",
+        r"/channels/(?P<c>\d+)/messages$",
+        "post in {c}",
+        "**View Channels**, **Send Messages** (**Send Messages in Threads** in a thread), **Embed Links** and "
+        "**Attach Files** there",
+    ),
+    (
+        "GET",
+        r"/channels/(?P<c>\d+)/messages",
+        "read the recent messages in {c}",
+        "**View Channels** and **Read Message History** there",
+    ),
+    ("*", r"/channels/(?P<c>\d+)/messages/\d+$", "update my message in {c}", "**View Channels** there"),
+    (
+        "*",
+        r"/channels/(?P<c>\d+)/permissions/\d+$",
+        "change who can see {c}",
+        "**Manage Roles**, and every permission I allow or deny there myself — Discord only lets me allow or deny "
+        "what my own role has",
+    ),
+    (
+        "PATCH",
+        r"/channels/(?P<c>\d+)$",
+        "change {c}",
+        "**Manage Channels** and **Manage Roles**, and every permission I allow or deny there myself",
+    ),
+    (
+        "POST",
+        r"/guilds/\d+/channels$",
+        "create a channel",
+        "**Manage Channels** and **Manage Roles**, and every permission I give the channel myself",
+    ),
+    (
+        "*",
+        r"/guilds/\d+/members/\d+/roles/(?P<r>\d+)$",
+        "give or take the role {r}",
+        "**Manage Roles**, and my top role must be above {r} (Server Settings → Roles: drag my role above it)",
+    ),
+    (
+        "*",
+        r"/guilds/\d+/members/\d+$",
+        "change a member's roles",
+        "**Manage Roles**, and my top role must be above the roles I hand out",
+    ),
+    ("*", r"/guilds/\d+/roles", "create or change a role", "**Manage Roles**, and my top role must be above the role"),
+    (
+        "*",
+        r"/guilds/\d+/scheduled-events",
+        "create or change an event in the server's Events list",
+        "**Create Events** (an event in a voice channel also needs **Connect** there; in a stage channel, "
+        "**Manage Channels**, **Mute Members** and **Move Members**)",
+    ),
+]
+
+
+def explain_refusal(error: discord.HTTPException, *, bot_role: str | None = None) -> str:
+    """Why Discord refused the bot, in words a server admin can act on."""
+    response = getattr(error, "response", None)
+    method = str(getattr(response, "method", "") or "").upper()
+    path = str(getattr(getattr(response, "url", None), "path", "") or "")
+    if error.code == CANNOT_DM:
+        return "Discord refused a direct message: the member has closed their DMs."
+    if not isinstance(error, discord.Forbidden):
+        return f"Discord refused the request ({error.status}: {' '.join((error.text or '').split())[:200]})."
+    role = f"**{bot_role}**" if bot_role else "my role"
+    for verb, pattern, doing, needs in _ROUTES:
+        found = re.search(pattern, path)
+        if found is None or verb not in ("*", method):
+            continue
+        ids = found.groupdict()
+        mentions = {"c": f"<#{ids['c']}>" if ids.get("c") else "", "r": f"<@&{ids['r']}>" if ids.get("r") else ""}
+        return (
+            f"Discord refused to let me {doing.format(**mentions)}: I need {needs.format(**mentions)}. "
+            f"A server admin can turn that on for {role} in Server Settings → Roles, or in the channel's "
+            "settings → Permissions."
+        )
+    return (
+        f"Discord refused: I'm missing a permission for this. A server admin can check that {role} has every "
+        "permission the README lists (Server Settings → Roles)."
+    )
 
 
 def _unwrap(error: BaseException) -> BaseException:
@@ -30,6 +133,8 @@ def describe_expected(error: BaseException) -> str | None:
     """The member-facing text for an expected failure, or None when the failure is a bug."""
     if isinstance(error, CollectiveError):
         return error.user_message
+    if isinstance(error, discord.Forbidden):
+        return explain_refusal(error)
     if isinstance(error, app_commands.MissingPermissions):
         perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
         return f"You need the {perms} permission to use this."
@@ -63,7 +168,13 @@ async def report_interaction_error(
 ) -> str | None:
     """Answer the member and log. Returns the error id for unexpected errors (None for expected ones)."""
     cause = _unwrap(error)
-    expected = describe_expected(cause)
+    if isinstance(cause, discord.Forbidden):
+        # Not a bug: the server's permissions. Named for whoever reads the reply, logged for the operator.
+        log.warning("Discord refused %s in guild %s: %s", where or _describe(interaction), interaction.guild_id, cause)
+        me = interaction.guild.me if interaction.guild is not None else None
+        expected: str | None = explain_refusal(cause, bot_role=me.top_role.name if me is not None else None)
+    else:
+        expected = describe_expected(cause)
     if expected is not None:
         await reply_ephemeral(interaction, f"⚠️ {expected}")
         return None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.dm import send_dm
+from bot.interaction_errors import explain_refusal
 from bot.scheduler import PROCESS_WIDE, Failure
 from bot.services import audit
 from bot.services.bindings import get_channel_id
@@ -92,10 +93,11 @@ async def report_refused_work(bot: CollectiveBot, failure: Failure) -> None:
         if failure.retry_at is not None
         else f"I've stopped after {failure.attempt} attempts; fix the permissions, then post it by hand."
     )
+    guild = bot.get_guild(guild_id)
+    why = explain_refusal(error, bot_role=guild.me.top_role.name if guild is not None else None)
     card = embed(
         "⚠️ Discord refused a scheduled post",
-        f"I couldn't post {what}{where}: {clip(error.text or 'Missing Permissions', 200)}.\n"
-        f"Give the bot **View Channel**, **Send Messages**, **Embed Links** and **Attach Files** there. {then}",
+        clip(f"I couldn't post {what}{where}.\n{why}\n{then}", 4000),
         colour=WARNING,
     )
     now = bot.clock.now()
@@ -110,6 +112,5 @@ async def report_refused_work(bot: CollectiveBot, failure: Failure) -> None:
             return
         except discord.HTTPException as exc:
             log.warning("could not tell moderators in the review channel of guild %s: %s", guild_id, exc)
-    guild = bot.get_guild(guild_id)
     if guild is not None and guild.owner_id is not None:
         await send_dm(bot, guild_id, guild.owner_id, embed=card)

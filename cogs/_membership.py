@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import discord
 
 from bot.dm import send_dm
+from bot.interaction_errors import explain_refusal
 from bot.services import members, roster
 from bot.services.bindings import ROLE_MODERATOR, all_bindings, get_binding, get_channel_id
 from bot.services.codes import Code
@@ -125,7 +126,7 @@ async def sync_roles(bot: CollectiveBot, guild_id: int, user_id: int) -> list[st
             else:
                 await member.remove_roles(role, reason="Collective: ambassador status")
         except discord.HTTPException as exc:
-            problems.append(f"Discord refused to {'give' if add else 'remove'} **{role.name}** ({exc.status})")
+            problems.append(explain_refusal(exc, bot_role=me.top_role.name))
     return problems
 
 

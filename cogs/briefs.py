@@ -14,6 +14,7 @@ from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup
 from bot.dm import send_dm
 from bot.errors import InvalidInput, NotFound
+from bot.interaction_errors import explain_refusal
 from bot.scheduler import Timer
 from bot.services import briefs
 from bot.services import content_digest as _content_digest  # noqa: F401 — registers the digest providers
@@ -42,6 +43,7 @@ from cogs._content import (
     messageable,
     zone_of,
 )
+from cogs._membership import tell_moderators
 
 log = logging.getLogger(__name__)
 PER_PAGE = 6
@@ -130,8 +132,11 @@ class Briefs(commands.Cog, name="Briefs"):
             )
             await thread.send("Questions about this brief? Ask here — the brand team will answer.")
             thread_id = thread.id
-        except discord.HTTPException as exc:  # the brief still works without its thread
+        except discord.HTTPException as exc:  # the brief still works without its thread; moderators can fix it
             log.warning("could not open the questions thread for brief %s: %s", brief.id, exc)
+            await tell_moderators(
+                self.bot, brief.guild_id, f"⚠️ Brief “{brief.title}” has no questions thread. {explain_refusal(exc)}"
+            )
         await briefs.set_posted(self.bot.db, brief.id, channel_id, message.id, thread_id)
         return await briefs.get_brief(self.bot.db, brief.guild_id, brief.id)
 

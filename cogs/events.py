@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup
 from bot.errors import CollectiveError, InvalidInput
+from bot.interaction_errors import explain_refusal
 from bot.services import bindings
 from bot.services.event_attendance import attendees_csv, checkin_code, unused_code
 from bot.services.event_followup import create_followup_poll
@@ -58,6 +59,8 @@ async def _quietly(coro: Any) -> None:
 
 
 def _reason(exc: discord.HTTPException) -> str:
+    if isinstance(exc, discord.Forbidden):
+        return explain_refusal(exc)  # which permission, and who can turn it on
     return " ".join((exc.text or str(exc.status)).split())[:200]
 
 
@@ -145,10 +148,7 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             scheduled = await self._create_scheduled_event(guild, event, channel)
         except discord.HTTPException as exc:
             await discard_event(db, guild.id, event.id)
-            raise InvalidInput(
-                f"Discord refused the scheduled event ({_reason(exc)}). I need the Manage Events permission. "
-                "Nothing was created."
-            ) from exc
+            raise InvalidInput(f"Discord refused the scheduled event ({_reason(exc)}). Nothing was created.") from exc
         event = replace(event, discord_event_id=scheduled.id)
         try:
             message = await announcements.send(

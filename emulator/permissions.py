@@ -25,6 +25,9 @@ MENTION_EVERYONE = 1 << 17
 USE_EXTERNAL_EMOJIS = 1 << 18
 CONNECT = 1 << 20
 SPEAK = 1 << 21
+MUTE_MEMBERS = 1 << 22
+DEAFEN_MEMBERS = 1 << 23
+MOVE_MEMBERS = 1 << 24
 CHANGE_NICKNAME = 1 << 26
 MANAGE_NICKNAMES = 1 << 27
 MANAGE_ROLES = 1 << 28
@@ -59,7 +62,24 @@ DEFAULT_EVERYONE = (
     | SEND_MESSAGES_IN_THREADS
 )
 
-# Permissions that only make sense on text-like channels are dropped when VIEW_CHANNEL is denied.
+# What a bot invited with Collective's README link holds on its managed role (README, "Invite the bot";
+# the bot's own list is ``bot.services.setup_plan.INVITE_PERMISSIONS`` and a test keeps the three equal).
+# The emulator gives the bot exactly this by default, so the end-to-end tests and the demo run the way a
+# brand's server does; tests that need Administrator or less say so with ``set_bot_permissions``.
+README_BOT = (
+    MANAGE_CHANNELS
+    | VIEW_CHANNEL
+    | SEND_MESSAGES
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | READ_MESSAGE_HISTORY
+    | CONNECT
+    | MANAGE_ROLES
+    | CREATE_PUBLIC_THREADS
+    | SEND_MESSAGES_IN_THREADS
+    | CREATE_EVENTS
+)
+
 OVERWRITE_ROLE = 0
 OVERWRITE_MEMBER = 1
 
@@ -109,3 +129,16 @@ def channel_permissions(guild: Guild, member: Member, channel: Channel) -> int:
 
 def has(perms: int, flag: int) -> bool:
     return perms & ADMINISTRATOR != 0 or perms & flag == flag
+
+
+def explicit_manage_permissions(guild: Guild, member: Member, channel: Channel) -> bool:
+    """Whether an overwrite in this very channel allows the member Manage Permissions (MANAGE_ROLES).
+
+    Discord lifts the "only what you hold" rule for overwrites in a channel where the caller has such an
+    overwrite; holding Manage Roles through a role alone does not count.
+    """
+    for target_id in (guild.id, *member.roles, member.user_id):
+        overwrite = channel.overwrites.get(target_id)
+        if overwrite is not None and overwrite.allow & MANAGE_ROLES:
+            return True
+    return False

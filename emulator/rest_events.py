@@ -7,14 +7,36 @@ from typing import Any
 from aiohttp import web
 
 from emulator import permissions as perm
-from emulator.models import ScheduledEvent
+from emulator.models import Guild, ScheduledEvent
 from emulator.responses import UNKNOWN_EVENT, DiscordError, json_response, no_content
-from emulator.routing import body_of, emu_of, get_guild, require_guild, snowflake
+from emulator.routing import body_of, emu_of, get_channel, get_guild, require_channel, require_guild, snowflake
 
 routes = web.RouteTableDef()
 
 JSON = dict[str, Any]
+STAGE_INSTANCE = 1
+VOICE = 2
 EXTERNAL = 3
+
+
+def _require_event_permissions(
+    request: web.Request, guild: Guild, entity_type: int, channel_id: int | None, event: ScheduledEvent | None
+) -> None:
+    """Discord's table for scheduled events: Create Events to create one and to edit or delete one's own,
+    Manage Events for anyone else's; a voice event also needs View Channel and Connect in its channel, a stage
+    event Manage Channels, Mute Members and Move Members there."""
+    emu = emu_of(request)
+    if event is None or event.creator_id == emu.state.bot.id:
+        require_guild(emu, guild, perm.CREATE_EVENTS)
+    else:
+        require_guild(emu, guild, perm.MANAGE_EVENTS)
+    if channel_id is None or entity_type == EXTERNAL:
+        return
+    channel = get_channel(emu, channel_id)
+    if entity_type == VOICE:
+        require_channel(emu, channel, perm.VIEW_CHANNEL, perm.CONNECT)
+    elif entity_type == STAGE_INSTANCE:
+        require_channel(emu, channel, perm.MANAGE_CHANNELS, perm.MUTE_MEMBERS, perm.MOVE_MEMBERS)
 
 
 def _event(request: web.Request) -> ScheduledEvent:
@@ -47,7 +69,6 @@ async def list_events(request: web.Request) -> web.Response:
 async def create_event(request: web.Request) -> web.Response:
     emu = emu_of(request)
     guild = get_guild(emu, snowflake(request, "guild_id"))
-    require_guild(emu, guild, perm.MANAGE_EVENTS)
     body = body_of(request)
     entity_type = int(body.get("entity_type") or EXTERNAL)
     location = (body.get("entity_metadata") or {}).get("location")
@@ -55,6 +76,8 @@ async def create_event(request: web.Request) -> web.Response:
         raise _invalid("entity_metadata", "External events need a location and an end time.")
     if entity_type != EXTERNAL and not body.get("channel_id"):
         raise _invalid("channel_id", "Stage and voice events need a channel.")
+    channel_id = int(body["channel_id"]) if body.get("channel_id") else None
+    _require_event_permissions(request, guild, entity_type, channel_id, None)
     event = ScheduledEvent(
         id=emu.state.ids.next(),
         guild_id=guild.id,
@@ -83,8 +106,12 @@ async def get_event(request: web.Request) -> web.Response:
 async def edit_event(request: web.Request) -> web.Response:
     emu = emu_of(request)
     event = _event(request)
-    require_guild(emu, emu.state.guild(event.guild_id), perm.MANAGE_EVENTS)
     body = body_of(request)
+    entity_type = int(body.get("entity_type") or event.entity_type)
+    channel_id = event.channel_id
+    if "channel_id" in body:
+        channel_id = int(body["channel_id"]) if body["channel_id"] else None
+    _require_event_permissions(request, emu.state.guild(event.guild_id), entity_type, channel_id, event)
     for key in (
         "name",
         "description",
@@ -109,7 +136,7 @@ async def edit_event(request: web.Request) -> web.Response:
 async def delete_event(request: web.Request) -> web.Response:
     emu = emu_of(request)
     event = _event(request)
-    require_guild(emu, emu.state.guild(event.guild_id), perm.MANAGE_EVENTS)
+    _require_event_permissions(request, emu.state.guild(event.guild_id), EXTERNAL, None, event)
     del emu.state.scheduled_events[event.id]
     emu.dispatch("GUILD_SCHEDULED_EVENT_DELETE", _payload(request, event))
     return no_content()

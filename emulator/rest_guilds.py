@@ -57,15 +57,45 @@ async def get_guild_route(request: web.Request) -> web.Response:
 # --- channels -------------------------------------------------------------------------------------
 
 
-def _check_overwrite_perms(emu: Emulator, guild: Guild, overwrites: dict[int, Overwrite]) -> None:
-    """Discord only lets a bot allow or deny permissions it has itself (administrators excepted)."""
-    if not overwrites:
-        return
+def _check_overwrite_perms(
+    emu: Emulator,
+    guild: Guild,
+    overwrites: dict[int, Overwrite],
+    *,
+    channel: Channel | None = None,
+    parent_id: int | None = None,
+    before: dict[int, Overwrite] | None = None,
+) -> None:
+    """Discord's rule for permission overwrites a bot writes (Create Guild Channel, Modify Channel, Edit
+    Channel Permissions in Discord's docs):
+
+    - writing overwrites needs Manage Roles in the guild;
+    - every bit an overwrite allows or denies must be one the bot holds — in the guild when creating a
+      channel, in the parent category (or the guild, for a top-level channel) when editing one;
+    - Manage Roles itself (Manage Permissions, in a channel) may only be put in an overwrite by an
+      administrator;
+    - both rules are lifted when editing a channel where an overwrite already allows the bot Manage
+      Permissions; administrators (and the owner) are never limited.
+
+    ``before`` holds a channel's current overwrites when editing: an overwrite sent back unchanged is not
+    being set, so only new or changed ones (and removed ones) are checked.
+    """
+    state = emu.state
+    me = state.member(guild.id, state.bot.id)
     own = require_guild(emu, guild, perm.MANAGE_ROLES)
-    if own & perm.ADMINISTRATOR:
+    if own & perm.ADMINISTRATOR or guild.owner_id == me.user_id:
         return
-    for overwrite in overwrites.values():
-        if (overwrite.allow | overwrite.deny) & ~own:
+    if channel is not None and perm.explicit_manage_permissions(guild, me, channel):
+        return
+    held = own
+    if channel is not None and parent_id is not None and parent_id in guild.channels:
+        held = state.permissions_in(parent_id, me.user_id)
+    before = before or {}
+    written = [o for target, o in overwrites.items() if before.get(target) != o]
+    written += [o for target, o in before.items() if target not in overwrites]
+    for overwrite in written:
+        bits = overwrite.allow | overwrite.deny
+        if bits & perm.MANAGE_ROLES or bits & ~held:
             raise missing_permissions()
 
 
@@ -131,7 +161,9 @@ async def edit_channel(request: web.Request) -> web.Response:
     body = body_of(request)
     if "permission_overwrites" in body:
         overwrites = parse_overwrites(body["permission_overwrites"])
-        _check_overwrite_perms(emu, guild, overwrites)
+        _check_overwrite_perms(
+            emu, guild, overwrites, channel=channel, parent_id=channel.parent_id, before=channel.overwrites
+        )
         channel.overwrites = overwrites
     for key in (
         "name",
@@ -182,7 +214,14 @@ async def put_overwrite(request: web.Request) -> web.Response:
     overwrite = Overwrite(
         id=target_id, type=int(body.get("type", 0)), allow=int(body.get("allow") or 0), deny=int(body.get("deny") or 0)
     )
-    _check_overwrite_perms(emu, guild, {target_id: overwrite})
+    _check_overwrite_perms(
+        emu,
+        guild,
+        {target_id: overwrite},
+        channel=channel,
+        parent_id=channel.parent_id,
+        before={target_id: channel.overwrites[target_id]} if target_id in channel.overwrites else {},
+    )
     channel.overwrites[target_id] = overwrite
     _channel_event(emu, channel, "CHANNEL_UPDATE")
     return no_content()

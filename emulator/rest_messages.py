@@ -58,13 +58,16 @@ async def get_channel_route(request: web.Request) -> web.Response:
     return json_response(emu.state.channel_payload(channel))
 
 
-def _check_can_send(emu: Emulator, channel: Channel, has_files: bool) -> None:
+def _check_can_send(emu: Emulator, channel: Channel, has_files: bool, has_embeds: bool) -> None:
+    """View and Send (Send in Threads, in a thread); Attach Files for uploads; Embed Links for a bot's embeds."""
     if channel.type == DM:
         if channel.recipient_id in emu.faults.closed_dms:
             raise DiscordError(CANNOT_DM_USER)
         return
     send = perm.SEND_MESSAGES_IN_THREADS if channel.is_thread else perm.SEND_MESSAGES
-    flags = [perm.VIEW_CHANNEL, send] + ([perm.ATTACH_FILES] if has_files else [])
+    flags = [perm.VIEW_CHANNEL, send]
+    flags += [perm.ATTACH_FILES] if has_files else []
+    flags += [perm.EMBED_LINKS] if has_embeds else []
     require_channel(emu, channel, *flags)
 
 
@@ -73,7 +76,7 @@ async def create_message(request: web.Request) -> web.Response:
     emu = emu_of(request)
     channel = get_channel(emu, snowflake(request, "channel_id"))
     files = files_of(request)
-    _check_can_send(emu, channel, bool(files))
+    _check_can_send(emu, channel, bool(files), bool(body_of(request).get("embeds")))
     message = Message(
         id=emu.state.ids.next(), channel_id=channel.id, author_id=emu.state.bot.id, guild_id=channel.guild_id
     )

@@ -61,7 +61,10 @@ class State:
         return user
 
     def create_guild(self, name: str = "Guild", owner_name: str = "owner") -> Guild:
-        """A guild with @everyone, an owner, #general, and the bot holding its managed role."""
+        """A guild with @everyone, an owner, #general, and the bot holding its managed role.
+
+        The bot's role holds what README's invite link grants (no Administrator), as in a brand's server.
+        """
         owner = self.create_user(owner_name)
         guild = Guild(id=self.ids.next(), name=name, owner_id=owner.id)
         self.guilds[guild.id] = guild
@@ -73,7 +76,7 @@ class State:
             id=self.ids.next(),
             guild_id=guild.id,
             name=self.bot.username,
-            permissions=perm.ALL_PERMISSIONS & ~perm.ADMINISTRATOR,
+            permissions=perm.README_BOT,
             position=1,
             managed=True,
             bot_id=self.bot.id,

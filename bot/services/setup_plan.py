@@ -14,23 +14,98 @@ from bot.services.bindings import ROLE_AMBASSADOR, ROLE_MODERATOR, channel_purpo
 from bot.services.tiers import Tier
 
 # Discord permission bits (https://discord.com/developers/docs/topics/permissions).
+MANAGE_CHANNELS = 1 << 4
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
-MANAGE_MESSAGES = 1 << 13
 EMBED_LINKS = 1 << 14
 ATTACH_FILES = 1 << 15
 READ_MESSAGE_HISTORY = 1 << 16
+CONNECT = 1 << 20
+MANAGE_ROLES = 1 << 28
 CREATE_PUBLIC_THREADS = 1 << 35
-CREATE_PRIVATE_THREADS = 1 << 36
 SEND_MESSAGES_IN_THREADS = 1 << 38
+CREATE_EVENTS = 1 << 44
 
 READ = VIEW_CHANNEL | READ_MESSAGE_HISTORY
 POST = SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | SEND_MESSAGES_IN_THREADS
 TALK = SEND_MESSAGES | CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS
-BOT = READ | POST | MANAGE_MESSAGES | CREATE_PUBLIC_THREADS | CREATE_PRIVATE_THREADS
+# The bot's own overwrite in the private channels: everything it does there, and nothing it does not hold —
+# Discord refuses an overwrite that allows (or denies) a permission the bot itself lacks (403, 50013).
+BOT = READ | POST | CREATE_PUBLIC_THREADS
+
+
+@dataclass(frozen=True)
+class BotPermission:
+    bit: int
+    attribute: str  # discord.py's Permissions attribute
+    label: str  # as Discord's Roles screen shows it
+    why: str  # for README and for the moderator who reads a refusal
+    for_setup: bool  # /setup cannot finish without it (it creates, or grants in an overwrite, what needs it)
+
+
+# Everything the bot needs, and why: README's invite link is exactly this set (INVITE_PERMISSIONS).
+BOT_PERMISSIONS = [
+    BotPermission(
+        MANAGE_ROLES,
+        "manage_roles",
+        "Manage Roles",
+        "create the program's roles, hand out the Ambassador and tier roles, and set who can see the private channels",
+        True,
+    ),
+    BotPermission(
+        MANAGE_CHANNELS,
+        "manage_channels",
+        "Manage Channels",
+        "create the program's private category "
+        "and channels, and a private welcome channel for a member whose DMs are closed",
+        True,
+    ),
+    BotPermission(VIEW_CHANNEL, "view_channel", "View Channels", "see the program's channels", True),
+    BotPermission(
+        SEND_MESSAGES,
+        "send_messages",
+        "Send Messages",
+        "post briefs, drops, polls, events, the review queue, the audit feed and the digest",
+        True,
+    ),
+    BotPermission(EMBED_LINKS, "embed_links", "Embed Links", "show those posts as cards (embeds)", True),
+    BotPermission(ATTACH_FILES, "attach_files", "Attach Files", "attach the poll and digest charts", True),
+    BotPermission(
+        READ_MESSAGE_HISTORY,
+        "read_message_history",
+        "Read Message History",
+        "look back in a channel so a retried post is never posted twice",
+        True,
+    ),
+    BotPermission(
+        CREATE_PUBLIC_THREADS,
+        "create_public_threads",
+        "Create Public Threads",
+        "open a questions thread under each brief",
+        True,
+    ),
+    BotPermission(
+        SEND_MESSAGES_IN_THREADS,
+        "send_messages_in_threads",
+        "Send Messages in Threads",
+        "post the first message in a brief's questions thread",
+        True,
+    ),
+    BotPermission(
+        CREATE_EVENTS,
+        "create_events",
+        "Create Events",
+        "add program events to the server's Events list, and edit or cancel the ones it created",
+        False,
+    ),
+    BotPermission(
+        CONNECT, "connect", "Connect", "create an event in a voice channel (Discord requires it there)", False
+    ),
+]
+INVITE_PERMISSIONS = sum(p.bit for p in BOT_PERMISSIONS)
 
 # The guild-level permissions /setup itself needs, by discord.py attribute name and as shown in Discord.
-REQUIRED_BOT_PERMISSIONS = {"manage_roles": "Manage Roles", "manage_channels": "Manage Channels"}
+REQUIRED_BOT_PERMISSIONS = {p.attribute: p.label for p in BOT_PERMISSIONS if p.for_setup}
 
 Target = Literal["everyone", "ambassador", "moderator", "bot"]
 Audience = Literal["program", "moderators"]
@@ -202,8 +277,18 @@ def reconcile(plan: SetupPlan, existing: Existing) -> Reconciliation:
     return result
 
 
-def missing_bot_permissions(granted: set[str]) -> list[str]:
-    return [label for name, label in REQUIRED_BOT_PERMISSIONS.items() if name not in granted]
+def missing_bot_permissions(granted: set[str], *, for_setup: bool | None = True) -> list[BotPermission]:
+    """The bot's permissions (README's set) that ``granted`` (discord.py attribute names) lacks; ``for_setup``
+    True gives those /setup cannot do without, False those only other features need, None all of them."""
+    return [
+        p for p in BOT_PERMISSIONS if p.attribute not in granted and (for_setup is None or p.for_setup == for_setup)
+    ]
+
+
+def labels(permissions: list[BotPermission]) -> str:
+    """**A**, **B** and **C**."""
+    names = [f"**{p.label}**" for p in permissions]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def unassignable(role_positions: dict[str, int], bot_top_position: int) -> list[str]:

@@ -14,7 +14,7 @@ from bot.clock import FixedClock, to_db
 from bot.services import bindings, points
 from emulator import Emulator
 from emulator.models import VOICE, Channel, Message
-from emulator.permissions import ADMINISTRATOR, ALL_PERMISSIONS, MANAGE_EVENTS
+from emulator.permissions import CREATE_EVENTS, README_BOT
 from tests.e2e.conftest import BotRunner, World
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -222,13 +222,13 @@ async def test_edit_and_cancel_keep_discord_and_reminders_in_step(
     )
     assert "either a location" in both.content
 
-    emu.set_bot_permissions(world.guild.id, ALL_PERMISSIONS & ~ADMINISTRATOR & ~MANAGE_EVENTS)
+    emu.set_bot_permissions(world.guild.id, README_BOT & ~CREATE_EVENTS)
     refused = await mira.slash(
         "event create", title="Meetup", start="2026-12-05 18:00", end="2026-12-05 20:00", capacity=3, location="HQ"
     )
-    assert "Manage Events" in refused.content and "Nothing was created" in refused.content
+    assert "**Create Events**" in refused.content and "Nothing was created" in refused.content
     assert await bot.db.fetchval("SELECT COUNT(*) FROM events") == 0 and emu.state.messages_in(news.id) == []
-    emu.set_bot_permissions(world.guild.id, ALL_PERMISSIONS & ~ADMINISTRATOR)
+    emu.set_bot_permissions(world.guild.id, README_BOT)
 
     await mira.slash(
         "event create", title="Meetup", start="2026-12-05 18:00", end="2026-12-05 20:00", capacity=3, location="HQ"

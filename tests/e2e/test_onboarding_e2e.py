@@ -105,7 +105,7 @@ async def test_setup_repairs_a_deleted_channel_and_refuses_without_permissions(
     emu.set_bot_permissions(world.guild.id, 1 << 10)  # view channels only
     await asyncio.sleep(0.1)
     missing = await mira.slash("setup")
-    assert missing.ephemeral and "Manage Roles and Manage Channels" in missing.content
+    assert missing.ephemeral and "**Manage Roles** and **Manage Channels**" in missing.content
 
 
 async def test_apply_approve_gives_role_code_and_dm(emu: Emulator, world: World, runner: BotRunner) -> None:

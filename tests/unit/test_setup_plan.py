@@ -62,6 +62,35 @@ def test_repair_adds_only_what_is_missing() -> None:
 
 
 def test_preflight_names_what_to_change() -> None:
-    assert sp.missing_bot_permissions({"manage_roles"}) == ["Manage Channels"]
-    assert sp.missing_bot_permissions({"manage_roles", "manage_channels"}) == []
+    everything = {p.attribute for p in sp.BOT_PERMISSIONS}
+    lacking = sp.missing_bot_permissions(everything - {"manage_channels"})
+    assert [p.label for p in lacking] == ["Manage Channels"]
+    assert sp.labels(lacking) == "**Manage Channels**"
+    assert sp.missing_bot_permissions(everything) == []
+    # Create Events is not needed by /setup itself: /setup goes on and says it is still missing.
+    assert sp.missing_bot_permissions(everything - {"create_events"}) == []
+    assert [p.label for p in sp.missing_bot_permissions(everything - {"create_events"}, for_setup=False)] == [
+        "Create Events"
+    ]
     assert sp.unassignable({"Ambassador": 5, "Creator tier": 2}, bot_top_position=4) == ["Ambassador"]
+
+
+def test_every_overwrite_the_plan_writes_stays_within_the_invite() -> None:
+    """Discord refuses an overwrite that allows or denies a permission the bot lacks: with README's invite (no
+    Administrator) /setup can only write bits from that invite."""
+    plans = [sp.overwrites_for(spec) for spec in [sp.CATEGORY, *sp.CHANNELS]] + [sp.private_welcome_overwrites()]
+    for plan in plans:
+        for allow, deny in plan.values():
+            assert (allow | deny) & ~sp.INVITE_PERMISSIONS == 0
+
+
+def test_invite_integer_matches_readme_and_the_emulator() -> None:
+    from pathlib import Path
+
+    from emulator.permissions import README_BOT
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert sp.INVITE_PERMISSIONS == README_BOT
+    assert f"permissions={sp.INVITE_PERMISSIONS}" in readme
+    for permission in sp.BOT_PERMISSIONS:
+        assert permission.label in readme
