@@ -29,9 +29,9 @@ from bench.report import Figure, emit
 from bot.clock import to_db
 from bot.config import ProgramDefaults
 from bot.db import Database
-from bot.services import codes
-from bot.services.guild_settings import ensure_guild
-from bot.services.orders_csv import import_shopify_csv
+from bot.services.program.guild_settings import ensure_guild
+from bot.services.sales import codes
+from bot.services.sales.csv_import import import_shopify_csv
 
 HEADER_FILE = (
     Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "commerce" / "shopify_orders_export_header.csv"

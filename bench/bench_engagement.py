@@ -27,13 +27,15 @@ from bench.generator import Sizes, generate
 from bench.report import Figure, emit
 from bot.clock import to_db
 from bot.db import Database
-from bot.services import codes, digest_sections, sales_reports
-from bot.services.digest import build_digest, chart_windows
-from bot.services.digest_sections import DigestWindow
-from bot.services.guild_settings import get_settings
-from bot.services.leaderboard import leaderboard
-from bot.services.members import require_ambassador
-from bot.services.profile import profile
+from bot.services.digest import sections as digest_sections
+from bot.services.digest.sections import DigestWindow
+from bot.services.digest.weekly import build_digest, chart_windows
+from bot.services.engagement.leaderboard import leaderboard
+from bot.services.engagement.profile import profile
+from bot.services.program.guild_settings import get_settings
+from bot.services.program.members import require_ambassador
+from bot.services.sales import codes
+from bot.services.sales import reports as sales_reports
 
 GUILD = 1
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -55,7 +57,7 @@ async def timed(runs: int, call: Callable[[], Awaitable[object]]) -> tuple[float
 
 
 async def code_command(db: Database, user: int) -> object:
-    """What /code reads before it renders (cogs/codes.py): the member, the code, settings and the numbers."""
+    """What /code reads before it renders (cogs/sales/codes.py): the member, the code, settings and the numbers."""
     await require_ambassador(db, GUILD, user)
     await codes.current_code(db, GUILD, user)
     settings = await get_settings(db, GUILD)
@@ -175,8 +177,8 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float, float, str, f
 
 def register_every_provider() -> None:
     """The bot imports every capability's service (and so its digest providers) when it loads the cogs."""
-    for module in pkgutil.iter_modules(bot.services.__path__):
-        importlib.import_module(f"bot.services.{module.name}")
+    for module in pkgutil.walk_packages(bot.services.__path__, "bot.services."):
+        importlib.import_module(module.name)
 
 
 async def main(quick: bool) -> None:

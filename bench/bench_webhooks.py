@@ -37,8 +37,8 @@ from bench.report import Figure, emit
 from bot.clock import SystemClock, to_db
 from bot.config import ProgramDefaults, WebhookSettings
 from bot.db import Database
-from bot.services import codes
-from bot.services.guild_settings import ensure_guild
+from bot.services.program.guild_settings import ensure_guild
+from bot.services.sales import codes
 from bot.webhooks import WebhookServer, sign
 
 SECRET = "bench-secret"

@@ -25,7 +25,7 @@ from bot.errors import TransactionSpanError
 from bot.outbox import Outbox
 from bot.posting import report_refused_work
 from bot.scheduler import Scheduler
-from bot.services.guild_settings import ensure_guild
+from bot.services.program.guild_settings import ensure_guild
 from bot.tree import CollectiveTree
 from bot.webhooks import WebhookServer, start_webhook_server
 

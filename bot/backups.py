@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.db import Database, bundled_migrations
 from bot.periods import PeriodWindow, daily
 from bot.scheduler import RecurringJob, RunContext
-from bot.services.guild_settings import GuildSettings
+from bot.services.program.guild_settings import GuildSettings
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 from discord import app_commands
 
-from bot.services.bindings import ROLE_MODERATOR, get_binding
+from bot.services.program.bindings import ROLE_MODERATOR, get_binding
 
 if TYPE_CHECKING:
     from bot.app import CollectiveBot

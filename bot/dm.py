@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 
-from bot.services.members import find_member, mark_dm_closed
+from bot.services.program.members import find_member, mark_dm_closed
 
 if TYPE_CHECKING:
     from bot.app import CollectiveBot

@@ -13,8 +13,8 @@ import discord
 from bot.dm import send_dm
 from bot.interaction_errors import explain_refusal
 from bot.scheduler import PROCESS_WIDE, Failure
-from bot.services import audit
-from bot.services.bindings import get_channel_id
+from bot.services.program import audit
+from bot.services.program.bindings import get_channel_id
 from bot.ui.embeds import WARNING, clip, embed
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock, ensure_utc, from_db, to_db
 from bot.db import Database
 from bot.periods import Period, PeriodWindow
-from bot.services.guild_settings import GuildSettings, all_settings
+from bot.services.program.guild_settings import GuildSettings, all_settings
 from bot.unit_of_work import TimerKind, UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from bot.db import Database
-from bot.services.order_ledger import Delivery, Lookups, RecordResult, ingest_delivery
+from bot.services.sales.ledger import Delivery, Lookups, RecordResult, ingest_delivery
 
 log = logging.getLogger(__name__)
 

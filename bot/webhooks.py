@@ -7,7 +7,7 @@ sales are recorded while the Discord connection is down):
                                              refunds/create; dedupe on X-Shopify-Event-Id
     POST /webhooks/woocommerce[/<guild_id>]  X-WC-Webhook-Signature; topics order.created / order.updated;
                                              dedupe on X-WC-Webhook-Delivery-ID; the unsigned ping gets 200
-    POST /webhooks/orders[/<guild_id>]       the generic format (see bot/services/shop_payloads.py), signed
+    POST /webhooks/orders[/<guild_id>]       the generic format (see bot/services/sales/payloads.py), signed
                                              with X-Collective-Signature; optional X-Collective-Event-Id
     GET  /healthz
 
@@ -39,8 +39,8 @@ from pydantic import SecretStr
 from bot.clock import Clock
 from bot.config import WebhookSettings
 from bot.db import Database
-from bot.services.order_ledger import Delivery, UnknownProgram
-from bot.services.shop_payloads import (
+from bot.services.sales.ledger import Delivery, UnknownProgram
+from bot.services.sales.payloads import (
     OrderIn,
     PayloadError,
     RefundIn,

@@ -63,7 +63,7 @@ DEFAULT_EVERYONE = (
 )
 
 # What a bot invited with Collective's README link holds on its managed role (README, "Invite the bot";
-# the bot's own list is ``bot.services.setup_plan.INVITE_PERMISSIONS`` and a test keeps the three equal).
+# the bot's own list is ``bot.services.program.setup_plan.INVITE_PERMISSIONS`` and a test keeps the three equal).
 # The emulator gives the bot exactly this by default, so the end-to-end tests and the demo run the way a
 # brand's server does; tests that need Administrator or less say so with ``set_bot_permissions``.
 README_BOT = (

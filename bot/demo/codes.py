@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from bot.config import WebhookSettings
 from bot.demo.stage import Demo
-from bot.services import codes
+from bot.services.sales import codes
 from bot.webhooks import WebhookServer, sign
 
 SHOP_SECRET = "demo-shopify-secret"

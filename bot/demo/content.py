@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.demo.stage import Demo
-from bot.services import bindings, points
-from bot.services.guild_settings import get_settings
+from bot.services.engagement import points
+from bot.services.program import bindings
+from bot.services.program.guild_settings import get_settings
 from emulator.models import Message
 
 CHANNELS = ("briefs", "drops", "showcase", "review")

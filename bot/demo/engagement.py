@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from bot.demo.stage import Demo
 from bot.periods import weekly
-from bot.services import bindings
-from bot.services.guild_settings import get_settings
+from bot.services.program import bindings
+from bot.services.program.guild_settings import get_settings
 from emulator.models import Message
 
 CHANNELS = ("announcements", "focus_group", "leaderboard", "review")

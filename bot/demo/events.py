@@ -6,8 +6,9 @@ import re
 from datetime import datetime, time, timedelta
 
 from bot.demo.stage import Demo
-from bot.services import bindings, points
-from bot.services.guild_settings import get_settings
+from bot.services.engagement import points
+from bot.services.program import bindings
+from bot.services.program.guild_settings import get_settings
 from emulator.models import Message
 
 

@@ -12,8 +12,9 @@ from bot.app import CollectiveBot, discover_extensions
 from bot.command_sync import command_payload
 from bot.config import Settings
 from bot.db import Database
-from bot.services.digest_sections import metric_providers, section_providers
+from bot.services.digest.sections import metric_providers, section_providers
 from emulator.validation import validate_request
+from tests.conftest import ROOT
 
 NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
 
@@ -29,10 +30,20 @@ async def loaded_bot(db: Database, settings: Settings) -> AsyncIterator[Collecti
         await bot.close()
 
 
-def test_every_module_in_cogs_is_an_extension() -> None:
+def test_every_feature_package_in_cogs_is_an_extension() -> None:
     extensions = discover_extensions()
-    assert "cogs.help" in extensions and "cogs.status" in extensions
+    features = {"content", "digest", "engagement", "events", "onboarding", "polls", "program", "sales"}
+    assert {f"cogs.{name}" for name in features} <= set(extensions)
     assert all(not name.split(".")[-1].startswith("_") for name in extensions)
+
+
+async def test_every_cog_module_is_loaded_by_its_feature(loaded_bot: CollectiveBot) -> None:
+    # A module with a setup() its package's setup forgets would be a capability silently missing.
+    for path in sorted(ROOT.glob("cogs/*/*.py")):
+        if path.stem != "__init__" and "\nasync def setup(" in path.read_text(encoding="utf-8"):
+            module = f"cogs.{path.parent.name}.{path.stem}"
+            cogs_there = [cog for cog in loaded_bot.cogs.values() if type(cog).__module__ == module]
+            assert cogs_there, f"{module} defines setup() but no cog from it is loaded"
 
 
 async def test_commands_are_unique_and_within_limits(loaded_bot: CollectiveBot) -> None:

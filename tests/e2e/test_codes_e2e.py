@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from bot.app import CollectiveBot
 from bot.clock import FixedClock, to_db
 from bot.config import Settings, WebhookSettings
-from bot.services import codes
+from bot.services.sales import codes
 from bot.webhooks import sign
 from emulator import Emulator
 from tests.e2e.conftest import BotRunner, World

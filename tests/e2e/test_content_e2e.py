@@ -9,7 +9,8 @@ from typing import Any
 
 from bot.app import CollectiveBot
 from bot.clock import FixedClock, to_db
-from bot.services import bindings, points
+from bot.services.engagement import points
+from bot.services.program import bindings
 from emulator import Emulator, Reply
 from emulator.models import Message
 from tests.e2e.conftest import BotRunner, World

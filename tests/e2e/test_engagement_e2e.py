@@ -13,8 +13,10 @@ import pytest
 
 from bot.app import CollectiveBot
 from bot.clock import FixedClock, to_db
-from bot.services import bindings, codes, polls
-from bot.services.points import award
+from bot.services.engagement.points import award
+from bot.services.polls import polls
+from bot.services.program import bindings
+from bot.services.sales import codes
 from emulator import Emulator
 from emulator.models import Message
 from tests.e2e.conftest import BotRunner, World

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.app import CollectiveBot
 from bot.clock import FixedClock, to_db
-from bot.services import bindings, points
+from bot.services.engagement import points
+from bot.services.program import bindings
 from emulator import Emulator
 from emulator.models import VOICE, Channel, Message
 from emulator.permissions import CREATE_EVENTS, README_BOT

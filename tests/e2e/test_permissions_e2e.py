@@ -12,8 +12,8 @@ import pytest
 from bot.clock import FixedClock
 from bot.demo import SCENES, WEEK_START
 from bot.demo.stage import Demo
-from bot.services.bindings import all_bindings
-from bot.services.setup_plan import BOT_PERMISSIONS, CATEGORY, CHANNELS, INVITE_PERMISSIONS, BotPermission
+from bot.services.program.bindings import all_bindings
+from bot.services.program.setup_plan import BOT_PERMISSIONS, CATEGORY, CHANNELS, INVITE_PERMISSIONS, BotPermission
 from emulator import Emulator
 from emulator import permissions as perm
 from emulator.models import Overwrite

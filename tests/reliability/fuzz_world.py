@@ -12,8 +12,11 @@ from zoneinfo import ZoneInfo
 from bot.clock import to_db
 from bot.config import ProgramDefaults
 from bot.db import Database
-from bot.services import briefs, codes, event_attendance, events, submissions
-from bot.services.guild_settings import ensure_guild
+from bot.services.content import briefs, submissions
+from bot.services.events import attendance as event_attendance
+from bot.services.events import events
+from bot.services.program.guild_settings import ensure_guild
+from bot.services.sales import codes
 
 GUILD, MOD, ALICE = 9001, 10, 20
 # Zones at the ends of the offset range: dates near year 1 or 9999 overflow in one of them.

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.app import CollectiveBot
 from bot.cooldowns import Cooldowns
-from bot.services.bindings import ROLE_MODERATOR, get_binding
+from bot.services.program.bindings import ROLE_MODERATOR, get_binding
 from emulator import Emulator
 from emulator.models import VOICE, User
 from tests.e2e.conftest import BotRunner, World

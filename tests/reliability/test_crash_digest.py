@@ -17,8 +17,8 @@ import pytest
 
 from bot.config import WEEKDAYS, ProgramDefaults
 from bot.db import Database
-from bot.services.bindings import bind, channel_purpose
-from bot.services.guild_settings import ensure_guild
+from bot.services.program.bindings import bind, channel_purpose
+from bot.services.program.guild_settings import ensure_guild
 from emulator import Emulator
 from emulator.faults import FaultRule
 from tests.e2e.conftest import World

@@ -12,8 +12,8 @@ import pytest
 
 from bot.config import ProgramDefaults
 from bot.db import Database
-from bot.services.guild_settings import ensure_guild
-from bot.services.orders_csv import BATCH_ORDERS
+from bot.services.program.guild_settings import ensure_guild
+from bot.services.sales.csv_import import BATCH_ORDERS
 from emulator import Emulator
 from emulator.driver import Actor
 from tests.e2e.conftest import World

@@ -21,9 +21,11 @@ import pytest
 
 from bot.config import ProgramDefaults
 from bot.db import Database
-from bot.services import audit, drops, polls
-from bot.services.bindings import bind, channel_purpose
-from bot.services.guild_settings import ensure_guild
+from bot.services.content import drops
+from bot.services.polls import polls
+from bot.services.program import audit
+from bot.services.program.bindings import bind, channel_purpose
+from bot.services.program.guild_settings import ensure_guild
 from emulator import Emulator
 from emulator.faults import FaultRule
 from emulator.models import Message

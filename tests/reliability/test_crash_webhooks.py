@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import ProgramDefaults
 from bot.db import Database
-from bot.services.guild_settings import ensure_guild
+from bot.services.program.guild_settings import ensure_guild
 from bot.webhooks import sign
 from emulator import Emulator
 from tests.e2e.conftest import World

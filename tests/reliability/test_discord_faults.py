@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from bot.app import CollectiveBot
 from bot.clock import FixedClock
 from bot.config import Settings, WebhookSettings
-from bot.services.bindings import bind, channel_purpose
+from bot.services.program.bindings import bind, channel_purpose
 from bot.webhooks import sign
 from emulator import Emulator
 from tests.e2e.conftest import BotRunner, World

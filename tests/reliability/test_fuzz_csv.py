@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import CollectiveError
-from bot.services.orders_csv import ImportReport, import_shopify_csv
+from bot.services.sales.csv_import import ImportReport, import_shopify_csv
 from tests.fixtures.commerce.sales_world import GUILD, HERE, add_ambassador
 from tests.reliability.fuzz_strategies import FUZZ, any_text, attempt, dates, near, numbers, snapshot
 

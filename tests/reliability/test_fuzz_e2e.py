@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from bot.app import CollectiveBot
 from bot.clock import to_db
 from bot.cooldowns import Allowance, Cooldowns
-from bot.services import bindings
+from bot.services.program import bindings
 from bot.tree import CollectiveTree
 from emulator import Emulator, Reply
 from emulator.driver import Actor

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import CollectiveError
-from bot.services import briefs, drops, onboarding, submissions
-from bot.services.onboarding_form import validate_form
+from bot.services.content import briefs, drops, submissions
+from bot.services.onboarding import applications as onboarding
+from bot.services.onboarding.form import validate_form
 from tests.reliability.fuzz_strategies import FUZZ, any_text, attempt, date_like, form, near
 from tests.reliability.fuzz_world import ALICE, GUILD, MOD, ZONES, Program, add_member, build_program
 

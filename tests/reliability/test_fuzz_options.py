@@ -17,9 +17,15 @@ from hypothesis import strategies as st
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import CollectiveError
-from bot.services import codes, event_attendance, event_followup, events, points, polls, program_settings, tiers
-from bot.services.local_time import parse_local
-from bot.services.orders import record_manual_sale
+from bot.services.engagement import points
+from bot.services.events import attendance as event_attendance
+from bot.services.events import events
+from bot.services.events import followup as event_followup
+from bot.services.inputs.local_time import parse_local
+from bot.services.polls import polls
+from bot.services.program import program_settings, tiers
+from bot.services.sales import codes
+from bot.services.sales.orders import record_manual_sale
 from tests.reliability.fuzz_strategies import FUZZ, any_text, attempt, date_like, form, integers, near, numbers
 from tests.reliability.fuzz_world import ALICE, GUILD, MOD, ZONES, Program, add_member, build_program
 

@@ -15,9 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import CollectiveError
-from bot.services import codes, links, polls, program_settings, sales_reports, tiers
-from bot.services.local_time import parse_local
-from bot.services.onboarding_form import parse_links
+from bot.services.inputs import links
+from bot.services.inputs.local_time import parse_local
+from bot.services.onboarding.form import parse_links
+from bot.services.polls import polls
+from bot.services.program import program_settings, tiers
+from bot.services.sales import codes
+from bot.services.sales import reports as sales_reports
 from tests.reliability.fuzz_strategies import FUZZ_PURE, assert_clear, date_like, near
 from tests.reliability.fuzz_world import ZONES
 

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from bot.clock import FixedClock
 from bot.config import WebhookSettings
 from bot.db import Database
-from bot.services import shop_payloads
+from bot.services.sales import payloads as shop_payloads
 from bot.webhooks import WebhookServer, sign
 from tests.fixtures.commerce.sales_world import GUILD, add_ambassador, sample, shopify_order
 from tests.reliability.fuzz_strategies import FUZZ, NASTY, dates, numbers, snapshot

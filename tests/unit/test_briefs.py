@@ -10,8 +10,8 @@ import pytest
 from bot.clock import FixedClock, to_db
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.services import briefs, submissions
-from bot.services.members import find_member
+from bot.services.content import briefs, submissions
+from bot.services.program.members import find_member
 
 GUILD, MOD, ALICE, BOB = 1, 10, 20, 30
 UTC_ZONE = ZoneInfo("UTC")
@@ -135,8 +135,10 @@ async def test_edit_and_content_settings(db: Database, clock: FixedClock) -> Non
     edited = await briefs.edit(db, GUILD, brief.id, MOD, fields(now, due="2026-12-10 18:00", points="75"), now)
     assert edited.points == 75 and edited.due_at == datetime(2026, 12, 10, 18, tzinfo=UTC)
     assert await briefs.get_content_settings(db, GUILD) == briefs.ContentSettings(2, True)
-    updated = await briefs.update_content_settings(db, GUILD, now, reminder_days=3)
+    updated = await briefs.update_content_settings(db, GUILD, now, actor_id=MOD, reminder_days=3)
     assert updated == briefs.ContentSettings(3, True)
-    assert await briefs.update_content_settings(db, GUILD, now, feature=False) == briefs.ContentSettings(3, False)
+    assert await briefs.update_content_settings(db, GUILD, now, actor_id=MOD, feature=False) == briefs.ContentSettings(
+        3, False
+    )
     with pytest.raises(InvalidInput):
-        await briefs.update_content_settings(db, GUILD, now, reminder_days=31)
+        await briefs.update_content_settings(db, GUILD, now, actor_id=MOD, reminder_days=31)

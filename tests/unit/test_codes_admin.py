@@ -7,10 +7,9 @@ import pytest
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import NotFound
-from bot.services import codes, orders
-from bot.services import sale_celebrations as celebrations
-from bot.services.orders import SalesSettings
-from bot.services.shop_payloads import OrderIn
+from bot.services.sales import celebrations, codes, orders
+from bot.services.sales.orders import SalesSettings
+from bot.services.sales.payloads import OrderIn
 from tests.fixtures.commerce.sales_world import GUILD, add_ambassador
 
 

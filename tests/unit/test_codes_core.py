@@ -8,7 +8,8 @@ import pytest
 from bot.clock import FixedClock, to_db
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput
-from bot.services import codes, points
+from bot.services.engagement import points
+from bot.services.sales import codes
 
 GUILD = 7
 

@@ -12,11 +12,11 @@ from bot.clock import FixedClock, to_db
 from bot.config import ProgramDefaults
 from bot.db import Database
 from bot.scheduler import RecurringJob, RunContext, Scheduler
-from bot.services import digest_sections
-from bot.services.digest import build_digest, claim_week, finish_claim, fit_embed, public_text, window_for
-from bot.services.digest_sections import DigestSection, DigestWindow
-from bot.services.guild_settings import ensure_guild, get_settings
-from cogs.digest import _weekly, to_embed
+from bot.services.digest import sections as digest_sections
+from bot.services.digest.sections import DigestSection, DigestWindow
+from bot.services.digest.weekly import build_digest, claim_week, finish_claim, fit_embed, public_text, window_for
+from bot.services.program.guild_settings import ensure_guild, get_settings
+from cogs.digest.digest import _weekly, to_embed
 from tests.unit.test_points import GUILD, add_member, give
 
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed
-from bot.services import drops
+from bot.services.content import drops
 from tests.unit.test_briefs import ALICE, GUILD, MOD, UTC_ZONE
 
 

@@ -12,9 +12,9 @@ import pytest
 
 from bot.clock import to_db
 from bot.db import Database, bundled_migrations
-from bot.services.leaderboard import Leaderboard, leaderboard
-from bot.services.points import period_start
-from bot.services.profile import profile
+from bot.services.engagement.leaderboard import Leaderboard, leaderboard
+from bot.services.engagement.points import period_start
+from bot.services.engagement.profile import profile
 from tests.unit.test_leaderboard import add_sale
 from tests.unit.test_points import GUILD, add_member, give
 

@@ -12,13 +12,7 @@ import pytest
 from bot.clock import FixedClock, to_db
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed
-from bot.services.event_rsvps import (
-    claim_reminder,
-    members_with_status,
-    my_rsvps,
-    rsvp,
-)
-from bot.services.events import (
+from bot.services.events.events import (
     EventDraft,
     cancel_event,
     counts,
@@ -27,7 +21,13 @@ from bot.services.events import (
     is_current_timer,
     reminder_plan,
 )
-from bot.services.local_time import parse_local
+from bot.services.events.rsvps import (
+    claim_reminder,
+    members_with_status,
+    my_rsvps,
+    rsvp,
+)
+from bot.services.inputs.local_time import parse_local
 
 GUILD = 1
 MOD = 10

@@ -9,16 +9,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot.services.events_digest  # noqa: F401 — registers the digest providers
+import bot.services.events.digest  # noqa: F401 — registers the digest providers
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed
-from bot.services import points
-from bot.services.digest_sections import DigestWindow, metric_providers, section_providers
-from bot.services.event_attendance import CODE_ALPHABET, attendees_csv, check_in, new_code, record_voice
-from bot.services.event_followup import create_followup_poll
-from bot.services.event_rsvps import rsvp
-from bot.services.events import create_event
+from bot.services.digest.sections import DigestWindow, metric_providers, section_providers
+from bot.services.engagement import points
+from bot.services.events.attendance import CODE_ALPHABET, attendees_csv, check_in, new_code, record_voice
+from bot.services.events.events import create_event
+from bot.services.events.followup import create_followup_poll
+from bot.services.events.rsvps import rsvp
 from tests.unit.test_events import ALICE, BOB, CHEN, GUILD, MOD, START, add_member, draft
 
 UTC_ZONE = ZoneInfo("UTC")

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from bot.clock import FixedClock
 from bot.db import Database
-from bot.services import fraud, orders
-from bot.services.digest_sections import DigestWindow, metric_providers, section_providers
-from bot.services.orders import SalesSettings
-from bot.services.sales_digest import flags_section, orders_metric, revenue_metric, sales_section
-from bot.services.shop_payloads import OrderIn
+from bot.services.digest.sections import DigestWindow, metric_providers, section_providers
+from bot.services.sales import fraud, orders
+from bot.services.sales.digest import flags_section, orders_metric, revenue_metric, sales_section
+from bot.services.sales.orders import SalesSettings
+from bot.services.sales.payloads import OrderIn
 from tests.fixtures.commerce.sales_world import GUILD, add_ambassador
 
 

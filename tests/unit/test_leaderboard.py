@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import FixedClock, to_db
 from bot.db import Database
-from bot.services.leaderboard import Leaderboard, format_minor, leaderboard, points_between
-from bot.services.profile import profile, streak
+from bot.services.engagement.leaderboard import Leaderboard, format_minor, leaderboard, points_between
+from bot.services.engagement.profile import profile, streak
 from tests.unit.test_points import GUILD, add_member, give
 
 UTCZ = ZoneInfo("UTC")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import InvalidInput
-from bot.services.links import CONTENT_TYPES, IMAGE_TYPES, check_link, check_upload
+from bot.services.inputs.links import CONTENT_TYPES, IMAGE_TYPES, check_link, check_upload
 
 
 @pytest.mark.parametrize(

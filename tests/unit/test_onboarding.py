@@ -11,8 +11,10 @@ from bot.clock import FixedClock
 from bot.config import ProgramDefaults
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed
-from bot.services import codes, members, onboarding, program_settings
-from bot.services.guild_settings import GuildSettings, ensure_guild, get_settings
+from bot.services.onboarding import applications as onboarding
+from bot.services.program import members, program_settings
+from bot.services.program.guild_settings import GuildSettings, ensure_guild, get_settings
+from bot.services.sales import codes
 
 GUILD = 11
 MOD, MOD2 = 900, 901

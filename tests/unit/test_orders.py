@@ -9,9 +9,9 @@ import pytest
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput
-from bot.services import codes, orders
-from bot.services.orders import SalesSettings
-from bot.services.shop_payloads import OrderIn, RefundIn, shopify_order
+from bot.services.sales import codes, orders
+from bot.services.sales.orders import SalesSettings
+from bot.services.sales.payloads import OrderIn, RefundIn, shopify_order
 from tests.fixtures.commerce.sales_world import GUILD, add_ambassador
 from tests.fixtures.commerce.sales_world import shopify_order as order_body
 

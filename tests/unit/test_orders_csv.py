@@ -7,8 +7,8 @@ import pytest
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import InvalidInput
-from bot.services import orders_csv
-from bot.services.orders_csv import ImportReport, import_shopify_csv
+from bot.services.sales import csv_import as orders_csv
+from bot.services.sales.csv_import import ImportReport, import_shopify_csv
 from tests.fixtures.commerce.sales_world import GUILD, HERE, add_ambassador
 
 HEADER = (HERE / "shopify_orders_export_header.csv").read_text(encoding="utf-8").strip()

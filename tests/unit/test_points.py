@@ -10,7 +10,8 @@ import pytest
 from bot.clock import FixedClock, to_db
 from bot.db import Database
 from bot.errors import InvalidInput, NotFound
-from bot.services import audit, points
+from bot.services.engagement import points
+from bot.services.program import audit
 
 GUILD = 1000
 UTCZ = ZoneInfo("UTC")

@@ -11,7 +11,8 @@ import pytest
 from bot.clock import FixedClock, to_db
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed
-from bot.services import points, polls
+from bot.services.engagement import points
+from bot.services.polls import polls
 from tests.unit.test_points import GUILD, add_member
 
 

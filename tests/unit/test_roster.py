@@ -11,9 +11,13 @@ from bot.clock import FixedClock
 from bot.config import ProgramDefaults
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.services import codes, members, onboarding, points, roster, tiers
-from bot.services.bindings import ROLE_AMBASSADOR
-from bot.services.guild_settings import GuildSettings, ensure_guild, get_settings
+from bot.services.engagement import points
+from bot.services.onboarding import applications as onboarding
+from bot.services.onboarding import roster
+from bot.services.program import members, tiers
+from bot.services.program.bindings import ROLE_AMBASSADOR
+from bot.services.program.guild_settings import GuildSettings, ensure_guild, get_settings
+from bot.services.sales import codes
 
 GUILD = 12
 MOD = 900

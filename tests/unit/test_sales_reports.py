@@ -10,9 +10,10 @@ import pytest
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import InvalidInput
-from bot.services import orders, sales_reports
-from bot.services.orders import SalesSettings
-from bot.services.shop_payloads import OrderIn, RefundIn
+from bot.services.sales import orders
+from bot.services.sales import reports as sales_reports
+from bot.services.sales.orders import SalesSettings
+from bot.services.sales.payloads import OrderIn, RefundIn
 from tests.fixtures.commerce.sales_world import GUILD, add_ambassador, add_tier
 
 BERLIN = ZoneInfo("Europe/Berlin")

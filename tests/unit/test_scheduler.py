@@ -17,7 +17,7 @@ from bot.config import ProgramDefaults
 from bot.db import Database
 from bot.periods import PeriodWindow, weekly
 from bot.scheduler import RecurringJob, RunContext, Scheduler, Timer
-from bot.services.guild_settings import GuildSettings, ensure_guild
+from bot.services.program.guild_settings import GuildSettings, ensure_guild
 from bot.unit_of_work import TimerKind
 
 GUILD = 1001

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.services import setup_plan as sp
-from bot.services.tiers import Tier
+from bot.services.program import setup_plan as sp
+from bot.services.program.tiers import Tier
 
 
 def test_the_plan_has_roles_category_and_private_channels() -> None:

@@ -9,8 +9,10 @@ import pytest
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.services import briefs, content_digest, points, submissions
-from bot.services.digest_sections import DigestWindow, metric_providers, section_providers
+from bot.services.content import briefs, submissions
+from bot.services.content import digest as content_digest
+from bot.services.digest.sections import DigestWindow, metric_providers, section_providers
+from bot.services.engagement import points
 from tests.unit.test_briefs import ALICE, BOB, GUILD, MOD, UTC_ZONE, add_member, fields
 
 LINK = "https://www.tiktok.com/@alice/video/7301"

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from bot.clock import FixedClock
 from bot.config import WebhookSettings
 from bot.db import Database
-from bot.services.order_ledger import Delivery, RecordResult, UnknownProgram
-from bot.services.shop_payloads import PayloadError, parse_json, shopify_order, shopify_refund
+from bot.services.sales.ledger import Delivery, RecordResult, UnknownProgram
+from bot.services.sales.payloads import PayloadError, parse_json, shopify_order, shopify_refund
 from bot.webhook_batches import DeliveryWriter
 from bot.webhooks import WebhookServer, sign
 from tests.fixtures.commerce.sales_world import GUILD, add_ambassador, encode, sample

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from bot.clock import FixedClock
 from bot.config import WebhookSettings
 from bot.db import Database
-from bot.services.order_ledger import SALE_RECORDED
-from bot.services.orders import LedgerEvent
+from bot.services.sales.ledger import SALE_RECORDED
+from bot.services.sales.orders import LedgerEvent
 from bot.webhooks import WebhookServer, sign
 from tests.fixtures.commerce.sales_world import GUILD, add_ambassador, encode, sample, shopify_order
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.services.shop_payloads import (
+from bot.services.sales.payloads import (
     PayloadError,
     format_minor,
     parse_json,

@@ -1,0 +1,1 @@
+"""Content: briefs, behind-the-scenes drops, submissions and their review."""

@@ -1,0 +1,1 @@
+"""The weekly digest: the sections each capability contributes, and the digest built from them."""

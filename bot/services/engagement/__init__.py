@@ -1,0 +1,1 @@
+"""Engagement: the points ledger, leaderboards and profiles."""

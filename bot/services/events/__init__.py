@@ -1,0 +1,1 @@
+"""Events: scheduling, RSVPs and the waitlist, reminders, check-in and attendance."""

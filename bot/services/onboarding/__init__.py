@@ -1,0 +1,1 @@
+"""Onboarding: applications, the review queue's decisions, the waitlist and the roster."""

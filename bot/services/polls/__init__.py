@@ -1,0 +1,1 @@
+"""Focus-group polls: creating, voting, closing and results."""

@@ -1,0 +1,1 @@
+"""The program's core records every capability shares: members, tiers, settings, channel bindings, the audit trail."""

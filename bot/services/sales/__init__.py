@@ -1,0 +1,1 @@
+"""Codes and sales: issuing codes, recording orders (webhooks, CSV, by hand), reports, fraud flags, celebrations."""

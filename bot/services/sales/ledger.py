@@ -1,0 +1,367 @@
+"""The attribution ledger's writes as plain sqlite3 calls, run in the database writer's thread.
+
+``bot/services/sales/orders.py`` is the async face (``record_order``, ``record_refund``, manual sales) and runs these
+through ``Transaction.run``; the webhook writer (``bot/webhook_batches.py``) runs ``ingest_delivery`` for many
+deliveries in one transaction. Written synchronously on purpose: a delivery is about a dozen statements, and
+one thread hop per statement cost far more than SQLite itself (issue 9).
+
+Idempotency comes from the database, not from memory:
+- ``webhook_deliveries`` (guild, shop, event id) — a replayed event changes nothing;
+- ``shop_orders`` (guild, shop, order id) — an order is seen once; a later "paid" only flips its state;
+- ``sales`` UNIQUE (guild, shop, order id, kind, entry ref) — a sale once, each refund id once;
+- points awarded with the references ``sale:<shop>:<order id>`` / ``refund:<shop>:<order id>:<refund id>``
+  (the same row ``points.award`` writes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from bot.clock import to_db
+from bot.services.engagement.points import AWARD_SQL
+from bot.services.sales.payloads import OrderIn, PayloadError, RefundIn, Shop
+from bot.unit_of_work import emit_sync
+
+Source = Literal["webhook", "csv", "manual"]
+Outcome = Literal["recorded", "duplicate", "stored", "unattributed", "unknown_code", "test", "refund", "no_sale"]
+
+
+@dataclass(frozen=True)
+class SalesSettings:
+    count_unpaid_orders: bool = False
+    shoutouts: bool = False
+
+
+# Outbox topic written with every sale a code brought in: {"user_id": …, "sale_id": …}.
+SALE_RECORDED = "sale.recorded"
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """What a delivery changed, for the caller's answer (a sale as ``SALE_RECORDED`` also goes to the outbox)."""
+
+    name: Literal["sale_recorded", "refund_recorded"]
+    guild_id: int
+    user_id: int
+    row_id: int
+
+
+@dataclass
+class RecordResult:
+    outcome: Outcome
+    events: list[LedgerEvent] = field(default_factory=list)
+    unknown_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CodeHolder:
+    id: int
+    code: str
+    user_id: int
+    retired: bool  # not active: still attributes, flagged
+
+
+class UnknownProgram(LookupError):
+    """A delivery names a server with no program (404), or names none while several run (400)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One verified, parsed webhook delivery; ``guild_id`` None means "the only program there is"."""
+
+    guild_id: int | None
+    shop: Shop
+    event_id: str | None
+    topic: str
+    item: OrderIn | RefundIn
+    received_at: datetime
+
+
+def email_hash(email: str | None) -> str | None:
+    """Orders keep only a hash of the buyer's email: enough to spot self-referral, nothing to leak."""
+    if not email or not email.strip():
+        return None
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class Lookups:
+    """What a batch of deliveries asks again and again, read once per transaction (nothing a delivery writes).
+
+    Settings, servers, codes and ambassadors' emails change only in other transactions, so within one they
+    are stable; caching them saves most of a delivery's reads.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._settings: dict[int, SalesSettings] = {}
+        self._points: dict[int, int] = {}
+        self._programs: dict[int | None, int | UnknownProgram] = {}
+        self._codes: dict[tuple[int, str], CodeHolder | None] = {}
+        self._emails: dict[tuple[int, int], str | None] = {}  # hashed, as email_hash gives it
+
+    def stamp(self, when: datetime) -> str:
+        return to_db(when)
+
+    def sales_settings(self, guild_id: int) -> SalesSettings:
+        if guild_id not in self._settings:
+            row = self.conn.execute(
+                "SELECT count_unpaid_orders, shoutouts FROM sales_settings WHERE guild_id = ?", (guild_id,)
+            ).fetchone()
+            self._settings[guild_id] = SalesSettings() if row is None else SalesSettings(bool(row[0]), bool(row[1]))
+        return self._settings[guild_id]
+
+    def points_per_sale(self, guild_id: int) -> int:
+        if guild_id not in self._points:
+            row = self.conn.execute("SELECT points_sale FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+            self._points[guild_id] = int(row[0] or 0) if row is not None else 0
+        return self._points[guild_id]
+
+    def program(self, guild_id: int | None) -> int:
+        """The server a delivery is for (None: the only one there is); raises UnknownProgram."""
+        if guild_id not in self._programs:
+            self._programs[guild_id] = self._find_program(guild_id)
+        found = self._programs[guild_id]
+        if isinstance(found, UnknownProgram):
+            raise UnknownProgram(found.status, str(found))
+        return found
+
+    def _find_program(self, guild_id: int | None) -> int | UnknownProgram:
+        if guild_id is None:
+            rows = self.conn.execute("SELECT guild_id FROM guild_settings LIMIT 2").fetchall()
+            if len(rows) != 1:
+                return UnknownProgram(400 if rows else 404, "say which server: /webhooks/<shop>/<guild_id>")
+            return int(rows[0][0])
+        found = self.conn.execute("SELECT 1 FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+        return guild_id if found is not None else UnknownProgram(404, "no program for that server")
+
+    def code(self, guild_id: int, code: str) -> CodeHolder | None:
+        """Any code, in any status, matched case-insensitively (old codes still attribute sales)."""
+        key = (guild_id, code.strip().upper())
+        if key not in self._codes:
+            row = self.conn.execute(
+                "SELECT id, code, user_id, status FROM codes WHERE guild_id = ? AND code_norm = ?", key
+            ).fetchone()
+            self._codes[key] = None if row is None else CodeHolder(int(row[0]), row[1], int(row[2]), row[3] != "active")
+        return self._codes[key]
+
+    def email_hash(self, guild_id: int, user_id: int) -> str | None:
+        """The hash of the ambassador's email on file (for the self-referral check)."""
+        if (guild_id, user_id) not in self._emails:
+            row = self.conn.execute(
+                "SELECT email FROM members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+            ).fetchone()
+            self._emails[(guild_id, user_id)] = None if row is None else email_hash(row[0])
+        return self._emails[(guild_id, user_id)]
+
+
+def note_unknown_code(conn: sqlite3.Connection, guild_id: int, code: str, order_id: str, now: datetime) -> None:
+    _note_unknown(conn, guild_id, code, order_id, to_db(now))
+
+
+def _note_unknown(conn: sqlite3.Connection, guild_id: int, code: str, order_id: str, at: str) -> None:
+    conn.execute(
+        """INSERT INTO unknown_codes (guild_id, code, orders, first_seen_at, last_seen_at, last_order_id)
+           VALUES (?, ?, 1, ?, ?, ?)
+           ON CONFLICT (guild_id, code) DO UPDATE SET orders = orders + 1, last_seen_at = excluded.last_seen_at,
+               last_order_id = excluded.last_order_id""",
+        (guild_id, code.strip().upper(), at, at, order_id),
+    )
+
+
+def _award(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, points: int, reason: str, reference: str, at: str
+) -> None:
+    """``points.award`` for this thread: the unique reference makes it exactly once."""
+    conn.execute(AWARD_SQL, (guild_id, user_id, points, reason, reference, None, at, None))
+
+
+def _find_seen(conn: sqlite3.Connection, guild_id: int, order: OrderIn) -> sqlite3.Row | None:
+    keys = [order.order_id]
+    if order.shop == "shopify" and order.order_name:
+        # An export without the Id column keys orders by name; a webhook for the same order must find it.
+        keys.append(f"name:{order.order_name}")
+    rows = conn.execute(
+        f"SELECT order_id, paid, counted FROM shop_orders WHERE guild_id = ? AND shop = ?"
+        f" AND order_id IN ({', '.join('?' * len(keys))})",
+        (guild_id, order.shop, *keys),
+    ).fetchall()
+    rows.sort(key=lambda row: row[0] != order.order_id)  # the exact id wins over the name key
+    return rows[0] if rows else None
+
+
+def record_order(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    order: OrderIn,
+    *,
+    source: Source,
+    now: datetime,
+    settings: SalesSettings,
+    lookups: Lookups | None = None,
+) -> RecordResult:
+    """Store the order once; when it counts (paid, or unpaid counting is on) attribute it once."""
+    if order.test:
+        return RecordResult("test")  # Shopify's "send test notification": never a real sale
+    lookups = lookups or Lookups(conn)
+    at = lookups.stamp(now)
+    seen = _find_seen(conn, guild_id, order)
+    if seen is not None and seen["order_id"] != order.order_id:
+        order = replace(order, order_id=seen["order_id"])
+    found: CodeHolder | None = None
+    unknown: list[str] = []
+    for candidate in order.codes:
+        found = lookups.code(guild_id, candidate)
+        if found is not None:
+            break
+        unknown.append(candidate)
+    if seen is not None and seen["counted"]:
+        result = RecordResult("duplicate")
+    elif not (order.paid or settings.count_unpaid_orders):
+        result = RecordResult("stored")
+    elif found is None:
+        result = RecordResult("unknown_code" if unknown else "unattributed", unknown_codes=tuple(unknown))
+    else:
+        result = _attribute(conn, guild_id, order, found, lookups, source=source, at=at)
+    # The order row is written after the sale so it carries "counted" at once (one statement fewer).
+    counted = int(result.outcome == "recorded")
+    key = (guild_id, order.shop, order.order_id)
+    if seen is None:
+        conn.execute(
+            """INSERT INTO shop_orders (guild_id, shop, order_id, order_name, code, paid, counted, ordered_at,
+                   received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (*key, order.order_name, order.codes[0] if order.codes else None, int(order.paid), counted,
+             lookups.stamp(order.ordered_at), at),
+        )  # fmt: skip
+        for code in unknown:
+            _note_unknown(conn, guild_id, code, order.order_id, at)
+    elif (order.paid and not seen["paid"]) or counted:
+        conn.execute(
+            """UPDATE shop_orders SET paid = MAX(paid, ?), counted = MAX(counted, ?)
+               WHERE guild_id = ? AND shop = ? AND order_id = ?""",
+            (int(order.paid), counted, *key),
+        )
+    for refund in order.refunds:
+        refunded = record_refund(conn, guild_id, replace(refund, order_id=order.order_id), source=source, now=now)
+        result.events += refunded.events
+    return result
+
+
+def _attribute(
+    conn: sqlite3.Connection, guild_id: int, order: OrderIn, found: CodeHolder, lookups: Lookups, *,
+    source: Source, at: str,
+) -> RecordResult:  # fmt: skip
+    buyer = email_hash(order.email)
+    self_referral = buyer is not None and buyer == lookups.email_hash(guild_id, found.user_id)
+    cur = conn.execute(
+        """INSERT INTO sales (guild_id, kind, shop, order_id, entry_ref, order_name, code_id, code, user_id,
+               gross_minor, discount_minor, net_minor, currency, occurred_at, recorded_at, source,
+               code_retired, self_referral, email_hash)
+           VALUES (?, 'sale', ?, ?, 'sale', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (guild_id, shop, order_id, kind, entry_ref) DO NOTHING""",
+        (guild_id, order.shop, order.order_id, order.order_name, found.id, found.code, found.user_id,
+         order.gross_minor, order.discount_minor, order.net_minor, order.currency, lookups.stamp(order.ordered_at),
+         at, source, int(found.retired), int(self_referral), buyer),
+    )  # fmt: skip
+    if cur.rowcount != 1:
+        return RecordResult("duplicate")
+    sale_id = int(cur.lastrowid or 0)
+    worth = lookups.points_per_sale(guild_id)
+    if worth:
+        _award(conn, guild_id, found.user_id, worth, "sale", f"sale:{order.shop}:{order.order_id}", at)
+    emit_sync(conn, guild_id, SALE_RECORDED, at, {"user_id": found.user_id, "sale_id": sale_id}, key=str(sale_id))
+    return RecordResult("recorded", [LedgerEvent("sale_recorded", guild_id, found.user_id, sale_id)])
+
+
+def record_refund(
+    conn: sqlite3.Connection, guild_id: int, refund: RefundIn, *, source: Source, now: datetime
+) -> RecordResult:
+    """Reverse the refunded amount (capped at what is left) and the same share of the sale's points."""
+    sale = conn.execute(
+        "SELECT * FROM sales WHERE guild_id = ? AND shop = ? AND order_id = ? AND kind = 'sale'",
+        (guild_id, refund.shop, refund.order_id),
+    ).fetchone()
+    if sale is None:
+        return RecordResult("no_sale")  # an order no ambassador's code brought in
+    if refund.currency is not None and refund.currency != sale["currency"]:
+        raise PayloadError(f"refund currency {refund.currency} differs from the sale's {sale['currency']}")
+    done = conn.execute(
+        "SELECT 1 FROM sales WHERE guild_id = ? AND shop = ? AND order_id = ? AND kind = 'refund' AND entry_ref = ?",
+        (guild_id, refund.shop, refund.order_id, refund.refund_id),
+    ).fetchone()
+    if done is not None:
+        return RecordResult("duplicate")
+    before = -int(
+        conn.execute(
+            "SELECT COALESCE(SUM(net_minor), 0) FROM sales WHERE guild_id = ? AND shop = ? AND order_id = ?"
+            " AND kind = 'refund'",
+            (guild_id, refund.shop, refund.order_id),
+        ).fetchone()[0]
+    )
+    sale_net = int(sale["net_minor"])
+    amount = min(refund.amount_minor, max(sale_net - before, 0))
+    if amount <= 0:
+        return RecordResult("duplicate")  # nothing left to reverse
+    gross = share(int(sale["gross_minor"]), amount, sale_net)
+    cur = conn.execute(
+        """INSERT INTO sales (guild_id, kind, shop, order_id, entry_ref, order_name, code_id, code, user_id,
+               gross_minor, discount_minor, net_minor, currency, occurred_at, recorded_at, source,
+               code_retired, self_referral, email_hash)
+           VALUES (?, 'refund', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (guild_id, refund.shop, refund.order_id, refund.refund_id, sale["order_name"], sale["code_id"], sale["code"],
+         sale["user_id"], -gross, -(gross - amount), -amount, sale["currency"], to_db(refund.occurred_at),
+         to_db(now), source, sale["code_retired"], sale["self_referral"], sale["email_hash"]),
+    )  # fmt: skip
+    refund_row = int(cur.lastrowid or 0)
+    awarded = conn.execute(
+        "SELECT points FROM points_ledger WHERE guild_id = ? AND reference = ?",
+        (guild_id, f"sale:{refund.shop}:{refund.order_id}"),
+    ).fetchone()
+    if awarded and awarded[0]:
+        # Cumulative shares, so several partial refunds reverse exactly the whole award in the end.
+        total = int(awarded[0])
+        reverse = share(total, before + amount, sale_net) - share(total, before, sale_net)
+        if reverse:
+            reference = f"refund:{refund.shop}:{refund.order_id}:{refund.refund_id}"
+            _award(conn, guild_id, int(sale["user_id"]), -reverse, "refund", reference, to_db(now))
+    return RecordResult("refund", [LedgerEvent("refund_recorded", guild_id, int(sale["user_id"]), refund_row)])
+
+
+def share(total: int, part: int, whole: int) -> int:
+    """round(total * part / whole), half away from zero, in integers."""
+    if whole <= 0:
+        return total if part > 0 else 0
+    return (2 * total * part + whole) // (2 * whole)
+
+
+def ingest_delivery(conn: sqlite3.Connection, delivery: Delivery, lookups: Lookups) -> RecordResult:
+    """One webhook delivery inside the caller's transaction; the event id is remembered with its outcome."""
+    guild_id = lookups.program(delivery.guild_id)
+    shop, event_id, now = delivery.shop, delivery.event_id, delivery.received_at
+    if event_id is not None:
+        seen = conn.execute(
+            "SELECT 1 FROM webhook_deliveries WHERE guild_id = ? AND shop = ? AND event_id = ?",
+            (guild_id, shop, event_id),
+        ).fetchone()
+        if seen is not None:
+            return RecordResult("duplicate")
+    item = delivery.item
+    if isinstance(item, RefundIn):
+        result = record_refund(conn, guild_id, item, source="webhook", now=now)
+    else:
+        settings = lookups.sales_settings(guild_id)
+        result = record_order(conn, guild_id, item, source="webhook", now=now, settings=settings, lookups=lookups)
+    if event_id is not None:
+        conn.execute(
+            """INSERT INTO webhook_deliveries (guild_id, shop, event_id, topic, outcome, received_at)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (guild_id, shop, event_id, delivery.topic, result.outcome, lookups.stamp(now)),
+        )
+    return result

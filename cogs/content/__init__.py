@@ -1,0 +1,19 @@
+"""Content: briefs, drops, submissions and their review."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import CollectiveBot
+
+
+async def setup(bot: CollectiveBot) -> None:
+    # Imported here, not at the top: a feature package is imported whenever another feature uses one of its
+    # modules, and its cogs should load only as the extension.
+    from cogs.content import briefs, drops, submission_review, submissions
+
+    await briefs.setup(bot)
+    await drops.setup(bot)
+    await submission_review.setup(bot)
+    await submissions.setup(bot)

@@ -1,0 +1,237 @@
+"""Review: Approve / Request changes / Reject on each submission (moderators), /review for the oldest pending.
+
+A decision is one transaction (status, points, audit); the review post, the showcase, the DM and the
+``submission_approved`` event follow the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Self
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import CollectiveBot
+from bot.checks import is_moderator, moderator_only
+from bot.dm import send_dm
+from bot.errors import Conflict, InvalidInput, NotAllowed
+from bot.services.content import briefs, submissions
+from bot.services.content.submissions import Decision, Outcome
+from bot.services.program.bindings import get_channel_id
+from bot.services.program.guild_settings import get_settings
+from bot.ui.base import SafeDynamicItem
+from bot.ui.custom_ids import custom_id, template
+from bot.ui.embeds import DANGER, SUCCESS, WARNING, add_field, clip, embed
+from cogs.content.content_ui import (
+    DisplayView,
+    Field,
+    FormModal,
+    bot_of,
+    brief_title_of,
+    guild_id_of,
+    message_url,
+    messageable,
+    review_buttons,
+    submission_card,
+    zone_of,
+)
+
+log = logging.getLogger(__name__)
+FORMS: dict[str, tuple[Decision, str, str]] = {
+    # action → (decision, modal title, feedback label)
+    "approve": ("approved", "Approve submission #{id}", "Feedback for the ambassador (optional)"),
+    "changes": ("changes_requested", "Request changes on #{id}", "What should they change?"),
+    "reject": ("rejected", "Reject submission #{id}", "Reason (sent to the ambassador)"),
+}
+
+
+async def _open_decision(interaction: discord.Interaction[Any], action: str, submission_id: int) -> None:
+    bot, guild_id = bot_of(interaction), guild_id_of(interaction)
+    if not await is_moderator(bot, interaction.user):
+        raise NotAllowed("Only program moderators can review submissions.")
+    sub = await submissions.get_submission(bot.db, guild_id, submission_id)
+    if sub.status != "pending":
+        raise Conflict(f"Submission #{sub.id} was already decided: {submissions.STATUS_LABELS[sub.status]}.")
+    decision, title, label = FORMS[action]
+    fields = [Field("feedback", label, submissions.FEEDBACK_MAX, paragraph=True, required=decision != "approved")]
+    if decision == "approved":
+        default = (await briefs.get_content_settings(bot.db, guild_id)).feature_in_showcase
+        fields.append(Field("feature", "Feature in the showcase? (yes / no)", 3, default="yes" if default else "no"))
+
+    async def done(modal_interaction: discord.Interaction[Any], values: dict[str, str]) -> None:
+        cog = bot.get_cog("Review")
+        assert isinstance(cog, Review)
+        await cog.decide(modal_interaction, guild_id, submission_id, decision, values)
+
+    await interaction.response.send_modal(FormModal(title.format(id=submission_id), fields, done))
+
+
+def _decision_item(action: str) -> type[SafeDynamicItem]:
+    class DecisionButton(
+        SafeDynamicItem,
+        discord.ui.DynamicItem[discord.ui.Button[Any]],
+        template=template("submission", action, "submission_id"),
+    ):
+        moderator_only = True
+
+        def __init__(self, submission_id: int) -> None:
+            super().__init__(discord.ui.Button(label=action, custom_id=custom_id("submission", action, submission_id)))
+            self.submission_id = submission_id
+
+        @classmethod
+        async def from_custom_id(
+            cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+        ) -> Self:
+            return cls(int(match["submission_id"]))
+
+        async def handle(self, interaction: discord.Interaction[Any]) -> None:
+            await _open_decision(interaction, action, self.submission_id)
+
+    DecisionButton.__name__ = DecisionButton.__qualname__ = f"{action.title()}SubmissionButton"
+    return DecisionButton
+
+
+DECISION_ITEMS = [_decision_item(action) for action in FORMS]
+
+
+def _wants_feature(value: str) -> bool:
+    answer = value.strip().lower()
+    if answer in ("yes", "y"):
+        return True
+    if answer in ("no", "n", ""):
+        return False
+    raise InvalidInput("Answer “yes” or “no” to featuring it in the showcase.")
+
+
+class Review(commands.Cog, name="Review"):
+    def __init__(self, bot: CollectiveBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*DECISION_ITEMS)  # type: ignore[arg-type]
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*DECISION_ITEMS)  # type: ignore[arg-type]
+
+    async def decide(
+        self,
+        interaction: discord.Interaction[Any],
+        guild_id: int,
+        submission_id: int,
+        decision: Decision,
+        values: dict[str, str],
+    ) -> None:
+        if not await is_moderator(self.bot, interaction.user):
+            raise NotAllowed("Only program moderators can review submissions.")
+        feature = decision == "approved" and _wants_feature(values.get("feature", "no"))
+        default_points = (await get_settings(self.bot.db, guild_id)).points_submission_approved
+        outcome = await submissions.decide(
+            self.bot.db,
+            guild_id,
+            submission_id,
+            interaction.user.id,
+            decision,
+            values.get("feedback"),
+            default_points,
+            self.bot.clock.now(),
+        )
+        # Committed: everything below is Discord side effects, each reported but never undoing the decision.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        notes = [await self._update_review_post(outcome)]
+        if feature:
+            notes.append(await self._feature(outcome))
+        notes.append(await self._tell_ambassador(outcome))
+        sub = outcome.submission
+        summary = {
+            "approved": f"✅ Approved #{sub.id}"
+            + (f": +{outcome.points_awarded} points for <@{sub.user_id}>." if outcome.points_awarded else "."),
+            "changes_requested": f"✏️ Asked <@{sub.user_id}> for changes on #{sub.id}; they can resubmit.",
+            "rejected": f"✖️ Rejected #{sub.id}.",
+        }[decision]
+        await interaction.followup.send("\n".join([summary, *(n for n in notes if n)]), ephemeral=True)
+
+    async def _update_review_post(self, outcome: Outcome) -> str | None:
+        sub = outcome.submission
+        if sub.review_channel_id is None or sub.review_message_id is None:
+            return None
+        zone = await zone_of(self.bot, sub.guild_id)
+        card = submission_card(sub, outcome.brief.title if outcome.brief else None, zone)
+        try:
+            message = messageable(self.bot, sub.guild_id, sub.review_channel_id).get_partial_message(
+                sub.review_message_id
+            )
+            await message.edit(embed=card, view=None, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as exc:
+            log.warning("could not update the review post of submission %s: %s", sub.id, exc)
+            return "(I couldn't update the post in the review channel.)"
+        return None
+
+    async def _feature(self, outcome: Outcome) -> str | None:
+        sub = outcome.submission
+        channel_id = await get_channel_id(self.bot.db, sub.guild_id, "showcase")
+        if channel_id is None:
+            return "Not featured: the showcase channel isn't set up yet (run /setup)."
+        card = embed(f"🌟 New from the community · {sub.platform}", sub.link, colour=SUCCESS)
+        add_field(card, "By", f"<@{sub.user_id}>", inline=True)
+        if outcome.brief is not None:
+            add_field(card, "Brief", outcome.brief.title, inline=True)
+        try:
+            message = await messageable(self.bot, sub.guild_id, channel_id).send(
+                content=clip(sub.link, 2000), embed=card, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not feature submission %s: %s", sub.id, exc)
+            return f"Not featured: I couldn't post in <#{channel_id}> ({exc.text or exc.status})."
+        await submissions.set_showcase_message(self.bot.db, sub.id, message.id)
+        return f"Featured in <#{channel_id}>: {message_url(sub.guild_id, channel_id, message.id)}"
+
+    async def _tell_ambassador(self, outcome: Outcome) -> str | None:
+        sub = outcome.submission
+        guild = self.bot.get_guild(sub.guild_id)
+        brand = guild.name if guild else "the brand"
+        about = f" for “{outcome.brief.title}”" if outcome.brief else ""
+        view = None
+        if sub.status == "approved":
+            card = embed(f"🎉 Your {sub.platform} piece{about} was approved!", colour=SUCCESS)
+            if outcome.points_awarded:
+                add_field(card, "Points", f"+{outcome.points_awarded}", inline=True)
+        elif sub.status == "changes_requested":
+            card = embed(f"✏️ {brand} asks for a few changes to your {sub.platform} piece{about}", colour=WARNING)
+            card.description = "Make the changes, then press **Resubmit** (or use /submit with `resubmit`)."
+            view = DisplayView().button(
+                "Resubmit", custom_id("submission", "resubmit", sub.id), discord.ButtonStyle.primary
+            )
+        else:
+            card = embed(f"Your {sub.platform} piece{about} wasn't accepted this time", colour=DANGER)
+        if sub.feedback:
+            add_field(card, "Feedback from the brand team", sub.feedback)
+        add_field(card, "Link", clip(sub.link, 1000))
+        card.set_footer(text=f"{brand} · submission #{sub.id}")
+        result = await send_dm(self.bot, sub.guild_id, sub.user_id, embed=card, **({"view": view} if view else {}))
+        if result != "sent":
+            return f"(<@{sub.user_id}> doesn't accept DMs, so they'll see this in /submissions.)"
+        return None
+
+    @app_commands.command(name="review", description="Open the oldest submission waiting for review")
+    @app_commands.guild_only()
+    @moderator_only()
+    async def review(self, interaction: discord.Interaction[Any]) -> None:
+        guild_id = guild_id_of(interaction)
+        sub = await submissions.oldest_pending(self.bot.db, guild_id)
+        if sub is None:
+            await interaction.response.send_message("🎉 Nothing waiting for review.", ephemeral=True)
+            return
+        waiting = await submissions.pending_count(self.bot.db, guild_id)
+        zone = await zone_of(self.bot, guild_id)
+        card = submission_card(sub, await brief_title_of(self.bot, sub), zone)
+        text = f"Oldest of {waiting} waiting for review."
+        if sub.review_channel_id and sub.review_message_id:
+            text += f" In the queue: {message_url(guild_id, sub.review_channel_id, sub.review_message_id)}"
+        await interaction.response.send_message(text, embed=card, view=review_buttons(sub.id), ephemeral=True)
+
+
+async def setup(bot: CollectiveBot) -> None:
+    await bot.add_cog(Review(bot))

@@ -1,0 +1,195 @@
+"""The Discord side of events, shared by ``cogs/events/manage.py`` and ``cogs/events/rsvp.py``.
+
+Rendering (announcement card, RSVP buttons, DMs) and keeping Discord in step with the database: the
+guild scheduled event, the announcement message and the reminder timers. Everything here runs after
+the service's transaction committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import discord
+
+from bot.dm import send_dm
+from bot.services.events.events import Counts, Event, counts, find_event
+from bot.services.events.rsvps import rsvp
+from bot.services.program.guild_settings import get_settings
+from bot.ui.base import SafeDynamicItem
+from bot.ui.custom_ids import custom_id, template
+from bot.ui.embeds import DANGER, SUCCESS, add_field, embed
+from bot.ui.times import local_time
+
+if TYPE_CHECKING:
+    from bot.app import CollectiveBot
+
+log = logging.getLogger(__name__)
+
+
+# -- rendering -----------------------------------------------------------------------------------------
+
+
+def when_text(event: Event, zone: ZoneInfo) -> str:
+    start = local_time(event.starts_at, zone)
+    same_day = event.starts_at.astimezone(zone).date() == event.ends_at.astimezone(zone).date()
+    end = event.ends_at.astimezone(zone).strftime("%H:%M") if same_day else local_time(event.ends_at, zone)
+    return f"{start} – {end}"
+
+
+def where_text(event: Event) -> str:
+    return f"Online in <#{event.channel_id}>" if event.online else str(event.location)
+
+
+def event_url(event: Event) -> str | None:
+    if event.discord_event_id is None:
+        return None
+    return f"https://discord.com/events/{event.guild_id}/{event.discord_event_id}"
+
+
+def announcement_url(event: Event) -> str | None:
+    if event.announcement_message_id is None:
+        return None
+    return (
+        f"https://discord.com/channels/{event.guild_id}/{event.announcement_channel_id}/{event.announcement_message_id}"
+    )
+
+
+def announcement_card(event: Event, taken: Counts, zone: ZoneInfo) -> discord.Embed:
+    cancelled = event.status == "cancelled"
+    card = embed(
+        f"{'Cancelled: ' if cancelled else '📅 '}{event.title}",
+        event.description or None,
+        colour=DANGER if cancelled else SUCCESS,
+    )
+    add_field(card, "When", when_text(event, zone))
+    add_field(card, "Where", where_text(event))
+    spots = f"{taken.going}/{event.capacity} going"
+    if taken.waitlisted:
+        spots += f" · {taken.waitlisted} on the waitlist"
+    add_field(card, "Spots", spots, inline=True)
+    add_field(card, "For", f"`{event.tier}` tier" if event.tier else "All ambassadors", inline=True)
+    if event.points:
+        add_field(card, "Points for coming", str(event.points), inline=True)
+    card.set_footer(text=f"Event #{event.id} · times in {zone.key}")
+    return card
+
+
+def rsvp_view(event: Event) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(GoingButton(event.id))
+    view.add_item(DeclineButton(event.id))
+    url = event_url(event)
+    if url is not None:
+        view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label="Event page", url=url))
+    return view
+
+
+# -- keeping Discord in step ---------------------------------------------------------------------------
+
+
+async def refresh_announcement(bot: CollectiveBot, event: Event, zone: ZoneInfo) -> None:
+    """Redraw the announcement (counts, edits, cancellation). Failure is logged, never fatal."""
+    if event.announcement_channel_id is None or event.announcement_message_id is None:
+        return
+    channel = bot.get_channel(event.announcement_channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        return
+    card = announcement_card(event, await counts(bot.db, event.id), zone)
+    message = channel.get_partial_message(event.announcement_message_id)
+    try:
+        if event.status == "cancelled":
+            await message.edit(embed=card, view=None)
+        else:
+            await message.edit(embed=card, view=rsvp_view(event))
+    except discord.HTTPException as exc:
+        log.warning("could not update the announcement of event %s: %s", event.id, exc)
+
+
+async def tell(bot: CollectiveBot, guild_id: int, user_ids: list[int], text: str, event: Event) -> None:
+    """DM each member (members who closed DMs are skipped by ``send_dm``)."""
+    view = None
+    url = announcement_url(event)
+    if url is not None:
+        view = discord.ui.View()
+        view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label="Announcement", url=url))
+    for user_id in user_ids:
+        kwargs: dict[str, Any] = {"content": text}
+        if view is not None:
+            kwargs["view"] = view
+        await send_dm(bot, guild_id, user_id, **kwargs)
+
+
+async def tell_promoted(bot: CollectiveBot, event: Event, promoted: list[int], zone: ZoneInfo) -> None:
+    if promoted:
+        text = f"🎉 A spot opened up: you're now **going** to **{event.title}** ({when_text(event, zone)})."
+        await tell(bot, event.guild_id, promoted, text, event)
+
+
+# -- RSVP buttons --------------------------------------------------------------------------------------
+
+
+class _RsvpButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+    going = True
+
+    def __init__(self, event_id: int, *, label: str, style: discord.ButtonStyle, action: str) -> None:
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id("event", action, event_id)))
+        self.event_id = event_id
+
+    async def handle(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CollectiveBot = interaction.client
+        assert interaction.guild_id is not None
+        zone = (await get_settings(bot.db, interaction.guild_id)).zone
+        outcome = await rsvp(
+            bot.db, interaction.guild_id, self.event_id, interaction.user.id, going=self.going, now=bot.clock.now()
+        )
+        event = outcome.event
+        if outcome.status == "going":
+            text = (
+                f"✅ You're going to **{event.title}** ({when_text(event, zone)}). "
+                "I'll remind you by DM a day and an hour before."
+            )
+            if not outcome.changed:
+                text = f"You're already on the list for **{event.title}**."
+        elif outcome.status == "waitlisted":
+            text = (
+                f"⏳ **{event.title}** is full: you're **#{outcome.position}** on the waitlist. "
+                "I'll DM you if a spot opens."
+            )
+        else:
+            text = f"Got it — you can't make **{event.title}**." + (
+                " Your spot went to the next in line." if outcome.promoted else ""
+            )
+        await interaction.response.send_message(text, ephemeral=True)
+        if outcome.changed:
+            fresh = await find_event(bot.db, event.guild_id, event.id)
+            await refresh_announcement(bot, fresh or event, zone)
+        await tell_promoted(bot, event, outcome.promoted, zone)
+
+
+class GoingButton(_RsvpButton, template=template("event", "going", "event_id")):
+    going = True
+
+    def __init__(self, event_id: int) -> None:
+        super().__init__(event_id, label="Going", style=discord.ButtonStyle.success, action="going")
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> GoingButton:
+        return cls(int(match["event_id"]))
+
+
+class DeclineButton(_RsvpButton, template=template("event", "decline", "event_id")):
+    going = False
+
+    def __init__(self, event_id: int) -> None:
+        super().__init__(event_id, label="Can't go", style=discord.ButtonStyle.secondary, action="decline")
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> DeclineButton:
+        return cls(int(match["event_id"]))

@@ -1,0 +1,53 @@
+"""/status (moderators): is the bot healthy, and what is it about to do for this server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import CollectiveBot
+from bot.checks import moderator_only
+from bot.services.program.guild_settings import get_settings
+from bot.services.program.scheduler_status import scheduler_status
+from bot.ui.embeds import SUCCESS, WARNING, add_field, embed
+from bot.ui.times import local_time
+
+
+class Status(commands.Cog, name="Operations"):
+    def __init__(self, bot: CollectiveBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="status", description="Bot health and the scheduled work for this server")
+    @app_commands.guild_only()
+    @moderator_only()
+    async def status(self, interaction: discord.Interaction[Any]) -> None:
+        assert interaction.guild_id is not None
+        settings = await get_settings(self.bot.db, interaction.guild_id)
+        now = self.bot.clock.now()
+        status = await scheduler_status(self.bot.db, interaction.guild_id, now)
+        healthy = status.failed_last_week == 0 and status.missed_last_week == 0
+        card = embed("Collective status", colour=SUCCESS if healthy else WARNING)
+        uptime = now - self.bot.started_at
+        add_field(card, "Gateway latency", f"{self.bot.latency * 1000:.0f} ms", inline=True)
+        add_field(
+            card, "Up for", f"{uptime.days}d {uptime.seconds // 3600}h {uptime.seconds % 3600 // 60}m", inline=True
+        )
+        add_field(card, "Schema version", str(status.schema_version), inline=True)
+        upcoming = "\n".join(f"{local_time(t.due_at, settings.zone)} — {t.kind} `{t.key}`" for t in status.upcoming)
+        add_field(card, f"Scheduled ({status.pending_timers} pending)", upcoming or "Nothing scheduled.")
+        runs = "\n".join(f"{r.job} {r.period_key}: {r.status}" for r in status.recent_runs)
+        add_field(card, "Recent recurring runs", runs or "None yet.")
+        add_field(
+            card,
+            "Last 7 days",
+            f"{status.failed_last_week} failed, {status.missed_last_week} missed (see the bot's log for details)",
+        )
+        card.set_footer(text=f"Times in {settings.timezone}")
+        await interaction.response.send_message(embed=card, ephemeral=True)
+
+
+async def setup(bot: CollectiveBot) -> None:
+    await bot.add_cog(Status(bot))

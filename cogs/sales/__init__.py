@@ -1,0 +1,17 @@
+"""Codes and sales: /code, /codes (moderators) and the “your code was just used” celebrations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import CollectiveBot
+
+
+async def setup(bot: CollectiveBot) -> None:
+    # Imported here, not at the top: a feature package is imported whenever another feature uses one of its
+    # modules, and its cogs should load only as the extension.
+    from cogs.sales import celebrations, codes
+
+    await celebrations.setup(bot)
+    await codes.setup(bot)
