@@ -31,6 +31,15 @@ async def is_moderator(bot: CollectiveBot, member: discord.Member | discord.User
     return role_id is not None and member.get_role(role_id) is not None
 
 
+async def require_moderator(interaction: discord.Interaction[Any]) -> int:
+    """The server id once the member is known to be a moderator; the one refusal (``NotModerator``) otherwise.
+
+    For what no command check or ``moderator_only`` component guards by itself: a form's submission."""
+    if interaction.guild_id is None or not await is_moderator(interaction.client, interaction.user):
+        raise NotModerator()
+    return interaction.guild_id
+
+
 async def _moderator_predicate(interaction: discord.Interaction[Any]) -> bool:
     if interaction.guild is None:
         raise app_commands.NoPrivateMessage()

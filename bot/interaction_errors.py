@@ -17,6 +17,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import CollectiveError
+from bot.ui.markup import render
 
 log = logging.getLogger("collective.errors")
 
@@ -132,7 +133,7 @@ def _unwrap(error: BaseException) -> BaseException:
 def describe_expected(error: BaseException) -> str | None:
     """The member-facing text for an expected failure, or None when the failure is a bug."""
     if isinstance(error, CollectiveError):
-        return error.user_message
+        return render(error.user_message)
     if isinstance(error, discord.Forbidden):
         return explain_refusal(error)
     if isinstance(error, app_commands.MissingPermissions):

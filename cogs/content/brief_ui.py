@@ -10,16 +10,19 @@ from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.checks import is_moderator
-from bot.errors import NotAllowed
 from bot.services.content import briefs
 from bot.services.content.briefs import Brief
 from bot.services.program.members import require_ambassador
 from bot.ui.base import RecordButton
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, embed
+from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.times import local_time
-from cogs.content.content_ui import DisplayView, Field, bot_of, guild_id_of, zone_of
+from cogs.content.content_ui import (
+    DisplayView,
+    Field,
+    zone_of,
+)
 
 
 @runtime_checkable
@@ -75,11 +78,6 @@ def brief_form(brief: Brief | None, zone: ZoneInfo, default_points: int) -> list
     ]
 
 
-async def require_moderator(interaction: discord.Interaction[Any]) -> None:
-    if not await is_moderator(bot_of(interaction), interaction.user):
-        raise NotAllowed("This is for program moderators (Manage Server or the Program Moderator role).")
-
-
 class PublishButton(RecordButton, feature="brief", action="publish"):
     moderator_only = True
 
@@ -93,7 +91,6 @@ class CancelDraftButton(RecordButton, feature="brief", action="discard"):
     moderator_only = True
 
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
-        await require_moderator(interaction)
         bot = bot_of(interaction)
         await briefs.cancel_draft(
             bot.db, guild_id_of(interaction), self.record_id, interaction.user.id, bot.clock.now()

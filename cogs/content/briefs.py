@@ -23,6 +23,8 @@ from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
+from bot.ui.interactions import guild_id_of
+from bot.ui.markup import message_url
 from bot.ui.paginator import Paginator
 from bot.ui.times import local_time
 from cogs.content.brief_ui import (
@@ -32,14 +34,11 @@ from cogs.content.brief_ui import (
     brief_embed,
     brief_form,
     brief_view,
-    require_moderator,
 )
 from cogs.content.content_ui import (
     DisplayView,
     FormModal,
     channel_id_or_setup,
-    guild_id_of,
-    message_url,
     messageable,
     zone_of,
 )
@@ -107,8 +106,7 @@ class Briefs(commands.Cog, name="Briefs"):
         ][:25]
 
     async def publish(self, interaction: discord.Interaction[Any], brief_id: int) -> None:
-        await require_moderator(interaction)
-        guild_id = guild_id_of(interaction)
+        guild_id = guild_id_of(interaction)  # PublishButton is moderator_only: the base checked who clicked
         channel_id = await channel_id_or_setup(self.bot, guild_id, "briefs")
         await interaction.response.defer()
         brief = await briefs.publish(self.bot.db, guild_id, brief_id, interaction.user.id, self.bot.clock.now())

@@ -72,21 +72,6 @@ async def zone_of(bot: CollectiveBot, guild_id: int) -> ZoneInfo:
     return (await get_settings(bot.db, guild_id)).zone
 
 
-def message_url(guild_id: int, channel_id: int, message_id: int) -> str:
-    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
-
-
-def guild_id_of(interaction: discord.Interaction[Any]) -> int:
-    if interaction.guild_id is None:
-        raise NotAllowed("This works inside the brand's server, not in DMs.")
-    return interaction.guild_id
-
-
-def bot_of(interaction: discord.Interaction[Any]) -> CollectiveBot:
-    client: CollectiveBot = interaction.client
-    return client
-
-
 @dataclass(frozen=True)
 class Field:
     key: str  # the text input's custom_id

@@ -23,9 +23,15 @@ from bot.services.inputs.links import IMAGE_TYPES, check_upload
 from bot.ui.base import RecordButton
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, clip, embed
+from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.paginator import Paginator
 from bot.ui.times import local_time
-from cogs.content.content_ui import DisplayView, bot_of, channel_id_or_setup, guild_id_of, messageable, zone_of
+from cogs.content.content_ui import (
+    DisplayView,
+    channel_id_or_setup,
+    messageable,
+    zone_of,
+)
 
 log = logging.getLogger(__name__)
 PER_PAGE = 6

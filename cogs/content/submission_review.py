@@ -15,9 +15,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import CollectiveBot
-from bot.checks import is_moderator, moderator_only
+from bot.checks import moderator_only, require_moderator
 from bot.dm import send_dm
-from bot.errors import Conflict, InvalidInput, NotAllowed
+from bot.errors import Conflict, InvalidInput
 from bot.services.content import briefs, submissions
 from bot.services.content.submissions import Decision, Outcome
 from bot.services.program.bindings import get_channel_id
@@ -25,14 +25,13 @@ from bot.services.program.guild_settings import get_settings
 from bot.ui.base import SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import DANGER, SUCCESS, WARNING, add_field, clip, embed
+from bot.ui.interactions import bot_of, guild_id_of
+from bot.ui.markup import message_url
 from cogs.content.content_ui import (
     DisplayView,
     Field,
     FormModal,
-    bot_of,
     brief_title_of,
-    guild_id_of,
-    message_url,
     messageable,
     review_buttons,
     submission_card,
@@ -49,9 +48,7 @@ FORMS: dict[str, tuple[Decision, str, str]] = {
 
 
 async def _open_decision(interaction: discord.Interaction[Any], action: str, submission_id: int) -> None:
-    bot, guild_id = bot_of(interaction), guild_id_of(interaction)
-    if not await is_moderator(bot, interaction.user):
-        raise NotAllowed("Only program moderators can review submissions.")
+    bot, guild_id = bot_of(interaction), guild_id_of(interaction)  # the buttons are moderator_only
     sub = await submissions.get_submission(bot.db, guild_id, submission_id)
     if sub.status != "pending":
         raise Conflict(f"Submission #{sub.id} was already decided: {submissions.STATUS_LABELS[sub.status]}.")
@@ -124,8 +121,7 @@ class Review(commands.Cog, name="Review"):
         decision: Decision,
         values: dict[str, str],
     ) -> None:
-        if not await is_moderator(self.bot, interaction.user):
-            raise NotAllowed("Only program moderators can review submissions.")
+        await require_moderator(interaction)  # a form: no component check covers its submission
         feature = decision == "approved" and _wants_feature(values.get("feature", "no"))
         default_points = (await get_settings(self.bot.db, guild_id)).points_submission_approved
         outcome = await submissions.decide(

@@ -25,16 +25,15 @@ from bot.services.program.bindings import ROLE_MODERATOR, get_binding
 from bot.services.program.members import require_ambassador
 from bot.ui.base import BaseView, RecordButton
 from bot.ui.embeds import BRAND, add_field, clip, embed
+from bot.ui.interactions import bot_of, guild_id_of
+from bot.ui.markup import message_url
 from bot.ui.paginator import Paginator
 from bot.ui.times import local_time
 from cogs.content.content_ui import (
     Field,
     FormModal,
-    bot_of,
     brief_title_of,
     channel_id_or_setup,
-    guild_id_of,
-    message_url,
     messageable,
     review_buttons,
     submission_card,

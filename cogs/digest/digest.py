@@ -38,6 +38,8 @@ from bot.services.program import audit
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import GuildSettings, get_settings
 from bot.ui.embeds import BRAND, WARNING
+from bot.ui.interactions import guild_id_of
+from bot.ui.markup import render
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +52,9 @@ def _weekly(settings: GuildSettings | None, now: datetime) -> PeriodWindow:
 
 
 def to_embed(text: EmbedText, colour: discord.Colour = BRAND) -> discord.Embed:
-    card = discord.Embed(title=text.title, description=text.description, colour=colour)
+    card = discord.Embed(title=render(text.title), description=render(text.description), colour=colour)
     for name, value in text.fields:
-        card.add_field(name=name, value=value, inline=False)
+        card.add_field(name=render(name), value=render(value), inline=False)
     card.set_footer(text=text.footer)
     return card
 
@@ -108,13 +110,11 @@ class DigestCog(commands.Cog, name="Digest"):
 
     @group.command(name="preview", description="See this week's digest so far (only you see it)")
     async def preview(self, interaction: discord.Interaction[Any]) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        settings = await get_settings(self.bot.db, interaction.guild_id)
+        settings = await get_settings(self.bot.db, guild_id)
         now = self.bot.clock.now()
-        digest = await build_digest(
-            self.bot.db, interaction.guild_id, DigestWindow(now - timedelta(days=7), now, settings.zone)
-        )
+        digest = await build_digest(self.bot.db, guild_id, DigestWindow(now - timedelta(days=7), now, settings.zone))
         card = to_embed(public_text(digest, "Preview — the last 7 days; not posted"))
         card.set_image(url=f"attachment://{CHART_NAME}")
         embeds = [card]
@@ -126,8 +126,7 @@ class DigestCog(commands.Cog, name="Digest"):
 
     @group.command(name="post", description="Post the digest now; it counts as this week's")
     async def post_now(self, interaction: discord.Interaction[Any]) -> None:
-        assert interaction.guild_id is not None
-        guild_id = interaction.guild_id
+        guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await get_settings(self.bot.db, guild_id)
         now = self.bot.clock.now()

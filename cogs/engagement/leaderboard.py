@@ -31,6 +31,7 @@ from bot.services.engagement.profile import Profile, profile
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import GuildSettings, get_settings
 from bot.ui.embeds import add_field, embed
+from bot.ui.interactions import guild_id_of
 from bot.ui.times import local_time
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,11 @@ class Leaderboards(commands.Cog, name="Leaderboard"):
         period: Literal["week", "month", "all"] = "week",
         metric: Literal["points", "sales"] = "points",
     ) -> None:
-        assert interaction.guild_id is not None
-        settings = await get_settings(self.bot.db, interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        settings = await get_settings(self.bot.db, guild_id)
         board = await leaderboard(
             self.bot.db,
-            interaction.guild_id,
+            guild_id,
             period=period,
             metric=metric,
             now=self.bot.clock.now(),
@@ -115,12 +116,12 @@ class Leaderboards(commands.Cog, name="Leaderboard"):
     @app_commands.guild_only()
     @app_commands.describe(member="Whose profile (default: yours)")
     async def profile(self, interaction: discord.Interaction[Any], member: discord.Member | None = None) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         target = member or interaction.user
         # Sales and pending work are the member's own business (and moderators'); others see what is public.
         full = target.id == interaction.user.id or await is_moderator(self.bot, interaction.user)
-        settings = await get_settings(self.bot.db, interaction.guild_id)
-        data = await profile(self.bot.db, interaction.guild_id, target.id, now=self.bot.clock.now(), zone=settings.zone)
+        settings = await get_settings(self.bot.db, guild_id)
+        data = await profile(self.bot.db, guild_id, target.id, now=self.bot.clock.now(), zone=settings.zone)
         if not full and data.status != "active":
             raise NotFound("That member isn't an active ambassador.")
         card = profile_embed(data, target.display_name, full=full)

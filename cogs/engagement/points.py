@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup
 from bot.services.engagement import points
+from bot.ui.interactions import guild_id_of
 
 
 class Points(commands.Cog, name="Points"):
@@ -32,12 +33,10 @@ class Points(commands.Cog, name="Points"):
         amount: app_commands.Range[int, -points.MAX_ADJUSTMENT, points.MAX_ADJUSTMENT],
         reason: app_commands.Range[str, 1, points.MAX_REASON],
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
-            result = await points.adjust(
-                tx, interaction.guild_id, member.id, amount, reason, actor_id=interaction.user.id, now=now
-            )
+            result = await points.adjust(tx, guild_id, member.id, amount, reason, actor_id=interaction.user.id, now=now)
         verb = "Added" if amount > 0 else "Removed"
         await interaction.response.send_message(
             f"{verb} {abs(amount):,} points {'to' if amount > 0 else 'from'} {member.mention}"

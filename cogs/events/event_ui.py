@@ -21,6 +21,7 @@ from bot.services.program.guild_settings import get_settings
 from bot.ui.base import SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import DANGER, SUCCESS, add_field, embed
+from bot.ui.interactions import guild_id_of
 from bot.ui.times import local_time
 
 if TYPE_CHECKING:
@@ -140,10 +141,10 @@ class _RsvpButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]
 
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         bot: CollectiveBot = interaction.client
-        assert interaction.guild_id is not None
-        zone = (await get_settings(bot.db, interaction.guild_id)).zone
+        guild_id = guild_id_of(interaction)
+        zone = (await get_settings(bot.db, guild_id)).zone
         outcome = await rsvp(
-            bot.db, interaction.guild_id, self.event_id, interaction.user.id, going=self.going, now=bot.clock.now()
+            bot.db, guild_id, self.event_id, interaction.user.id, going=self.going, now=bot.clock.now()
         )
         event = outcome.event
         if outcome.status == "going":

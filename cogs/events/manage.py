@@ -35,6 +35,7 @@ from bot.services.events.rsvps import members_with_status
 from bot.services.inputs.local_time import parse_local
 from bot.services.program import bindings
 from bot.services.program.guild_settings import get_settings
+from bot.ui.interactions import guild_id_of
 from bot.ui.times import local_time
 from cogs.events.event_ui import (
     announcement_card,
@@ -298,10 +299,10 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
     @event.command(name="code", description="Show the event's check-in code (for the door or the screen)")
     @app_commands.autocomplete(event=event_choices)
     async def code(self, interaction: discord.Interaction[Any], event: int) -> None:
-        assert interaction.guild_id is not None
-        zone = (await get_settings(self.bot.db, interaction.guild_id)).zone
-        found = await get_event(self.bot.db, interaction.guild_id, event)
-        code = await checkin_code(self.bot.db, interaction.guild_id, found.id)
+        guild_id = guild_id_of(interaction)
+        zone = (await get_settings(self.bot.db, guild_id)).zone
+        found = await get_event(self.bot.db, guild_id, event)
+        code = await checkin_code(self.bot.db, guild_id, found.id)
         text = (
             f"Check-in code for **{found.title}**: **`{code}`**\n"
             f"Valid {when_text(found, zone)}. Attendees enter it with `/checkin code:{code}`."
@@ -326,10 +327,10 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
         options: app_commands.Range[str, 3, 1000],
         duration: app_commands.Range[str, 2, 20] = "3d",
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         poll_id, voters = await create_followup_poll(
             self.bot.db,
-            interaction.guild_id,
+            guild_id,
             event,
             question=question,
             options=options.split("|"),
@@ -344,9 +345,9 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
     @event.command(name="attendees", description="RSVPs and attendance for an event, as CSV")
     @app_commands.autocomplete(event=event_choices)
     async def attendees(self, interaction: discord.Interaction[Any], event: int) -> None:
-        assert interaction.guild_id is not None
-        zone = (await get_settings(self.bot.db, interaction.guild_id)).zone
-        found, text = await attendees_csv(self.bot.db, interaction.guild_id, event, zone)
+        guild_id = guild_id_of(interaction)
+        zone = (await get_settings(self.bot.db, guild_id)).zone
+        found, text = await attendees_csv(self.bot.db, guild_id, event, zone)
         rows = text.count("\n") - 1
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"event-{found.id}-attendees.csv")
         await interaction.response.send_message(

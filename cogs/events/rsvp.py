@@ -25,6 +25,7 @@ from bot.services.events.rsvps import (
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
 from bot.ui.embeds import SUCCESS, add_field, embed
+from bot.ui.interactions import guild_id_of
 from bot.ui.paginator import Paginator
 from cogs.events.event_ui import (
     DeclineButton,
@@ -59,8 +60,7 @@ class EventRsvp(commands.Cog, name="Events"):
     @app_commands.command(name="events", description="Upcoming events and your RSVPs")
     @app_commands.guild_only()
     async def events(self, interaction: discord.Interaction[Any]) -> None:
-        assert interaction.guild_id is not None
-        guild_id = interaction.guild_id
+        guild_id = guild_id_of(interaction)
         member = await require_ambassador(self.bot.db, guild_id, interaction.user.id)
         zone = (await get_settings(self.bot.db, guild_id)).zone
         now = self.bot.clock.now()
@@ -94,11 +94,9 @@ class EventRsvp(commands.Cog, name="Events"):
     @app_commands.describe(code="The event's check-in code")
     @app_commands.guild_only()
     async def checkin(self, interaction: discord.Interaction[Any], code: app_commands.Range[str, 1, 20]) -> None:
-        assert interaction.guild_id is not None
-        zone = (await get_settings(self.bot.db, interaction.guild_id)).zone
-        attended = await check_in(
-            self.bot.db, interaction.guild_id, interaction.user.id, code, now=self.bot.clock.now(), zone=zone
-        )
+        guild_id = guild_id_of(interaction)
+        zone = (await get_settings(self.bot.db, guild_id)).zone
+        attended = await check_in(self.bot.db, guild_id, interaction.user.id, code, now=self.bot.clock.now(), zone=zone)
         card = embed(f"✅ Checked in: {attended.event.title}", colour=SUCCESS)
         card.description = f"Thanks for coming! +{attended.points} points." if attended.points else "Thanks for coming!"
         await interaction.response.send_message(embed=card, ephemeral=True)

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import discord
 
 from bot.services.onboarding import applications as onboarding
-from bot.services.onboarding.applications import LIMITS, REASON_LIMIT, Application, AppStatus, stamp
+from bot.services.onboarding.applications import LIMITS, REASON_LIMIT, Application, AppStatus
 from bot.services.program.members import Member
 from bot.ui.base import BaseModal, SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import BRAND, DANGER, SUCCESS, WARNING, add_field, embed
+from bot.ui.markup import timestamp
 
 if TYPE_CHECKING:
     from bot.app import CollectiveBot
@@ -112,7 +113,7 @@ def review_view(app: Application) -> discord.ui.View | None:
 
 def review_embed(app: Application, member: Member, *, position: int | None = None) -> discord.Embed:
     card = embed(f"Application #{app.id} — {member.display_name}", colour=COLOURS[app.status])
-    card.description = f"<@{app.user_id}> applied {stamp(app.created_at, 'f')}."
+    card.description = f"<@{app.user_id}> applied {timestamp(app.created_at, 'f')}."
     add_field(card, "Social profiles", "\n".join(app.social_links) or "—")
     add_field(card, "Content niche", app.niche or "—", inline=True)
     add_field(card, "City or region", app.city or "—", inline=True)
@@ -123,7 +124,7 @@ def review_embed(app: Application, member: Member, *, position: int | None = Non
         status += f" (position {position})"
     if app.decided_at is not None and app.status != "pending":
         who = f"<@{app.decided_by}>" if app.decided_by else "the bot"
-        status += f" — by {who}, {stamp(app.decided_at, 'f')}"
+        status += f" — by {who}, {timestamp(app.decided_at, 'f')}"
     add_field(card, "Status", status)
     if app.reason:
         add_field(card, "Reason given", app.reason)

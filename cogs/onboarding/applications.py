@@ -15,7 +15,7 @@ from discord.ext import commands
 
 import bot.services.onboarding.digest  # noqa: F401 — registers onboarding's digest sections
 from bot.app import CollectiveBot
-from bot.checks import is_moderator
+from bot.checks import require_moderator
 from bot.dm import send_dm
 from bot.errors import NotAllowed
 from bot.outbox import OutboxItem
@@ -28,6 +28,7 @@ from bot.services.program import members
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.program_settings import get_onboarding_settings
 from bot.ui.embeds import SUCCESS, embed
+from bot.ui.interactions import guild_id_of
 from cogs.onboarding import membership as ms
 from cogs.onboarding.application_ui import DYNAMIC_ITEMS, ApplicationModal, RejectModal, review_embed, review_view
 
@@ -54,18 +55,18 @@ class Onboarding(commands.Cog, name="Onboarding"):
     @app_commands.command(name="apply", description="Apply to become one of the brand's ambassadors")
     @app_commands.guild_only()
     async def apply(self, interaction: discord.Interaction[Any]) -> None:
-        assert interaction.guild_id is not None
-        if await ms.review_channel(self.bot, interaction.guild_id) is None:
+        guild_id = guild_id_of(interaction)
+        if await ms.review_channel(self.bot, guild_id) is None:
             raise NotAllowed("The ambassador program isn't open yet: a moderator needs to run /setup first.")
-        settings = await get_onboarding_settings(self.bot.db, interaction.guild_id)
+        settings = await get_onboarding_settings(self.bot.db, guild_id)
         await onboarding.check_eligibility(
-            self.bot.db, interaction.guild_id, interaction.user.id, self.bot.clock.now(), settings.reapply_cooldown_days
+            self.bot.db, guild_id, interaction.user.id, self.bot.clock.now(), settings.reapply_cooldown_days
         )
         await interaction.response.send_modal(ApplicationModal())
 
     async def application_submitted(self, interaction: discord.Interaction[Any], modal: ApplicationModal) -> None:
-        assert interaction.guild_id is not None
-        guild_id, now = interaction.guild_id, self.bot.clock.now()
+        guild_id = guild_id_of(interaction)
+        guild_id, now = guild_id, self.bot.clock.now()
         form = modal.form()
         settings = await get_onboarding_settings(self.bot.db, guild_id)
         async with self.bot.db.transaction() as tx:
@@ -107,15 +108,10 @@ class Onboarding(commands.Cog, name="Onboarding"):
 
     # -- the review buttons -----------------------------------------------------------------------------
 
-    async def _require_moderator(self, interaction: discord.Interaction[Any]) -> int:
-        if interaction.guild_id is None or not await is_moderator(self.bot, interaction.user):
-            raise NotAllowed("Only program moderators can decide applications.")
-        return interaction.guild_id
-
     async def approve_clicked(
         self, interaction: discord.Interaction[Any], application_id: int, seen: AppStatus
     ) -> None:
-        guild_id = await self._require_moderator(interaction)
+        guild_id = guild_id_of(interaction)  # the button (moderator_only) checked who clicked
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await get_settings(self.bot.db, guild_id)
         async with self.bot.db.transaction() as tx:
@@ -127,7 +123,7 @@ class Onboarding(commands.Cog, name="Onboarding"):
     async def waitlist_clicked(
         self, interaction: discord.Interaction[Any], application_id: int, seen: AppStatus
     ) -> None:
-        guild_id = await self._require_moderator(interaction)
+        guild_id = guild_id_of(interaction)  # the button (moderator_only) checked who clicked
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.db.transaction() as tx:
             decision = await onboarding.waitlist_application(
@@ -136,14 +132,14 @@ class Onboarding(commands.Cog, name="Onboarding"):
         await interaction.followup.send(await self.after_decision(decision), ephemeral=True)
 
     async def reject_clicked(self, interaction: discord.Interaction[Any], application_id: int, seen: AppStatus) -> None:
-        guild_id = await self._require_moderator(interaction)
+        guild_id = guild_id_of(interaction)  # the button (moderator_only) checked who clicked
         await onboarding.require_open(self.bot.db, guild_id, application_id, seen)  # decided already: say by whom
         await interaction.response.send_modal(RejectModal(application_id, seen))
 
     async def reject_submitted(
         self, interaction: discord.Interaction[Any], application_id: int, seen: AppStatus, reason: str
     ) -> None:
-        guild_id = await self._require_moderator(interaction)
+        guild_id = await require_moderator(interaction)  # a form: no component check covers it
         onboarding.validate_reason(reason)
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.db.transaction() as tx:

@@ -15,10 +15,11 @@ from bot.checks import ModeratorGroup, moderator_only
 from bot.errors import NotAllowed
 from bot.services.onboarding import applications as onboarding
 from bot.services.onboarding import roster
-from bot.services.onboarding.applications import stamp
 from bot.services.program import members, tiers
 from bot.services.program.guild_settings import get_settings
 from bot.ui.embeds import add_field, embed
+from bot.ui.interactions import guild_id_of
+from bot.ui.markup import timestamp
 from bot.ui.paginator import Paginator
 from cogs.onboarding import membership as ms
 
@@ -41,8 +42,8 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
     async def _tier_choices(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        assert interaction.guild_id is not None
-        found = await tiers.list_tiers(self.bot.db, interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        found = await tiers.list_tiers(self.bot.db, guild_id)
         return [
             app_commands.Choice(name=f"{t.name} ({t.key})", value=t.key) for t in found if current.lower() in t.key
         ][:25]
@@ -52,8 +53,8 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
     async def list_(
         self, interaction: discord.Interaction[Any], status: str | None = None, tier: str | None = None
     ) -> None:
-        assert interaction.guild_id is not None
-        rows = await roster.list_roster(self.bot.db, interaction.guild_id, status=status, tier=tier)
+        guild_id = guild_id_of(interaction)
+        rows = await roster.list_roster(self.bot.db, guild_id, status=status, tier=tier)
         lines = [
             f"<@{r.member.user_id}> — {r.member.status}, {r.member.tier or 'no tier'}, code `{r.code or '—'}`"
             for r in rows
@@ -65,16 +66,18 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
 
     @app_commands.command(name="info", description="One member's status, tier, code, points and application")
     async def info(self, interaction: discord.Interaction[Any], member: discord.User) -> None:
-        assert interaction.guild_id is not None
-        found = await roster.member_info(self.bot.db, interaction.guild_id, member.id)
+        guild_id = guild_id_of(interaction)
+        found = await roster.member_info(self.bot.db, guild_id, member.id)
         m = found.member
-        card = embed(f"{m.display_name}", f"<@{m.user_id}> · **{m.status}** since {stamp(m.status_changed_at)}")
+        card = embed(
+            f"{m.display_name}", f"<@{m.user_id}> · **{m.status}** since {timestamp(m.status_changed_at, 'D')}"
+        )
         add_field(card, "Tier", m.tier or "—", inline=True)
         add_field(card, "Code", f"`{found.code.code}` ({found.code.status})" if found.code else "—", inline=True)
         add_field(card, "Points", str(found.points), inline=True)
         if m.approved_at:
             by = f"<@{found.approved_by}>" if found.approved_by else "the bot"
-            add_field(card, "Approved", f"{stamp(m.approved_at)} by {by}", inline=True)
+            add_field(card, "Approved", f"{timestamp(m.approved_at, 'D')} by {by}", inline=True)
         add_field(card, "City", m.city or "—", inline=True)
         add_field(card, "DMs", "closed" if m.dm_closed else "open", inline=True)
         app = found.application
@@ -86,18 +89,18 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
 
     @app_commands.command(name="add", description="Invite a member straight into the program")
     async def add(self, interaction: discord.Interaction[Any], member: discord.Member, tier: str | None = None) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         if member.bot:
             raise NotAllowed("Bots can't be ambassadors.")
-        settings = await get_settings(self.bot.db, interaction.guild_id)
+        settings = await get_settings(self.bot.db, guild_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.db.transaction() as tx:
             change = await roster.add_member(
-                tx, interaction.guild_id, member.id, member.display_name, interaction.user.id,
+                tx, guild_id, member.id, member.display_name, interaction.user.id,
                 self.bot.clock.now(), settings, tier=tier,
             )  # fmt: skip
-        problems = await ms.sync_roles_or_retry(self.bot, interaction.guild_id, member.id)
-        welcome = await ms.welcome(self.bot, interaction.guild_id, member.id, change.code)
+        problems = await ms.sync_roles_or_retry(self.bot, guild_id, member.id)
+        welcome = await ms.welcome(self.bot, guild_id, member.id, change.code)
         code = change.code.code if change.code else "—"
         roles = "" if not problems else " ⚠️ Roles not yet given (see the review channel)."
         await interaction.followup.send(
@@ -108,12 +111,12 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
 
     @app_commands.command(name="tier", description="Move an ambassador to another tier (their roles follow)")
     async def tier(self, interaction: discord.Interaction[Any], member: discord.User, tier: str) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         async with self.bot.db.transaction() as tx:
             old, new, _entry = await roster.change_tier(
-                tx, interaction.guild_id, member.id, tier, interaction.user.id, self.bot.clock.now()
+                tx, guild_id, member.id, tier, interaction.user.id, self.bot.clock.now()
             )
-        problems = await ms.sync_roles_or_retry(self.bot, interaction.guild_id, member.id)
+        problems = await ms.sync_roles_or_retry(self.bot, guild_id, member.id)
         note = "" if not problems else " ⚠️ Roles not yet updated (see the review channel)."
         await interaction.response.send_message(
             f"{member.mention}: tier {old or '—'} → **{new}**.{note}", ephemeral=True
@@ -124,16 +127,16 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
     async def _status(
         self, interaction: discord.Interaction[Any], member: discord.User, action: str, note: str | None
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         if action == "resume" and interaction.guild is not None and interaction.guild.get_member(member.id) is None:
             raise NotAllowed(f"{member.mention} isn't in the server; they can be resumed once they rejoin.")
-        settings = await get_settings(self.bot.db, interaction.guild_id)
+        settings = await get_settings(self.bot.db, guild_id)
         async with self.bot.db.transaction() as tx:
             change = await roster.change_status(
-                tx, interaction.guild_id, member.id, action, interaction.user.id, self.bot.clock.now(), settings,
+                tx, guild_id, member.id, action, interaction.user.id, self.bot.clock.now(), settings,
                 note=note,
             )  # fmt: skip
-        problems = await ms.sync_roles_or_retry(self.bot, interaction.guild_id, member.id)
+        problems = await ms.sync_roles_or_retry(self.bot, guild_id, member.id)
         code = f"code `{change.code.code}` {change.code.status}" if change.code else "code retired"
         note_text = "" if not problems else " ⚠️ Roles not yet updated (see the review channel)."
         await interaction.response.send_message(
@@ -160,16 +163,16 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
 
     @app_commands.command(name="sync", description="Re-apply a member's program roles now")
     async def sync(self, interaction: discord.Interaction[Any], member: discord.User) -> None:
-        assert interaction.guild_id is not None
-        await members.get_member(self.bot.db, interaction.guild_id, member.id)
-        problems = await ms.sync_roles(self.bot, interaction.guild_id, member.id)
+        guild_id = guild_id_of(interaction)
+        await members.get_member(self.bot.db, guild_id, member.id)
+        problems = await ms.sync_roles(self.bot, guild_id, member.id)
         text = "Roles are in step." if not problems else "Still failing:\n" + "\n".join(f"• {p}" for p in problems)
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="export", description="The roster as a CSV file, with each member's numbers")
     async def export(self, interaction: discord.Interaction[Any]) -> None:
-        assert interaction.guild_id is not None
-        text = await roster.export_csv(self.bot.db, interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        text = await roster.export_csv(self.bot.db, guild_id)
         day = self.bot.clock.now().strftime("%Y-%m-%d")
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"ambassadors-{day}.csv")
         rows = text.count("\n") - 1
@@ -177,9 +180,9 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
 
     @app_commands.command(name="forget", description="Erase a former member's personal data; totals stay anonymous")
     async def forget(self, interaction: discord.Interaction[Any], member: discord.User) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         async with self.bot.db.transaction() as tx:
-            await roster.forget(tx, interaction.guild_id, member.id, interaction.user.id, self.bot.clock.now())
+            await roster.forget(tx, guild_id, member.id, interaction.user.id, self.bot.clock.now())
         await interaction.response.send_message(
             f"Erased {member.mention}'s application answers, email, city and order references. "
             "Their points and code history remain, without personal details.",
@@ -202,9 +205,9 @@ class Ambassadors(commands.Cog, name="Ambassadors"):
     @app_commands.guild_only()
     @moderator_only()
     async def applications(self, interaction: discord.Interaction[Any]) -> None:
-        assert interaction.guild_id is not None
-        pending = await onboarding.pending_applications(self.bot.db, interaction.guild_id)
-        line = await onboarding.waitlist(self.bot.db, interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        pending = await onboarding.pending_applications(self.bot.db, guild_id)
+        line = await onboarding.waitlist(self.bot.db, guild_id)
 
         def link(app: onboarding.Application) -> str:
             if app.review_channel_id and app.review_message_id:
@@ -212,7 +215,7 @@ class Ambassadors(commands.Cog, name="Ambassadors"):
                 return f"[#{app.id}]({url})"
             return f"#{app.id}"
 
-        lines = [f"{link(a)} <@{a.user_id}> — applied {stamp(a.created_at, 'R')}" for a in pending]
+        lines = [f"{link(a)} <@{a.user_id}> — applied {timestamp(a.created_at, 'R')}" for a in pending]
         pages = _pages(f"Pending applications ({len(pending)})", lines, "No applications waiting. 🎉")
         if line:
             add_field(

@@ -33,6 +33,7 @@ from bot.services.program.guild_settings import get_settings
 from bot.ui.base import BaseModal, SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
+from bot.ui.interactions import guild_id_of
 from bot.ui.times import local_time
 
 log = logging.getLogger(__name__)
@@ -335,15 +336,15 @@ class PollsCog(commands.Cog, name="Polls"):
         comment: app_commands.Range[str, 1, polls.MAX_PROMPT] | None = None,
         tier: app_commands.Range[str, 1, 24] | None = None,
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
         closes_at = now + polls.parse_duration(duration)
-        if await get_channel_id(self.bot.db, interaction.guild_id, "focus_group") is None:
+        if await get_channel_id(self.bot.db, guild_id, "focus_group") is None:
             raise InvalidInput("There's no focus-group channel yet; run /setup first.")
         async with self.bot.db.transaction() as tx:
             poll_id = await polls.create_poll(
                 tx,
-                interaction.guild_id,
+                guild_id,
                 question=question,
                 options=options.split("|"),
                 closes_at=closes_at,
@@ -354,7 +355,7 @@ class PollsCog(commands.Cog, name="Polls"):
                 created_by=interaction.user.id,
                 now=now,
             )
-        settings = await get_settings(self.bot.db, interaction.guild_id)
+        settings = await get_settings(self.bot.db, guild_id)
         await interaction.response.send_message(
             f"Poll #{poll_id} is going up in the focus-group channel;"
             f" it closes {local_time(closes_at, settings.zone)}.",
@@ -364,23 +365,23 @@ class PollsCog(commands.Cog, name="Polls"):
     @group.command(name="close", description="Close a poll now and post its results")
     @app_commands.describe(poll="The poll to close")
     async def close(self, interaction: discord.Interaction[Any], poll: int) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         async with self.bot.db.transaction() as tx:
             closed = await polls.close_poll(
-                tx, poll, now=self.bot.clock.now(), closed_by=interaction.user.id, guild_id=interaction.guild_id
+                tx, poll, now=self.bot.clock.now(), closed_by=interaction.user.id, guild_id=guild_id
             )
         if not closed:
             raise Conflict("That poll is already closed.")
-        channel_id = await get_channel_id(self.bot.db, interaction.guild_id, "focus_group")
+        channel_id = await get_channel_id(self.bot.db, guild_id, "focus_group")
         where = f"the results are being posted in <#{channel_id}>" if channel_id else "no focus-group channel is bound"
         await interaction.response.send_message(f"Poll #{poll} is closed; {where}.", ephemeral=True)
 
     @group.command(name="results", description="Every vote and comment of a poll, as a CSV file")
     @app_commands.describe(poll="The poll")
     async def results(self, interaction: discord.Interaction[Any], poll: int) -> None:
-        assert interaction.guild_id is not None
-        outcome = await polls.results(self.bot.db, poll, interaction.guild_id)
-        data = await polls.votes_csv(self.bot.db, poll, interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        outcome = await polls.results(self.bot.db, poll, guild_id)
+        data = await polls.votes_csv(self.bot.db, poll, guild_id)
         summary = " · ".join(f"{o.label}: {o.votes} ({o.percent}%)" for o in outcome.options)
         state = "open" if outcome.poll.is_open else "closed"
         note = " Names are withheld: the poll is anonymous." if outcome.poll.anonymous else ""

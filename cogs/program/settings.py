@@ -16,6 +16,7 @@ from bot.services.program.bindings import CHANNELS, ROLE_AMBASSADOR, ROLE_MODERA
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.program_settings import SETTINGS, display
 from bot.ui.embeds import add_field, embed
+from bot.ui.interactions import guild_id_of
 
 SETTING_CHOICES = [app_commands.Choice(name=spec.label[:100], value=key) for key, spec in SETTINGS.items()]
 CHANNEL_CHOICES = [app_commands.Choice(name=name.replace("_", " "), value=name) for name in CHANNELS]
@@ -32,8 +33,7 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
 
     @app_commands.command(name="show", description="Show the program's settings, tiers and bindings")
     async def show(self, interaction: discord.Interaction[Any]) -> None:
-        assert interaction.guild_id is not None
-        guild_id = interaction.guild_id
+        guild_id = guild_id_of(interaction)
         base = await get_settings(self.bot.db, guild_id)
         switches = await program_settings.get_onboarding_settings(self.bot.db, guild_id)
         values: dict[str, object] = {
@@ -65,16 +65,16 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
     @app_commands.describe(setting="Which setting", value="The new value (e.g. 40, Europe/Paris, friday, 09:30, on)")
     @app_commands.choices(setting=SETTING_CHOICES)
     async def change(self, interaction: discord.Interaction[Any], setting: str, value: str) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
-            change = await program_settings.change_setting(tx, interaction.guild_id, setting, value, now)
+            change = await program_settings.change_setting(tx, guild_id, setting, value, now)
             await audit.record(
-                tx, interaction.guild_id, interaction.user.id, "settings.change", None, now,
+                tx, guild_id, interaction.user.id, "settings.change", None, now,
                 setting=setting, old=change.old, new=change.new,
             )  # fmt: skip
             if setting == "capacity" and int(change.new) > int(change.old):
-                await tx.emit(interaction.guild_id, members.SEATS_CHANGED, now)  # the waitlist may move up
+                await tx.emit(guild_id, members.SEATS_CHANGED, now)  # the waitlist may move up
         await interaction.response.send_message(
             f"{change.label}: **{display(setting, change.old)}** → **{display(setting, change.new)}**.", ephemeral=True
         )
@@ -86,13 +86,13 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
     async def tier(
         self, interaction: discord.Interaction[Any], key: str, name: str, commission: str = "0", perks: str = ""
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
         basis_points = tiers.parse_commission(commission)
         async with self.bot.db.transaction() as tx:
-            before, after = await tiers.upsert_tier(tx, interaction.guild_id, key, name, basis_points, perks)
+            before, after = await tiers.upsert_tier(tx, guild_id, key, name, basis_points, perks)
             await audit.record(
-                tx, interaction.guild_id, interaction.user.id, "settings.tier", None, now,
+                tx, guild_id, interaction.user.id, "settings.tier", None, now,
                 tier=after.key, name=after.name, commission_bp=after.commission_bp, created=before is None,
             )  # fmt: skip
         verb = "Added" if before is None else "Updated"
@@ -104,19 +104,17 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
 
     @app_commands.command(name="remove-tier", description="Remove a tier nobody is in")
     async def remove_tier(self, interaction: discord.Interaction[Any], key: str) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
-            removed = await tiers.delete_tier(tx, interaction.guild_id, key)
-            await audit.record(
-                tx, interaction.guild_id, interaction.user.id, "settings.remove_tier", None, now, tier=removed.key
-            )
+            removed = await tiers.delete_tier(tx, guild_id, key)
+            await audit.record(tx, guild_id, interaction.user.id, "settings.remove_tier", None, now, tier=removed.key)
         await interaction.response.send_message(f"Removed tier **{removed.name}**.", ephemeral=True)
 
     @remove_tier.autocomplete("key")
     async def _tier_keys(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
-        assert interaction.guild_id is not None
-        found = await tiers.list_tiers(self.bot.db, interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        found = await tiers.list_tiers(self.bot.db, guild_id)
         return [
             app_commands.Choice(name=f"{t.name} ({t.key})", value=t.key) for t in found if current.lower() in t.key
         ][:25]
@@ -129,7 +127,7 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
         purpose: str,
         channel: discord.TextChannel | discord.CategoryChannel,
     ) -> None:
-        assert interaction.guild_id is not None
+        guild_id_of(interaction)  # refused in DMs before anything is read
         if (purpose == "category") != isinstance(channel, discord.CategoryChannel):
             raise InvalidInput("Bind a category to `category`, and a text channel to every other purpose.")
         await self._bind(interaction, channel_purpose(purpose), channel.id, channel.mention)
@@ -159,20 +157,18 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
     async def _role_purposes(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        assert interaction.guild_id is not None
-        options = ["ambassador", "moderator"] + [
-            f"tier:{t.key}" for t in await tiers.list_tiers(self.bot.db, interaction.guild_id)
-        ]
+        guild_id = guild_id_of(interaction)
+        options = ["ambassador", "moderator"] + [f"tier:{t.key}" for t in await tiers.list_tiers(self.bot.db, guild_id)]
         return [app_commands.Choice(name=o, value=o) for o in options if current.lower() in o][:25]
 
     async def _bind(self, interaction: discord.Interaction[Any], purpose: str, discord_id: int, shown: str) -> None:
-        assert interaction.guild_id is not None
+        guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
-            await bind(tx, interaction.guild_id, purpose, discord_id, now)
+            await bind(tx, guild_id, purpose, discord_id, now)
             await audit.record(
                 tx,
-                interaction.guild_id,
+                guild_id,
                 interaction.user.id,
                 "settings.bind",
                 None,

@@ -13,6 +13,7 @@ from bot.checks import moderator_only
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.scheduler_status import scheduler_status
 from bot.ui.embeds import SUCCESS, WARNING, add_field, embed
+from bot.ui.interactions import guild_id_of
 from bot.ui.times import local_time
 
 
@@ -24,10 +25,10 @@ class Status(commands.Cog, name="Operations"):
     @app_commands.guild_only()
     @moderator_only()
     async def status(self, interaction: discord.Interaction[Any]) -> None:
-        assert interaction.guild_id is not None
-        settings = await get_settings(self.bot.db, interaction.guild_id)
+        guild_id = guild_id_of(interaction)
+        settings = await get_settings(self.bot.db, guild_id)
         now = self.bot.clock.now()
-        status = await scheduler_status(self.bot.db, interaction.guild_id, now)
+        status = await scheduler_status(self.bot.db, guild_id, now)
         healthy = status.failed_last_week == 0 and status.missed_last_week == 0
         card = embed("Collective status", colour=SUCCESS if healthy else WARNING)
         uptime = now - self.bot.started_at

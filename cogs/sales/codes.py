@@ -25,17 +25,12 @@ from bot.services.sales.orders import get_sales_settings, record_manual_sale, se
 from bot.services.sales.payloads import format_minor
 from bot.services.sales.reports import PERIOD_LABELS, MemberLine, Totals
 from bot.ui.embeds import SUCCESS, WARNING, add_field, clip, embed
+from bot.ui.interactions import guild_id_of
 from bot.ui.paginator import Paginator
 
 MAX_IMPORT_BYTES = 25 * 1024 * 1024
 REPORT_LINES_PER_PAGE = 10
 PeriodChoice = Literal["week", "last_week", "month", "last_month", "all"]
-
-
-def _guild(interaction: discord.Interaction[Any]) -> int:
-    if interaction.guild_id is None:
-        raise NotAllowed("This works inside the brand's server.")
-    return interaction.guild_id
 
 
 def totals_text(rows: list[Totals]) -> str:
@@ -90,7 +85,7 @@ class Codes(commands.Cog, name="Codes & sales"):
     @app_commands.command(name="code", description="Your discount code, a line to share, and your sales")
     @app_commands.guild_only()
     async def code(self, interaction: discord.Interaction[Any]) -> None:
-        guild_id = _guild(interaction)
+        guild_id = guild_id_of(interaction)
         await require_ambassador(self.bot.db, guild_id, interaction.user.id)
         current = await codes.current_code(self.bot.db, guild_id, interaction.user.id)
         if current is None:
@@ -122,7 +117,7 @@ class Codes(commands.Cog, name="Codes & sales"):
     @codes_group.command(name="set", description="Give an ambassador a vanity code (their old one is retired)")
     @app_commands.describe(member="The ambassador", code="3–32 letters, digits, '-' or '_'")
     async def set_code(self, interaction: discord.Interaction[Any], member: discord.Member, code: str) -> None:
-        guild_id = _guild(interaction)
+        guild_id = guild_id_of(interaction)
         await self._require_program_member(guild_id, member.id)
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
@@ -135,7 +130,7 @@ class Codes(commands.Cog, name="Codes & sales"):
     @codes_group.command(name="regenerate", description="Issue a fresh generated code (the old one is retired)")
     @app_commands.describe(member="The ambassador")
     async def regenerate(self, interaction: discord.Interaction[Any], member: discord.Member) -> None:
-        guild_id = _guild(interaction)
+        guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
             issued = await codes.regenerate_code(tx, guild_id, member.id, now, actor_id=interaction.user.id)
@@ -148,7 +143,7 @@ class Codes(commands.Cog, name="Codes & sales"):
     @codes_group.command(name="deactivate", description="Retire an ambassador's code (e.g. leaked)")
     @app_commands.describe(member="The ambassador")
     async def deactivate(self, interaction: discord.Interaction[Any], member: discord.Member) -> None:
-        guild_id = _guild(interaction)
+        guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
             retired = await codes.deactivate_code(tx, guild_id, member.id, now)
@@ -168,7 +163,7 @@ class Codes(commands.Cog, name="Codes & sales"):
     @codes_group.command(name="import", description="Import a Shopify orders export (CSV)")
     @app_commands.describe(file="The orders CSV exported from Shopify admin → Orders → Export")
     async def import_csv(self, interaction: discord.Interaction[Any], file: discord.Attachment) -> None:
-        guild_id = _guild(interaction)
+        guild_id = guild_id_of(interaction)
         if not file.filename.lower().endswith(".csv"):
             raise InvalidInput("Attach the .csv file Shopify exports (Orders → Export → CSV for Excel…).")
         if file.size > MAX_IMPORT_BYTES:
@@ -212,7 +207,7 @@ class Codes(commands.Cog, name="Codes & sales"):
     async def record(
         self, interaction: discord.Interaction[Any], order_id: str, code: str, amount: str, currency: str
     ) -> None:
-        guild_id = _guild(interaction)
+        guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
             result = await record_manual_sale(
@@ -230,7 +225,7 @@ class Codes(commands.Cog, name="Codes & sales"):
     @app_commands.describe(period="Which period (default: this month)")
     @app_commands.choices(period=[app_commands.Choice(name=label, value=key) for key, label in PERIOD_LABELS.items()])
     async def report(self, interaction: discord.Interaction[Any], period: str = "month") -> None:
-        guild_id = _guild(interaction)
+        guild_id = guild_id_of(interaction)
         settings = await get_settings(self.bot.db, guild_id)
         now = self.bot.clock.now()
         span = sales_reports.period(period, now, settings.zone)  # type: ignore[arg-type]  # choices guard it
@@ -252,7 +247,7 @@ class Codes(commands.Cog, name="Codes & sales"):
     @codes_group.command(name="payouts", description="Commission payouts for a month, as a CSV file")
     @app_commands.describe(month="YYYY-MM (default: last month)")
     async def payouts(self, interaction: discord.Interaction[Any], month: str | None = None) -> None:
-        guild_id = _guild(interaction)
+        guild_id = guild_id_of(interaction)
         settings = await get_settings(self.bot.db, guild_id)
         now = self.bot.clock.now()
         span = (
@@ -280,7 +275,7 @@ class Codes(commands.Cog, name="Codes & sales"):
         count_unpaid_orders: bool | None = None,
         shoutouts: bool | None = None,
     ) -> None:
-        guild_id = _guild(interaction)
+        guild_id = guild_id_of(interaction)
         if count_unpaid_orders is None and shoutouts is None:
             current = await get_sales_settings(self.bot.db, guild_id)
         else:

@@ -19,3 +19,38 @@ def test_no_service_imports_discord() -> None:
                 names = [node.module]
             offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] == "discord"]
     assert offenders == []
+
+
+DISCORD_MARKUP = ("<@", "<#", "<t:", "discord.com")
+
+
+def _string_parts(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every string literal and every literal part of an f-string (comments and docstrings produce nothing)."""
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def test_no_service_produces_discord_markup() -> None:
+    # Mentions, timestamps and links are rendered by bot/ui/markup from the neutral references of bot/references.
+    offenders = []
+    for path in (ROOT / "bot" / "services").rglob("*.py"):
+        for line, text in _string_parts(ast.parse(path.read_text(encoding="utf-8"))):
+            offenders += [f"{path.relative_to(ROOT)}:{line}: {text[:60]!r}" for mark in DISCORD_MARKUP if mark in text]
+    assert offenders == []
+
+
+def test_the_markup_check_sees_f_strings() -> None:
+    # The check above must catch markup inside an f-string's literal part, not only plain strings.
+    parts = _string_parts(ast.parse('def f(x):\n    """<@ in a docstring is fine"""\n    return f"<@{x}>"\n'))
+    assert [text for _line, text in parts] == ["<@", ">"]

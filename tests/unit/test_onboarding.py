@@ -11,10 +11,12 @@ from bot.clock import FixedClock
 from bot.config import ProgramDefaults
 from bot.db import Database
 from bot.errors import Conflict, InvalidInput, NotAllowed
+from bot.references import member
 from bot.services.onboarding import applications as onboarding
 from bot.services.program import members, program_settings
 from bot.services.program.guild_settings import GuildSettings, ensure_guild, get_settings
 from bot.services.sales import codes
+from bot.ui.markup import render
 
 GUILD = 11
 MOD, MOD2 = 900, 901
@@ -128,7 +130,8 @@ async def test_the_second_decision_gets_a_conflict_naming_the_first(db: Database
     wins = [r for r in results if isinstance(r, onboarding.Decision)]
     losses = [r for r in results if isinstance(r, Conflict)]
     assert len(wins) == 1 and len(losses) == 1
-    assert f"<@{MOD}>" in losses[0].user_message and "nothing changed" in losses[0].user_message
+    assert render(f"{member(MOD)} ") == f"<@{MOD}> " and member(MOD) in losses[0].user_message
+    assert "nothing changed" in losses[0].user_message
     assert await db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'application.%'") == 1
 
 

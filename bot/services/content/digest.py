@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot import references as ref
 from bot.clock import from_db, to_db
 from bot.db import Database
 from bot.services.digest.sections import DigestSection, DigestWindow, section_provider, weekly_metric
 from bot.services.program.bindings import get_channel_id
 
 STALE_AFTER = timedelta(hours=48)
-
-
-def message_url(guild_id: int, channel_id: int, message_id: int) -> str:
-    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
 
 def _day(value: str, window: DigestWindow) -> str:
@@ -36,9 +33,9 @@ async def content_sections(db: Database, guild_id: int, window: DigestWindow) ->
         highlights = []
         for row in approved:
             about = f" for “{row['title']}”" if row["title"] else ""
-            lines.append(f"<@{row['user_id']}> — {row['platform']}{about}: {row['link']}")
+            lines.append(f"{ref.member(row['user_id'])} — {row['platform']}{about}: {row['link']}")
             if showcase and row["showcase_message_id"]:
-                highlights.append(message_url(guild_id, showcase, row["showcase_message_id"]))
+                highlights.append(ref.message(guild_id, showcase, row["showcase_message_id"]))
         sections.append(DigestSection("content_approved", "Content approved", lines, order=40, highlights=highlights))
 
     briefs = await db.fetchall(
@@ -64,7 +61,9 @@ async def content_sections(db: Database, guild_id: int, window: DigestWindow) ->
     )
     if stale:
         lines = [f"{len(stale)} submission(s) waiting more than 48 hours — /review opens the oldest."]
-        lines += [f"#{row['id']} by <@{row['user_id']}>, since {_day(row['created_at'], window)}" for row in stale]
+        lines += [
+            f"#{row['id']} by {ref.member(row['user_id'])}, since {_day(row['created_at'], window)}" for row in stale
+        ]
         sections.append(DigestSection("review_backlog", "Review queue", lines, audience="moderators", order=20))
     return sections
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot import references as ref
 from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -227,7 +228,7 @@ async def decide(
     async with db.transaction() as tx:
         current = await _get(tx, guild_id, submission_id)
         if current.status != "pending":
-            who = f" by <@{current.reviewer_id}>" if current.reviewer_id else ""
+            who = f" by {ref.member(current.reviewer_id)}" if current.reviewer_id else ""
             raise Conflict(f"Submission #{submission_id} was already decided{who}: {STATUS_LABELS[current.status]}.")
         brief = await get_brief(tx, guild_id, current.brief_id) if current.brief_id else None
         awarded = 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot import references as ref
 from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -32,11 +33,6 @@ AppStatus = Literal["pending", "waitlisted", "approved", "rejected", "withdrawn"
 Outcome = Literal["approved", "waitlisted", "rejected"]
 
 REASON_LIMIT = 500
-
-
-def stamp(moment: datetime, style: str = "D") -> str:
-    """A Discord timestamp: each reader sees it in their own time zone."""
-    return f"<t:{int(moment.timestamp())}:{style}>"
 
 
 @dataclass(frozen=True)
@@ -144,7 +140,7 @@ async def check_eligibility(
         position = await waitlist_position(db, guild_id, existing.id)
         raise Conflict(f"You're on the waitlist at position {position}; we'll message you when a seat frees up.")
     if existing is not None:
-        raise Conflict(f"Your application from {stamp(existing.created_at)} is still waiting for review.")
+        raise Conflict(f"Your application from {ref.moment(existing.created_at, 'D')} is still waiting for review.")
     last = await db.fetchone(
         "SELECT decided_at FROM applications WHERE guild_id = ? AND user_id = ? AND status = 'rejected'"
         " ORDER BY decided_at DESC LIMIT 1",
@@ -153,7 +149,7 @@ async def check_eligibility(
     if last is not None and cooldown > 0:
         again = from_db(last["decided_at"]) + timedelta(days=cooldown)
         if again > now:
-            raise NotAllowed(f"You can apply again from {stamp(again)}.")
+            raise NotAllowed(f"You can apply again from {ref.moment(again, 'D')}.")
 
 
 async def submit_application(
@@ -196,8 +192,8 @@ async def set_review_post(db: Database, guild_id: int, application_id: int, chan
 
 
 def _already(app: Application) -> str:
-    who = f"<@{app.decided_by}>" if app.decided_by else "the bot"
-    when = f" {stamp(app.decided_at, 'R')}" if app.decided_at else ""
+    who = ref.member(app.decided_by) if app.decided_by else "the bot"
+    when = f" {ref.moment(app.decided_at, 'R')}" if app.decided_at else ""
     if app.status == "withdrawn":
         return "This application was withdrawn (the applicant left the server)."
     return f"Already {app.status} by {who}{when}; nothing changed."

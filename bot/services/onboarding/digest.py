@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import references as ref
 from bot.clock import to_db
 from bot.db import Database
 from bot.services.digest.sections import DigestSection, DigestWindow, section_provider, weekly_metric
@@ -20,7 +21,7 @@ async def onboarding_sections(db: Database, guild_id: int, window: DigestWindow)
     )
     sections: list[DigestSection] = []
     if joined:
-        lines = [f"Welcome {', '.join(f'<@{row[0]}>' for row in joined)}!"]
+        lines = [f"Welcome {', '.join(ref.member(row[0]) for row in joined)}!"]
         sections.append(DigestSection("new_ambassadors", "New ambassadors this week", lines, order=10))
     pending = await db.fetchval(
         "SELECT COUNT(*) FROM applications WHERE guild_id = ? AND status = 'pending'", (guild_id,)

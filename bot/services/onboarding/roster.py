@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import references as ref
 from bot.clock import to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -55,7 +56,7 @@ class MemberInfo:
 async def _require(db: Database | Transaction, guild_id: int, user_id: int) -> Member:
     member = await members.find_member(db, guild_id, user_id)
     if member is None:
-        raise NotFound(f"<@{user_id}> isn't part of the program.")
+        raise NotFound(f"{ref.member(user_id)} isn't part of the program.")
     return member
 
 
@@ -114,7 +115,7 @@ async def add_member(
     """Invite someone straight in (no application). Respects capacity."""
     existing = await members.find_member(tx, guild_id, user_id)
     if existing is not None and existing.status in members.SEATED:
-        raise Conflict(f"<@{user_id}> is already an ambassador ({existing.status}).")
+        raise Conflict(f"{ref.member(user_id)} is already an ambassador ({existing.status}).")
     seats = await members.seats_taken(tx, guild_id)
     if seats >= settings.capacity:
         raise Conflict(f"The program is full ({seats}/{settings.capacity}). Raise the capacity in /settings first.")
@@ -149,10 +150,10 @@ async def change_tier(
 ) -> tuple[str | None, str, AuditEntry]:
     member = await _require(tx, guild_id, user_id)
     if member.status not in members.SEATED:
-        raise NotAllowed(f"<@{user_id}> isn't an ambassador (status: {member.status}).")
+        raise NotAllowed(f"{ref.member(user_id)} isn't an ambassador (status: {member.status}).")
     tier = await tiers.get_tier(tx, guild_id, tier_key)
     if member.tier == tier.key:
-        raise Conflict(f"<@{user_id}> is already in the {tier.name} tier.")
+        raise Conflict(f"{ref.member(user_id)} is already in the {tier.name} tier.")
     await tx.execute("UPDATE members SET tier = ? WHERE guild_id = ? AND user_id = ?", (tier.key, guild_id, user_id))
     entry = await audit.record(tx, guild_id, actor_id, "ambassador.tier", user_id, now, old=member.tier, new=tier.key)
     return member.tier, tier.key, entry
@@ -181,8 +182,8 @@ async def change_status(
     member = await _require(tx, guild_id, user_id)
     if member.status not in allowed:
         if member.status in ("applicant", "waitlisted", "rejected"):
-            raise NotAllowed(f"<@{user_id}> isn't an ambassador (status: {member.status}).")
-        raise Conflict(f"Can't {action} <@{user_id}>: their status is {member.status}.")
+            raise NotAllowed(f"{ref.member(user_id)} isn't an ambassador (status: {member.status}).")
+        raise Conflict(f"Can't {action} {ref.member(user_id)}: their status is {member.status}.")
     if new_status in members.SEATED and member.status not in members.SEATED:
         seats = await members.seats_taken(tx, guild_id)
         if seats >= settings.capacity:
@@ -217,7 +218,7 @@ async def forget(tx: Transaction, guild_id: int, user_id: int, actor_id: int, no
     """Erase personal data (application answers, email, city, order references, name); totals stay."""
     member = await _require(tx, guild_id, user_id)
     if member.status in members.SEATED:
-        raise NotAllowed(f"<@{user_id}> is still an ambassador; remove them with /ambassador remove first.")
+        raise NotAllowed(f"{ref.member(user_id)} is still an ambassador; remove them with /ambassador remove first.")
     await tx.execute(
         "UPDATE members SET display_name = ?, email = NULL, city = NULL, forgotten_at = ?"
         " WHERE guild_id = ? AND user_id = ?",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import references as ref
 from bot.clock import to_db
 from bot.db import Database
 from bot.services.digest.sections import DigestSection, DigestWindow, section_provider, weekly_metric
@@ -60,7 +61,7 @@ async def sales_section(db: Database, guild_id: int, window: DigestWindow) -> li
             f"{format_minor(net, currency)} net ({_change(net, net_before)})"
         )
     for place, line in enumerate(this_week[:3], start=1):
-        lines.append(f"{place}. <@{line.user_id}> — {line.orders} order(s)")
+        lines.append(f"{place}. {ref.member(line.user_id)} — {line.orders} order(s)")
     return [DigestSection("sales", "Sales through codes", lines, order=30)]
 
 
