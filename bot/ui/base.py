@@ -91,3 +91,31 @@ class RecordButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
         return cls(int(match["record_id"]), item if isinstance(item, discord.ui.Button) else None)
+
+
+class DisplayView(discord.ui.View):
+    """Buttons to show on a message; clicks are handled by registered ``DynamicItem`` classes.
+
+    discord.py keeps a dispatchable view in memory per message; this one holds no callbacks, so it opts out.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    def is_dispatchable(self) -> bool:
+        return False
+
+    def button(
+        self,
+        label: str,
+        custom_id: str,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        *,
+        disabled: bool = False,
+    ) -> DisplayView:
+        self.add_item(discord.ui.Button(label=label, custom_id=custom_id, style=style, disabled=disabled))
+        return self
+
+    def link(self, label: str, url: str) -> DisplayView:
+        self.add_item(discord.ui.Button(label=label, url=url, style=discord.ButtonStyle.link))
+        return self

@@ -1,12 +1,43 @@
-"""Pages of embeds behind Previous / Next buttons that only the member who asked can turn."""
+"""Pages of embeds behind Previous / Next buttons that only the member who asked can turn, and the pages themselves
+made from a list of entries and a page size (the caller never slices)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import discord
 
 from bot.ui.base import BaseView
+from bot.ui.embeds import BRAND, add_field, clip, embed
+
+
+def field_pages(
+    title: str,
+    entries: Sequence[tuple[str, str]],
+    *,
+    per_page: int,
+    description: str | None = None,
+    colour: discord.Colour = BRAND,
+) -> list[discord.Embed]:
+    """One embed per ``per_page`` entries, each entry a field (name, value)."""
+    pages = []
+    for start in range(0, max(len(entries), 1), per_page):
+        page = embed(title, description, colour=colour)
+        for name, value in entries[start : start + per_page]:
+            add_field(page, name, value)
+        pages.append(page)
+    return pages
+
+
+def line_pages(title: str, lines: Sequence[str], *, per_page: int, empty: str) -> list[discord.Embed]:
+    """One embed per ``per_page`` lines, the lines as its description (``empty`` when there are none)."""
+    pages = []
+    for start in range(0, max(len(lines), 1), per_page):
+        page = embed(title)
+        page.description = clip("\n".join(lines[start : start + per_page]) or empty, 4000)
+        pages.append(page)
+    return pages
 
 
 class Paginator(BaseView):

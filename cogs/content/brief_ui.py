@@ -13,13 +13,12 @@ import discord
 from bot.services.content import briefs
 from bot.services.content.briefs import Brief
 from bot.services.program.members import require_ambassador
-from bot.ui.base import RecordButton
+from bot.ui.base import DisplayView, RecordButton
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.times import local_time
 from cogs.content.content_ui import (
-    DisplayView,
     Field,
     zone_of,
 )

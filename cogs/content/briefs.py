@@ -21,11 +21,12 @@ from bot.services.content import digest as _content_digest  # noqa: F401 — reg
 from bot.services.content.briefs import Brief
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
+from bot.ui.base import DisplayView
 from bot.ui.custom_ids import custom_id
-from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
+from bot.ui.embeds import BRAND, SUCCESS, clip, embed
 from bot.ui.interactions import guild_id_of
 from bot.ui.markup import message_url
-from bot.ui.paginator import Paginator
+from bot.ui.paginator import Paginator, field_pages
 from bot.ui.times import local_time
 from cogs.content.brief_ui import (
     CancelDraftButton,
@@ -36,7 +37,6 @@ from cogs.content.brief_ui import (
     brief_view,
 )
 from cogs.content.content_ui import (
-    DisplayView,
     FormModal,
     channel_id_or_setup,
     messageable,
@@ -187,18 +187,17 @@ class Briefs(commands.Cog, name="Briefs"):
         if not found:
             await interaction.response.send_message("No briefs yet. Start one with /brief create.", ephemeral=True)
             return
-        pages = []
-        for start in range(0, len(found), PER_PAGE):
-            page = embed("Briefs")
-            for brief in found[start : start + PER_PAGE]:
-                optins = await briefs.optin_count(self.bot.db, brief.id)
-                count = await briefs.submission_count(self.bot.db, brief.id)
-                add_field(
-                    page,
+        entries = []
+        for brief in found:
+            optins = await briefs.optin_count(self.bot.db, brief.id)
+            count = await briefs.submission_count(self.bot.db, brief.id)
+            entries.append(
+                (
                     f"#{brief.id} · {brief.title} — {brief.status}",
                     f"due {local_time(brief.due_at, zone)} · {brief.points} pts · {optins} in · {count} submitted",
                 )
-            pages.append(page)
+            )
+        pages = field_pages("Briefs", entries, per_page=PER_PAGE)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
     @brief.command(name="close", description="Close an open brief now (buttons off, marked closed)")
@@ -298,21 +297,16 @@ class Briefs(commands.Cog, name="Briefs"):
                 "No open briefs right now — I'll post new ones in the briefs channel.", ephemeral=True
             )
             return
-        pages = []
-        for start in range(0, len(found), PER_PAGE):
-            page = embed(
-                "Open briefs",
-                "Press **I'm in** on a brief for a reminder, and **Submit** when your piece is live.",
-                colour=SUCCESS,
+        entries = []
+        for brief in found:
+            where = (
+                f"\n{message_url(guild_id, brief.channel_id, brief.message_id)}"
+                if brief.channel_id and brief.message_id
+                else ""
             )
-            for brief in found[start : start + PER_PAGE]:
-                where = (
-                    f"\n{message_url(guild_id, brief.channel_id, brief.message_id)}"
-                    if brief.channel_id and brief.message_id
-                    else ""
-                )
-                add_field(page, brief.title, f"due {local_time(brief.due_at, zone)} · {brief.points} pts{where}")
-            pages.append(page)
+            entries.append((brief.title, f"due {local_time(brief.due_at, zone)} · {brief.points} pts{where}"))
+        intro = "Press **I'm in** on a brief for a reminder, and **Submit** when your piece is live."
+        pages = field_pages("Open briefs", entries, per_page=PER_PAGE, description=intro, colour=SUCCESS)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
 

@@ -14,7 +14,7 @@ from bot.services.content.briefs import get_brief
 from bot.services.content.submissions import STATUS_LABELS, Submission
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import get_settings
-from bot.ui.base import BaseModal
+from bot.ui.base import BaseModal, DisplayView
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, DANGER, SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.times import local_time
@@ -23,34 +23,6 @@ if TYPE_CHECKING:
     from bot.app import CollectiveBot
 
 CHANNEL_LABELS = {"briefs": "#briefs", "drops": "#drops", "showcase": "#showcase", "review": "#review"}
-
-
-class DisplayView(discord.ui.View):
-    """Buttons to show on a message; clicks are handled by registered ``DynamicItem`` classes.
-
-    discord.py keeps a dispatchable view in memory per message; this one holds no callbacks, so it opts out.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(timeout=None)
-
-    def is_dispatchable(self) -> bool:
-        return False
-
-    def button(
-        self,
-        label: str,
-        custom_id: str,
-        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
-        *,
-        disabled: bool = False,
-    ) -> DisplayView:
-        self.add_item(discord.ui.Button(label=label, custom_id=custom_id, style=style, disabled=disabled))
-        return self
-
-    def link(self, label: str, url: str) -> DisplayView:
-        self.add_item(discord.ui.Button(label=label, url=url, style=discord.ButtonStyle.link))
-        return self
 
 
 async def channel_id_or_setup(bot: CollectiveBot, guild_id: int, purpose: str) -> int:

@@ -20,14 +20,13 @@ from bot.scheduler import Timer
 from bot.services.content import drops
 from bot.services.content.drops import Drop, DropImage
 from bot.services.inputs.links import IMAGE_TYPES, check_upload
-from bot.ui.base import RecordButton
+from bot.ui.base import DisplayView, RecordButton
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
-from bot.ui.paginator import Paginator
+from bot.ui.paginator import Paginator, field_pages
 from bot.ui.times import local_time
 from cogs.content.content_ui import (
-    DisplayView,
     channel_id_or_setup,
     messageable,
     zone_of,
@@ -158,18 +157,16 @@ class Drops(commands.Cog, name="Drops"):
         if not found:
             await interaction.response.send_message("No drops yet. Schedule one with /drop create.", ephemeral=True)
             return
-        pages = []
-        for start in range(0, len(found), PER_PAGE):
-            page = embed("Drops")
-            for drop in found[start : start + PER_PAGE]:
-                when = local_time(drop.publish_at, zone)
-                line = f"{'posts' if drop.status == 'scheduled' else 'posted'} {when}"
-                if drop.embargo_until is not None:
-                    acks = await drops.acknowledged_by(self.bot.db, drop.id)
-                    names = " ".join(f"<@{user_id}>" for user_id in acks[:20]) + (" …" if len(acks) > 20 else "")
-                    line += f"\nembargo until {local_time(drop.embargo_until, zone)} · {len(acks)} acknowledged {names}"
-                add_field(page, f"#{drop.id} · {drop.title} — {drop.status}", line)
-            pages.append(page)
+        entries = []
+        for drop in found:
+            when = local_time(drop.publish_at, zone)
+            line = f"{'posts' if drop.status == 'scheduled' else 'posted'} {when}"
+            if drop.embargo_until is not None:
+                acks = await drops.acknowledged_by(self.bot.db, drop.id)
+                names = " ".join(f"<@{user_id}>" for user_id in acks[:20]) + (" …" if len(acks) > 20 else "")
+                line += f"\nembargo until {local_time(drop.embargo_until, zone)} · {len(acks)} acknowledged {names}"
+            entries.append((f"#{drop.id} · {drop.title} — {drop.status}", line))
+        pages = field_pages("Drops", entries, per_page=PER_PAGE)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
     @drop.command(name="cancel", description="Cancel a scheduled drop before it is posted")

@@ -22,13 +22,12 @@ from bot.services.content import briefs, submissions
 from bot.services.content.submissions import Decision, Outcome
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import get_settings
-from bot.ui.base import SafeDynamicItem
+from bot.ui.base import DisplayView, SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import DANGER, SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.markup import message_url
 from cogs.content.content_ui import (
-    DisplayView,
     Field,
     FormModal,
     brief_title_of,

@@ -27,7 +27,7 @@ from bot.ui.base import BaseView, RecordButton
 from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.markup import message_url
-from bot.ui.paginator import Paginator
+from bot.ui.paginator import Paginator, field_pages
 from bot.ui.times import local_time
 from cogs.content.content_ui import (
     Field,
@@ -282,20 +282,18 @@ class Submissions(commands.Cog, name="Submissions"):
             )
             return
         zone = await zone_of(self.bot, guild_id)
-        pages = []
-        for start in range(0, len(found), PER_PAGE):
-            page = embed("Your submissions")
-            for sub in found[start : start + PER_PAGE]:
-                title = await brief_title_of(self.bot, sub)
-                lines = [STATUS_LABELS[sub.status] + (f" · +{sub.points_awarded} points" if sub.points_awarded else "")]
-                lines.append(clip(sub.link, 300))
-                if sub.feedback:
-                    lines.append(f"Feedback: {clip(sub.feedback, 500)}")
-                if sub.status == "changes_requested":
-                    lines.append(f"Resubmit with /submit resubmit:{sub.id}")
-                heading = f"#{sub.id} · {sub.platform} · {title or 'free-form'} · {local_time(sub.created_at, zone)}"
-                add_field(page, heading, "\n".join(lines))
-            pages.append(page)
+        entries = []
+        for sub in found:
+            title = await brief_title_of(self.bot, sub)
+            lines = [STATUS_LABELS[sub.status] + (f" · +{sub.points_awarded} points" if sub.points_awarded else "")]
+            lines.append(clip(sub.link, 300))
+            if sub.feedback:
+                lines.append(f"Feedback: {clip(sub.feedback, 500)}")
+            if sub.status == "changes_requested":
+                lines.append(f"Resubmit with /submit resubmit:{sub.id}")
+            heading = f"#{sub.id} · {sub.platform} · {title or 'free-form'} · {local_time(sub.created_at, zone)}"
+            entries.append((heading, "\n".join(lines)))
+        pages = field_pages("Your submissions", entries, per_page=PER_PAGE)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
 

@@ -24,9 +24,9 @@ from bot.services.events.rsvps import (
 )
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
-from bot.ui.embeds import SUCCESS, add_field, embed
+from bot.ui.embeds import SUCCESS, embed
 from bot.ui.interactions import guild_id_of
-from bot.ui.paginator import Paginator
+from bot.ui.paginator import Paginator, field_pages
 from cogs.events.event_ui import (
     DeclineButton,
     GoingButton,
@@ -69,25 +69,20 @@ class EventRsvp(commands.Cog, name="Events"):
         if not shown:
             await interaction.response.send_message("No upcoming events right now.", ephemeral=True)
             return
-        pages: list[discord.Embed] = []
-        for start in range(0, len(shown), PER_PAGE):
-            page = embed("Upcoming events", f"Times in {zone.key}. RSVP with the buttons on each announcement.")
-            for event in shown[start : start + PER_PAGE]:
-                taken = await counts(self.bot.db, event.id)
-                status, position = mine.get(event.id, (None, None))
-                yours = STATUS_TEXT.get(status or "", "no answer yet")
-                if position is not None:
-                    yours += f" #{position}"
-                lines = [
-                    when_text(event, zone),
-                    where_text(event),
-                    f"{taken.going}/{event.capacity} going · you: {yours}",
-                ]
-                url = announcement_url(event)
-                if url:
-                    lines.append(f"[Announcement]({url})")
-                add_field(page, f"#{event.id} {event.title}", "\n".join(lines))
-            pages.append(page)
+        entries = []
+        for event in shown:
+            taken = await counts(self.bot.db, event.id)
+            status, position = mine.get(event.id, (None, None))
+            yours = STATUS_TEXT.get(status or "", "no answer yet")
+            if position is not None:
+                yours += f" #{position}"
+            lines = [when_text(event, zone), where_text(event), f"{taken.going}/{event.capacity} going · you: {yours}"]
+            url = announcement_url(event)
+            if url:
+                lines.append(f"[Announcement]({url})")
+            entries.append((f"#{event.id} {event.title}", "\n".join(lines)))
+        intro = f"Times in {zone.key}. RSVP with the buttons on each announcement."
+        pages = field_pages("Upcoming events", entries, per_page=PER_PAGE, description=intro)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
     @app_commands.command(name="checkin", description="Check in at an event with the code the host shows")

@@ -30,7 +30,7 @@ from bot.scheduler import Timer
 from bot.services.polls import polls
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import get_settings
-from bot.ui.base import BaseModal, SafeDynamicItem
+from bot.ui.base import BaseModal, DisplayView, SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
 from bot.ui.interactions import guild_id_of
@@ -45,16 +45,9 @@ def uses_buttons(poll: polls.Poll) -> bool:
     return len(poll.options) <= 5 and not poll.multiple
 
 
-class _Controls(discord.ui.View):
-    """Controls to show; the registered dynamic items handle clicks, so discord.py needn't keep this view."""
-
-    def is_dispatchable(self) -> bool:
-        return False
-
-
 def components(poll: polls.Poll, *, disabled: bool = False) -> discord.ui.View:
     """The voting controls; clicks are handled by the registered dynamic items, even after a restart."""
-    view = _Controls(timeout=None)
+    view = DisplayView()
     if uses_buttons(poll):
         for index, label in enumerate(poll.options):
             view.add_item(

@@ -26,7 +26,7 @@ from bot.services.sales.payloads import format_minor
 from bot.services.sales.reports import PERIOD_LABELS, MemberLine, Totals
 from bot.ui.embeds import SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.interactions import guild_id_of
-from bot.ui.paginator import Paginator
+from bot.ui.paginator import Paginator, line_pages
 
 MAX_IMPORT_BYTES = 25 * 1024 * 1024
 REPORT_LINES_PER_PAGE = 10
@@ -231,17 +231,15 @@ class Codes(commands.Cog, name="Codes & sales"):
         span = sales_reports.period(period, now, settings.zone)  # type: ignore[arg-type]  # choices guard it
         lines = await sales_reports.report(self.bot.db, guild_id, span)
         flags = await fraud.all_flags(self.bot.db, guild_id, now, span.start)
-        chunks = [lines[i : i + REPORT_LINES_PER_PAGE] for i in range(0, len(lines), REPORT_LINES_PER_PAGE)] or [[]]
-        pages = []
-        for number, chunk in enumerate(chunks, start=1):
-            card = embed(f"Sales report — {span.label}")
-            card.description = clip("\n".join(member_line(line) for line in chunk) or "No sales in this period.", 4000)
-            if number == 1:
-                icons = {"spike": "📈", "self_referral": "🪞", "unknown_code": "❓"}
-                text = "\n".join(f"{icons[f.kind]} `{f.code}` — {f.detail}" for f in flags[:10])
-                add_field(card, f"Flags ({len(flags)})", clip(text or "Nothing suspicious.", 1000))
-            card.set_footer(text=f"Page {number}/{len(chunks)} · times in {settings.timezone}")
-            pages.append(card)
+        shown = [member_line(line) for line in lines]
+        pages = line_pages(
+            f"Sales report — {span.label}", shown, per_page=REPORT_LINES_PER_PAGE, empty="No sales in this period."
+        )
+        icons = {"spike": "📈", "self_referral": "🪞", "unknown_code": "❓"}
+        text = "\n".join(f"{icons[f.kind]} `{f.code}` — {f.detail}" for f in flags[:10])
+        add_field(pages[0], f"Flags ({len(flags)})", clip(text or "Nothing suspicious.", 1000))
+        for number, card in enumerate(pages, start=1):
+            card.set_footer(text=f"Page {number}/{len(pages)} · times in {settings.timezone}")
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
     @codes_group.command(name="payouts", description="Commission payouts for a month, as a CSV file")
