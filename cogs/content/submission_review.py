@@ -19,7 +19,7 @@ from bot.checks import moderator_only, require_moderator
 from bot.dm import send_dm
 from bot.errors import Conflict, InvalidInput
 from bot.services.content import briefs, submissions
-from bot.services.content.submissions import Decision, Outcome
+from bot.services.content.submissions import ReviewOutcome, Verdict
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import get_settings
 from bot.ui.base import DisplayView, SafeDynamicItem
@@ -38,7 +38,7 @@ from cogs.content.content_ui import (
 )
 
 log = logging.getLogger(__name__)
-FORMS: dict[str, tuple[Decision, str, str]] = {
+FORMS: dict[str, tuple[Verdict, str, str]] = {
     # action → (decision, modal title, feedback label)
     "approve": ("approved", "Approve submission #{id}", "Feedback for the ambassador (optional)"),
     "changes": ("changes_requested", "Request changes on #{id}", "What should they change?"),
@@ -117,7 +117,7 @@ class Review(commands.Cog, name="Review"):
         interaction: discord.Interaction[Any],
         guild_id: int,
         submission_id: int,
-        decision: Decision,
+        decision: Verdict,
         values: dict[str, str],
     ) -> None:
         await require_moderator(interaction)  # a form: no component check covers its submission
@@ -148,7 +148,7 @@ class Review(commands.Cog, name="Review"):
         }[decision]
         await interaction.followup.send("\n".join([summary, *(n for n in notes if n)]), ephemeral=True)
 
-    async def _update_review_post(self, outcome: Outcome) -> str | None:
+    async def _update_review_post(self, outcome: ReviewOutcome) -> str | None:
         sub = outcome.submission
         if sub.review_channel_id is None or sub.review_message_id is None:
             return None
@@ -164,7 +164,7 @@ class Review(commands.Cog, name="Review"):
             return "(I couldn't update the post in the review channel.)"
         return None
 
-    async def _feature(self, outcome: Outcome) -> str | None:
+    async def _feature(self, outcome: ReviewOutcome) -> str | None:
         sub = outcome.submission
         channel_id = await get_channel_id(self.bot.db, sub.guild_id, "showcase")
         if channel_id is None:
@@ -183,7 +183,7 @@ class Review(commands.Cog, name="Review"):
         await submissions.set_showcase_message(self.bot.db, sub.id, message.id)
         return f"Featured in <#{channel_id}>: {message_url(sub.guild_id, channel_id, message.id)}"
 
-    async def _tell_ambassador(self, outcome: Outcome) -> str | None:
+    async def _tell_ambassador(self, outcome: ReviewOutcome) -> str | None:
         sub = outcome.submission
         guild = self.bot.get_guild(sub.guild_id)
         brand = guild.name if guild else "the brand"

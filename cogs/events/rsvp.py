@@ -22,6 +22,7 @@ from bot.services.events.rsvps import (
     members_with_status,
     my_rsvps,
 )
+from bot.services.program import tiers
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
 from bot.ui.embeds import SUCCESS, embed
@@ -65,7 +66,7 @@ class EventRsvp(commands.Cog, name="Events"):
         zone = (await get_settings(self.bot.db, guild_id)).zone
         now = self.bot.clock.now()
         mine = await my_rsvps(self.bot.db, guild_id, member.user_id)
-        shown = [e for e in await upcoming_events(self.bot.db, guild_id, now) if e.tier in (None, member.tier)]
+        shown = [e for e in await upcoming_events(self.bot.db, guild_id, now) if tiers.admits(e.tier, member.tier)]
         if not shown:
             await interaction.response.send_message("No upcoming events right now.", ephemeral=True)
             return

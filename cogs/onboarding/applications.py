@@ -22,7 +22,7 @@ from bot.outbox import OutboxItem
 from bot.scheduler import Timer
 from bot.services.onboarding import applications as onboarding
 from bot.services.onboarding import roster
-from bot.services.onboarding.applications import Application, AppStatus, Decision
+from bot.services.onboarding.applications import Application, ApplicationDecision, AppStatus
 from bot.services.onboarding.digest import ROLE_SYNC_TIMER
 from bot.services.program import members
 from bot.services.program.guild_settings import get_settings
@@ -150,7 +150,7 @@ class Onboarding(commands.Cog, name="Onboarding"):
 
     # -- after a decision has committed -----------------------------------------------------------------
 
-    async def after_decision(self, decision: Decision) -> str:
+    async def after_decision(self, decision: ApplicationDecision) -> str:
         """Side effects of a committed decision; returns a summary for the moderator."""
         app, guild_id, user_id = decision.application, decision.application.guild_id, decision.application.user_id
         await self.refresh_review_post(app, position=decision.position)

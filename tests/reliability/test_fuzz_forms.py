@@ -66,7 +66,7 @@ async def test_the_reject_reason(program: Program, reason: str) -> None:
     async with program.db.transaction() as tx:
         app = await onboarding.submit_application(tx, GUILD, user, "applicant", checked, program.now, cooldown_days=0)
 
-    async def reject() -> onboarding.Decision:
+    async def reject() -> onboarding.ApplicationDecision:
         async with program.db.transaction() as tx:
             return await onboarding.reject(tx, GUILD, app.id, MOD, program.now, reason)
 
@@ -137,7 +137,7 @@ async def test_the_review_feedback(program: Program, feedback: str | None, decis
     draft = await submissions.prepare(program.db, GUILD, user, link=f"https://youtu.be/v{user}", now=program.now)
     sub = await submissions.submit(program.db, GUILD, draft, program.now)
 
-    async def decide() -> submissions.Outcome:
+    async def decide() -> submissions.ReviewOutcome:
         return await submissions.decide(program.db, GUILD, sub.id, MOD, decision, feedback, 10, program.now)  # type: ignore[arg-type]
 
     outcome = await attempt(program.db, decide)

@@ -103,7 +103,7 @@ async def test_opt_in_rules(db: Database, clock: FixedClock) -> None:
 
     creator_only = await briefs.create_draft(db, GUILD, MOD, fields(now), "creator", now)
     await briefs.publish(db, GUILD, creator_only.id, MOD, now)
-    with pytest.raises(NotAllowed, match="creator tier"):
+    with pytest.raises(NotAllowed, match="`creator` tier"):
         await briefs.opt_in(db, GUILD, creator_only.id, bob, now)
     assert [b.id for b in await briefs.open_briefs_for(db, GUILD, bob)] == [draft.id]
 

@@ -44,7 +44,9 @@ async def submit(db: Database, clock: FixedClock, user_id: int, name: str = "Ann
         return await onboarding.submit_application(tx, GUILD, user_id, name, form(), clock.now(), cooldown_days=30)
 
 
-async def approve(db: Database, clock: FixedClock, app_id: int, settings: GuildSettings) -> onboarding.Decision:
+async def approve(
+    db: Database, clock: FixedClock, app_id: int, settings: GuildSettings
+) -> onboarding.ApplicationDecision:
     async with db.transaction() as tx:
         return await onboarding.approve(tx, GUILD, app_id, MOD, clock.now(), settings)
 
@@ -118,16 +120,16 @@ async def test_the_second_decision_gets_a_conflict_naming_the_first(db: Database
     settings = await program(db, clock)
     app = await submit(db, clock, 1)
 
-    async def decide_approve() -> onboarding.Decision:
+    async def decide_approve() -> onboarding.ApplicationDecision:
         async with db.transaction() as tx:
             return await onboarding.approve(tx, GUILD, app.id, MOD, clock.now(), settings, expected="pending")
 
-    async def decide_waitlist() -> onboarding.Decision:
+    async def decide_waitlist() -> onboarding.ApplicationDecision:
         async with db.transaction() as tx:
             return await onboarding.waitlist_application(tx, GUILD, app.id, MOD2, clock.now(), expected="pending")
 
     results = await asyncio.gather(decide_approve(), decide_waitlist(), return_exceptions=True)
-    wins = [r for r in results if isinstance(r, onboarding.Decision)]
+    wins = [r for r in results if isinstance(r, onboarding.ApplicationDecision)]
     losses = [r for r in results if isinstance(r, Conflict)]
     assert len(wins) == 1 and len(losses) == 1
     assert render(f"{member(MOD)} ") == f"<@{MOD}> " and member(MOD) in losses[0].user_message

@@ -62,7 +62,7 @@ async def test_concurrent_decisions_one_wins(db: Database, clock: FixedClock) ->
         submissions.decide(db, GUILD, sub.id, MOD + 1, "rejected", "off brand", 50, clock.now()),
         return_exceptions=True,
     )
-    assert sum(isinstance(r, submissions.Outcome) for r in results) == 1
+    assert sum(isinstance(r, submissions.ReviewOutcome) for r in results) == 1
     assert sum(isinstance(r, Conflict) for r in results) == 1
     assert await db.fetchval("SELECT COUNT(*) FROM points_ledger") <= 1
 

@@ -13,7 +13,7 @@ from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.inputs.local_time import parse_local
 from bot.services.inputs.typed_text import refuse_nul
-from bot.services.program import audit
+from bot.services.program import audit, tiers
 from bot.services.program.members import Member
 from bot.unit_of_work import TimerKind
 
@@ -280,7 +280,7 @@ async def open_briefs_for(db: Database, guild_id: int, member: Member | None) ->
     briefs = await list_briefs(db, guild_id, ("open",))
     if member is None:
         return briefs
-    return [b for b in briefs if b.tier is None or b.tier == member.tier]
+    return [b for b in briefs if tiers.admits(b.tier, member.tier)]
 
 
 def check_eligible(brief: Brief, member: Member) -> None:
@@ -288,8 +288,7 @@ def check_eligible(brief: Brief, member: Member) -> None:
         raise NotAllowed(f"The brief “{brief.title}” hasn't been published yet.")
     if brief.status != "open":
         raise NotAllowed(f"The brief “{brief.title}” is {brief.status}; it no longer accepts opt-ins or submissions.")
-    if brief.tier is not None and brief.tier != member.tier:
-        raise NotAllowed(f"The brief “{brief.title}” is for the {brief.tier} tier.")
+    tiers.require(brief.tier, member.tier, f"The brief “{brief.title}”")
 
 
 async def opt_in(db: Database, guild_id: int, brief_id: int, member: Member, now: datetime) -> tuple[Brief, bool]:

@@ -22,7 +22,7 @@ STALE = TimerKind("submission-stale", "a reminder of a waiting submission")  # p
 STALE_AFTER = timedelta(hours=48)  # a pending submission this old is flagged to moderators
 
 Status = Literal["pending", "approved", "changes_requested", "rejected"]
-Decision = Literal["approved", "changes_requested", "rejected"]
+Verdict = Literal["approved", "changes_requested", "rejected"]
 NOTE_MAX = 500
 FEEDBACK_MAX = 1000
 STATUS_LABELS: dict[str, str] = {
@@ -75,7 +75,7 @@ class Submission:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ReviewOutcome:
     submission: Submission
     brief: Brief | None
     points_awarded: int
@@ -214,11 +214,11 @@ async def decide(
     guild_id: int,
     submission_id: int,
     reviewer_id: int,
-    decision: Decision,
+    decision: Verdict,
     feedback: str | None,
     default_points: int,
     now: datetime,
-) -> Outcome:
+) -> ReviewOutcome:
     """One decision per submission, whoever clicks first; approval awards the points in the same transaction."""
     feedback = (feedback or "").strip() or None
     if feedback is not None and len(feedback) > FEEDBACK_MAX:
@@ -262,7 +262,7 @@ async def decide(
             submission_id=submission_id,
             points=awarded,
         )
-        return Outcome(await _get(tx, guild_id, submission_id), brief, awarded)
+        return ReviewOutcome(await _get(tx, guild_id, submission_id), brief, awarded)
 
 
 async def mine(db: Database, guild_id: int, user_id: int) -> list[Submission]:

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
-from bot.errors import Conflict, InvalidInput, NotAllowed
+from bot.errors import Conflict, InvalidInput
 from bot.services.engagement import points
 from bot.services.events.events import Event, event_from_row, get_event
+from bot.services.program import tiers
 from bot.services.program.members import find_member, require_ambassador
 
 Source = Literal["checkin", "voice"]
@@ -84,8 +85,7 @@ async def check_in(
         if now >= event.ends_at:
             raise InvalidInput(f"That check-in code has expired: **{event.title}** is over.")
         member = await require_ambassador(tx, guild_id, user_id)
-        if event.tier is not None and member.tier != event.tier:
-            raise NotAllowed(f"This event is for the `{event.tier}` tier.")
+        tiers.require(event.tier, member.tier, "This event")
         attended = await _record(tx, event, user_id, "checkin", now)
         if attended is None:
             raise Conflict(f"You're already checked in to **{event.title}**.")
@@ -120,7 +120,7 @@ async def record_voice(db: Database, guild_id: int, channel_id: int, user_id: in
         found = []
         for row in rows:
             event = event_from_row(row)
-            if event.tier is not None and member.tier != event.tier:
+            if not tiers.admits(event.tier, member.tier):
                 continue
             attended = await _record(tx, event, user_id, "voice", now)
             if attended is not None:

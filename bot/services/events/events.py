@@ -55,9 +55,6 @@ class Event:
     def online(self) -> bool:
         return self.channel_id is not None
 
-    def in_window(self, now: datetime) -> bool:
-        return self.starts_at <= now < self.ends_at
-
 
 @dataclass(frozen=True)
 class EventDraft:

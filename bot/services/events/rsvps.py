@@ -11,8 +11,9 @@ from datetime import datetime
 
 from bot.clock import to_db
 from bot.db import Database, Transaction
-from bot.errors import Conflict, NotAllowed
+from bot.errors import Conflict
 from bot.services.events.events import Counts, Event, RsvpStatus, counts, fill_from_waitlist, get_event, set_rsvp
+from bot.services.program import tiers
 from bot.services.program.members import require_ambassador
 
 
@@ -61,8 +62,7 @@ async def rsvp(db: Database, guild_id: int, event_id: int, user_id: int, *, goin
         if event.starts_at <= now:
             raise Conflict("This event has already started; RSVPs are closed.")
         member = await require_ambassador(tx, guild_id, user_id)
-        if event.tier is not None and member.tier != event.tier:
-            raise NotAllowed(f"This event is for the `{event.tier}` tier.")
+        tiers.require(event.tier, member.tier, "This event")
         row = await tx.fetchone(
             "SELECT status FROM event_rsvps WHERE event_id = ? AND user_id = ?", (event_id, user_id)
         )

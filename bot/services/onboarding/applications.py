@@ -30,7 +30,7 @@ from bot.services.sales import codes
 from bot.services.sales.codes import Code
 
 AppStatus = Literal["pending", "waitlisted", "approved", "rejected", "withdrawn"]
-Outcome = Literal["approved", "waitlisted", "rejected"]
+DecisionKind = Literal["approved", "waitlisted", "rejected"]
 
 REASON_LIMIT = 500
 
@@ -55,8 +55,8 @@ class Application:
 
 
 @dataclass(frozen=True)
-class Decision:
-    outcome: Outcome
+class ApplicationDecision:
+    outcome: DecisionKind
     application: Application
     member: Member
     old_status: str
@@ -232,7 +232,7 @@ async def approve(
     settings: GuildSettings,
     *,
     expected: AppStatus | None = None,
-) -> Decision:
+) -> ApplicationDecision:
     """Approve, or — when the program is full — place a pending applicant on the waitlist."""
     app = await require_open(tx, guild_id, application_id, expected)
     seats = await members.seats_taken(tx, guild_id)
@@ -267,12 +267,12 @@ async def approve(
     )
     after = await members.get_member(tx, guild_id, app.user_id)
     decided = await get_application(tx, guild_id, app.id)
-    return Decision("approved", decided, after, before.status, code=code, audit=entry)
+    return ApplicationDecision("approved", decided, after, before.status, code=code, audit=entry)
 
 
 async def _to_waitlist(
     tx: Transaction, app: Application, actor_id: int | None, now: datetime, *, reason: str
-) -> Decision:
+) -> ApplicationDecision:
     before = await members.get_member(tx, app.guild_id, app.user_id)
     await _claim(tx, app, "waitlisted", actor_id, now, waitlisted_at=to_db(now))
     await members.set_status(tx, app.guild_id, app.user_id, "waitlisted", now)
@@ -283,7 +283,7 @@ async def _to_waitlist(
     )  # fmt: skip
     after = await members.get_member(tx, app.guild_id, app.user_id)
     decided = await get_application(tx, app.guild_id, app.id)
-    return Decision("waitlisted", decided, after, before.status, position=position, audit=entry)
+    return ApplicationDecision("waitlisted", decided, after, before.status, position=position, audit=entry)
 
 
 async def waitlist_application(
@@ -294,7 +294,7 @@ async def waitlist_application(
     now: datetime,
     *,
     expected: AppStatus | None = None,
-) -> Decision:
+) -> ApplicationDecision:
     app = await require_open(tx, guild_id, application_id, expected)
     if app.status == "waitlisted":
         raise Conflict(_already(app))
@@ -319,7 +319,7 @@ async def reject(
     reason: str,
     *,
     expected: AppStatus | None = None,
-) -> Decision:
+) -> ApplicationDecision:
     text = validate_reason(reason)
     app = await require_open(tx, guild_id, application_id, expected)
     before = await members.get_member(tx, guild_id, app.user_id)
@@ -330,7 +330,7 @@ async def reject(
     )
     after = await members.get_member(tx, guild_id, app.user_id)
     decided = await get_application(tx, guild_id, app.id)
-    return Decision("rejected", decided, after, before.status, audit=entry)
+    return ApplicationDecision("rejected", decided, after, before.status, audit=entry)
 
 
 async def withdraw_open(tx: Transaction, guild_id: int, user_id: int, now: datetime) -> Application | None:
@@ -349,7 +349,7 @@ async def withdraw_open(tx: Transaction, guild_id: int, user_id: int, now: datet
 class SeatUpdate:
     free_seats: int
     next_up: Application | None  # who is next in line (when not promoted automatically)
-    promoted: Decision | None  # the auto-promotion, when the setting is on
+    promoted: ApplicationDecision | None  # the auto-promotion, when the setting is on
 
 
 async def seat_freed(

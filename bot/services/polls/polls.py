@@ -20,7 +20,7 @@ from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.engagement import points
 from bot.services.inputs.typed_text import refuse_nul
-from bot.services.program import audit
+from bot.services.program import audit, tiers
 from bot.services.program.members import Member, ambassador_or_refuse, find_member, member_from_row
 from bot.unit_of_work import TimerKind
 
@@ -261,8 +261,7 @@ def admit_voter(poll: Poll, member: Member | None, *, invited: bool, now: dateti
     if not poll.is_open or now >= poll.closes_at:
         raise Conflict("This poll has closed; votes are no longer taken.")
     voter = ambassador_or_refuse(member)
-    if poll.tier is not None and voter.tier != poll.tier:
-        raise NotAllowed(f"This poll is for the {poll.tier} tier.")
+    tiers.require(poll.tier, voter.tier, "This poll")
     if poll.restricted and not invited:
         raise NotAllowed("This poll is only for the members it was sent to.")
     return voter

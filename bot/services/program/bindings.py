@@ -47,7 +47,3 @@ async def bind(tx: Transaction, guild_id: int, purpose: str, discord_id: int, no
                updated_at = excluded.updated_at""",
         (guild_id, purpose, discord_id, to_db(now)),
     )
-
-
-async def unbind(tx: Transaction, guild_id: int, purpose: str) -> None:
-    await tx.execute("DELETE FROM bindings WHERE guild_id = ? AND purpose = ?", (guild_id, purpose))

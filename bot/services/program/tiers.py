@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot.db import Database, Transaction
-from bot.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
 
@@ -27,6 +27,18 @@ class Tier:
     def commission_text(self) -> str:
         whole, rest = divmod(self.commission_bp, 100)
         return f"{whole}%" if rest == 0 else f"{whole}.{rest:02d}%"
+
+
+def admits(audience_tier: str | None, member_tier: str | None) -> bool:
+    """The one audience rule: what names a tier (a brief, a poll, an event) is for that tier's members only;
+    what names none is for every ambassador."""
+    return audience_tier is None or member_tier == audience_tier
+
+
+def require(audience_tier: str | None, member_tier: str | None, what: str) -> None:
+    """Refuse a member outside ``what``'s audience, naming the tier it is for."""
+    if not admits(audience_tier, member_tier):
+        raise NotAllowed(f"{what} is for the `{audience_tier}` tier.")
 
 
 async def list_tiers(db: Database | Transaction, guild_id: int) -> list[Tier]:

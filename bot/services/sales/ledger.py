@@ -27,7 +27,7 @@ from bot.services.sales.payloads import OrderIn, PayloadError, RefundIn, Shop
 from bot.unit_of_work import emit_sync
 
 Source = Literal["webhook", "csv", "manual"]
-Outcome = Literal["recorded", "duplicate", "stored", "unattributed", "unknown_code", "test", "refund", "no_sale"]
+RecordOutcome = Literal["recorded", "duplicate", "stored", "unattributed", "unknown_code", "test", "refund", "no_sale"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class LedgerEvent:
 
 @dataclass
 class RecordResult:
-    outcome: Outcome
+    outcome: RecordOutcome
     events: list[LedgerEvent] = field(default_factory=list)
     unknown_codes: tuple[str, ...] = ()
 

@@ -19,7 +19,7 @@ from bot.services.sales import codes
 from bot.services.sales import ledger as order_ledger
 from bot.services.sales.ledger import (
     LedgerEvent,
-    Outcome,
+    RecordOutcome,
     RecordResult,
     SalesSettings,
     Source,
@@ -29,7 +29,7 @@ from bot.services.sales.payloads import OrderIn, PayloadError, RefundIn, currenc
 
 __all__ = [
     "LedgerEvent",
-    "Outcome",
+    "RecordOutcome",
     "RecordResult",
     "SalesSettings",
     "Source",
