@@ -37,6 +37,7 @@ from bot.db import Database, Transaction
 from bot.errors import InvalidInput
 from bot.services.engagement import points
 from bot.services.program import audit
+from bot.services.sales.ledger import SALE_INSERT, CodeHolder, sale_reference, sale_values
 from bot.services.sales.orders import email_hash, get_sales_settings, note_unknown_code, record_order
 from bot.services.sales.payloads import SHOPIFY_PAID, OrderIn, PayloadError, currency_code, to_minor
 
@@ -245,9 +246,10 @@ async def import_shopify_csv(
             "UPDATE sales_imports SET status = 'done', stats = ?, finished_at = ? WHERE id = ?",
             (report.as_json(), to_db(now), import_id),
         )
-        await audit.record(
-            tx, guild_id, actor_id, "sales.import", None, now, file=filename[:100], attributed=report.attributed
-        )
+        if report.attributed + report.unpaid + report.unattributed:  # a re-import that stores nothing is no action
+            await audit.record(
+                tx, guild_id, actor_id, "sales.import", None, now, file=filename[:100], attributed=report.attributed
+            )
         # An earlier attempt of this file that crashed is finished by this one.
         await tx.execute(
             "UPDATE sales_imports SET status = 'done', finished_at = ? WHERE guild_id = ? AND file_sha256 = ?"
@@ -340,26 +342,15 @@ async def _store_batch(
             report.unattributed += 1
         else:
             report.attributed += 1
-            buyer = email_hash(order.email)
-            new_sales.append(
-                (guild_id, order.order_id, order.order_name, match["id"], match["code"], match["user_id"],
-                 order.gross_minor, order.discount_minor, order.net_minor, order.currency,
-                 to_db(order.ordered_at), stamp, int(match["status"] != "active"),
-                 int(buyer is not None and buyer == emails.get(int(match["user_id"]))), buyer)
-            )  # fmt: skip
-            awards.append((int(match["user_id"]), f"sale:shopify:{order.order_id}"))
+            holder = CodeHolder(match["id"], match["code"], int(match["user_id"]), match["status"] != "active")
+            new_sales.append(sale_values(guild_id, order, holder, emails.get(holder.user_id), source="csv", at=stamp))
+            awards.append((holder.user_id, sale_reference(order)))
     await tx.executemany(
         """INSERT INTO shop_orders (guild_id, shop, order_id, order_name, code, paid, counted, ordered_at, received_at)
            VALUES (?, 'shopify', ?, ?, ?, ?, ?, ?, ?)""",
         new_orders,
     )
-    await tx.executemany(
-        """INSERT INTO sales (guild_id, kind, shop, order_id, entry_ref, order_name, code_id, code, user_id,
-               gross_minor, discount_minor, net_minor, currency, occurred_at, recorded_at, source,
-               code_retired, self_referral, email_hash)
-           VALUES (?, 'sale', 'shopify', ?, 'sale', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'csv', ?, ?, ?)""",
-        new_sales,
-    )
+    await tx.executemany(SALE_INSERT, new_sales)
     if worth:
         for user_id, reference in awards:
             await points.award(tx, guild_id, user_id, worth, "sale", reference, now)

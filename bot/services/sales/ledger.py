@@ -254,28 +254,42 @@ def record_order(
     return result
 
 
+SALE_INSERT = """INSERT INTO sales (guild_id, kind, shop, order_id, entry_ref, order_name, code_id, code, user_id,
+        gross_minor, discount_minor, net_minor, currency, occurred_at, recorded_at, source,
+        code_retired, self_referral, email_hash)
+    VALUES (?, 'sale', ?, ?, 'sale', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (guild_id, shop, order_id, kind, entry_ref) DO NOTHING"""
+
+
+def sale_values(
+    guild_id: int, order: OrderIn, holder: CodeHolder, holder_email: str | None, *, source: Source, at: str
+) -> tuple[object, ...]:
+    """``SALE_INSERT``'s row for an order attributed to ``holder``: what attributing a sale records, in one place
+    for every path (webhooks and manual sales one by one, CSV imports in bulk). ``holder_email`` is hashed."""
+    buyer = email_hash(order.email)
+    self_referral = buyer is not None and buyer == holder_email
+    return (guild_id, order.shop, order.order_id, order.order_name, holder.id, holder.code, holder.user_id,
+            order.gross_minor, order.discount_minor, order.net_minor, order.currency, to_db(order.ordered_at),
+            at, source, int(holder.retired), int(self_referral), buyer)  # fmt: skip
+
+
+def sale_reference(order: OrderIn) -> str:
+    """The points ledger's reference for a sale's award (a refund's reversal derives from it)."""
+    return f"sale:{order.shop}:{order.order_id}"
+
+
 def _attribute(
     conn: sqlite3.Connection, guild_id: int, order: OrderIn, found: CodeHolder, lookups: Lookups, *,
     source: Source, at: str,
 ) -> RecordResult:  # fmt: skip
-    buyer = email_hash(order.email)
-    self_referral = buyer is not None and buyer == lookups.email_hash(guild_id, found.user_id)
-    cur = conn.execute(
-        """INSERT INTO sales (guild_id, kind, shop, order_id, entry_ref, order_name, code_id, code, user_id,
-               gross_minor, discount_minor, net_minor, currency, occurred_at, recorded_at, source,
-               code_retired, self_referral, email_hash)
-           VALUES (?, 'sale', ?, ?, 'sale', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (guild_id, shop, order_id, kind, entry_ref) DO NOTHING""",
-        (guild_id, order.shop, order.order_id, order.order_name, found.id, found.code, found.user_id,
-         order.gross_minor, order.discount_minor, order.net_minor, order.currency, lookups.stamp(order.ordered_at),
-         at, source, int(found.retired), int(self_referral), buyer),
-    )  # fmt: skip
+    holder_email = lookups.email_hash(guild_id, found.user_id)
+    cur = conn.execute(SALE_INSERT, sale_values(guild_id, order, found, holder_email, source=source, at=at))
     if cur.rowcount != 1:
         return RecordResult("duplicate")
     sale_id = int(cur.lastrowid or 0)
     worth = lookups.points_per_sale(guild_id)
     if worth:
-        _award(conn, guild_id, found.user_id, worth, "sale", f"sale:{order.shop}:{order.order_id}", at)
+        _award(conn, guild_id, found.user_id, worth, "sale", sale_reference(order), at)
     emit_sync(conn, guild_id, SALE_RECORDED, at, {"user_id": found.user_id, "sale_id": sale_id}, key=str(sale_id))
     return RecordResult("recorded", [LedgerEvent("sale_recorded", guild_id, found.user_id, sale_id)])
 
