@@ -14,12 +14,12 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
@@ -33,6 +33,7 @@ _in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("collecti
 # A transaction that holds the writer lock this long is logged: something slow crept inside it.
 SLOW_TRANSACTION_SECONDS = 0.5
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def in_transaction() -> bool:
@@ -172,6 +173,14 @@ class Database:
         if emits:
             self._committed(None)
         return result
+
+    async def perform(
+        self, work: Callable[Concatenate[UnitOfWork, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(uow, *args, **kwargs)`` in one unit of work: the way a caller without a transaction runs a
+        service, which takes the unit of work and never opens its own."""
+        async with self.transaction() as tx:
+            return await work(tx, *args, **kwargs)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single statement in its own transaction; returns the affected row count."""

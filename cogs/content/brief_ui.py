@@ -91,8 +91,8 @@ class CancelDraftButton(RecordButton, feature="brief", action="discard"):
 
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         bot = bot_of(interaction)
-        await briefs.cancel_draft(
-            bot.db, guild_id_of(interaction), self.record_id, interaction.user.id, bot.clock.now()
+        await bot.db.perform(
+            briefs.cancel_draft, guild_id_of(interaction), self.record_id, interaction.user.id, bot.clock.now()
         )
         await interaction.response.edit_message(content="Draft discarded; nothing was posted.", embed=None, view=None)
 
@@ -101,7 +101,7 @@ class OptInButton(RecordButton, feature="brief", action="optin"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         bot, guild_id = bot_of(interaction), guild_id_of(interaction)
         member = await require_ambassador(bot.db, guild_id, interaction.user.id)
-        brief, new = await briefs.opt_in(bot.db, guild_id, self.record_id, member, bot.clock.now())
+        brief, new = await bot.db.perform(briefs.opt_in, guild_id, self.record_id, member, bot.clock.now())
         days = (await briefs.get_content_settings(bot.db, guild_id)).reminder_days_before
         when = local_time(brief.due_at, await zone_of(bot, guild_id))
         text = (

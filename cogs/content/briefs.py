@@ -81,7 +81,9 @@ class Briefs(commands.Cog, name="Briefs"):
             fields = briefs.check_fields(
                 values["title"], values["what"], values["deliverables"], values["due"], values["points"], zone, now
             )
-            draft = await briefs.create_draft(self.bot.db, guild_id, modal_interaction.user.id, fields, tier, now)
+            draft = await self.bot.db.perform(
+                briefs.create_draft, guild_id, modal_interaction.user.id, fields, tier, now
+            )
             view = DisplayView()
             view.button("Publish", custom_id("brief", "publish", draft.id), discord.ButtonStyle.success)
             view.button("Cancel", custom_id("brief", "discard", draft.id), discord.ButtonStyle.secondary)
@@ -109,7 +111,7 @@ class Briefs(commands.Cog, name="Briefs"):
         guild_id = guild_id_of(interaction)  # PublishButton is moderator_only: the base checked who clicked
         channel_id = await channel_id_or_setup(self.bot, guild_id, "briefs")
         await interaction.response.defer()
-        brief = await briefs.publish(self.bot.db, guild_id, brief_id, interaction.user.id, self.bot.clock.now())
+        brief = await self.bot.db.perform(briefs.publish, guild_id, brief_id, interaction.user.id, self.bot.clock.now())
         posted_now = brief.message_id is None
         if posted_now:
             brief = await self._post(brief, channel_id)
@@ -172,7 +174,9 @@ class Briefs(commands.Cog, name="Briefs"):
 
     async def _close_due(self, timer: Timer, now: datetime) -> None:
         try:
-            brief, _ = await briefs.close(self.bot.db, timer.guild_id, int(timer.payload["brief_id"]), None, now)
+            brief, _ = await self.bot.db.perform(
+                briefs.close, timer.guild_id, int(timer.payload["brief_id"]), None, now
+            )
         except NotFound:
             return
         await self._refresh_post(brief)
@@ -204,8 +208,8 @@ class Briefs(commands.Cog, name="Briefs"):
     @app_commands.describe(brief="The brief to close")
     async def close(self, interaction: discord.Interaction[Any], brief: str) -> None:
         guild_id = guild_id_of(interaction)
-        found, changed = await briefs.close(
-            self.bot.db, guild_id, _brief_id(brief), interaction.user.id, self.bot.clock.now()
+        found, changed = await self.bot.db.perform(
+            briefs.close, guild_id, _brief_id(brief), interaction.user.id, self.bot.clock.now()
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self._refresh_post(found)
@@ -224,7 +228,9 @@ class Briefs(commands.Cog, name="Briefs"):
             fields = briefs.check_fields(
                 values["title"], values["what"], values["deliverables"], values["due"], values["points"], zone, now
             )
-            updated = await briefs.edit(self.bot.db, guild_id, current.id, modal_interaction.user.id, fields, now)
+            updated = await self.bot.db.perform(
+                briefs.edit, guild_id, current.id, modal_interaction.user.id, fields, now
+            )
             await modal_interaction.response.defer(ephemeral=True, thinking=True)
             if updated.is_open:
                 await self._refresh_post(updated)
@@ -268,8 +274,8 @@ class Briefs(commands.Cog, name="Briefs"):
         reminder_days: app_commands.Range[int, 0, 30] | None = None,
         feature_in_showcase: bool | None = None,
     ) -> None:
-        values = await briefs.update_content_settings(
-            self.bot.db,
+        values = await self.bot.db.perform(
+            briefs.update_content_settings,
             guild_id_of(interaction),
             self.bot.clock.now(),
             actor_id=interaction.user.id,

@@ -58,7 +58,9 @@ def ack_label(drop: Drop, zone: ZoneInfo) -> str:
 class AckButton(RecordButton, feature="drop", action="ack"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         bot, guild_id = bot_of(interaction), guild_id_of(interaction)
-        drop, new = await drops.acknowledge(bot.db, guild_id, self.record_id, interaction.user.id, bot.clock.now())
+        drop, new = await bot.db.perform(
+            drops.acknowledge, guild_id, self.record_id, interaction.user.id, bot.clock.now()
+        )
         assert drop.embargo_until is not None
         when = local_time(drop.embargo_until, await zone_of(bot, guild_id))
         text = (
@@ -118,7 +120,7 @@ class Drops(commands.Cog, name="Drops"):
         if image is not None and kind is not None:
             name = re.sub(r"[^A-Za-z0-9._-]", "_", image.filename)[:80] or "image"
             upload = DropImage(name, kind, await image.read())
-        created = await drops.create(self.bot.db, guild_id, interaction.user.id, fields, upload, now)
+        created = await self.bot.db.perform(drops.create, guild_id, interaction.user.id, fields, upload, now)
         await interaction.followup.send(
             f"🗓️ Drop #{created.id} will be posted {local_time(created.publish_at, zone)}. Preview:",
             embed=drop_embed(created, zone),
@@ -178,7 +180,9 @@ class Drops(commands.Cog, name="Drops"):
             drop_id = drop_id if 0 < drop_id < 2**63 else 0  # SQLite integers are 64-bit
         except ValueError:
             drop_id = 0
-        cancelled = await drops.cancel(self.bot.db, guild_id, drop_id, interaction.user.id, self.bot.clock.now())
+        cancelled = await self.bot.db.perform(
+            drops.cancel, guild_id, drop_id, interaction.user.id, self.bot.clock.now()
+        )
         await interaction.response.send_message(
             f"Cancelled drop #{cancelled.id} “{cancelled.title}”; it won't be posted.", ephemeral=True
         )

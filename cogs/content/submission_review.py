@@ -123,8 +123,8 @@ class Review(commands.Cog, name="Review"):
         await require_moderator(interaction)  # a form: no component check covers its submission
         feature = decision == "approved" and _wants_feature(values.get("feature", "no"))
         default_points = (await get_settings(self.bot.db, guild_id)).points_submission_approved
-        outcome = await submissions.decide(
-            self.bot.db,
+        outcome = await self.bot.db.perform(
+            submissions.decide,
             guild_id,
             submission_id,
             interaction.user.id,

@@ -218,7 +218,7 @@ class Submissions(commands.Cog, name="Submissions"):
         await interaction.response.send_message(CONSENT, embed=card, view=ConsentView(guild_id, draft), ephemeral=True)
 
     async def store(self, interaction: discord.Interaction[Any], guild_id: int, draft: Draft) -> None:
-        sub = await submissions.submit(self.bot.db, guild_id, draft, self.bot.clock.now())
+        sub = await self.bot.db.perform(submissions.submit, guild_id, draft, self.bot.clock.now())
         # Stored: post it to the review queue, then answer (a deferred update keeps the 3-second rule).
         await interaction.response.defer()
         try:

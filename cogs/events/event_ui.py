@@ -143,8 +143,8 @@ class _RsvpButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]
         bot: CollectiveBot = interaction.client
         guild_id = guild_id_of(interaction)
         zone = (await get_settings(bot.db, guild_id)).zone
-        outcome = await rsvp(
-            bot.db, guild_id, self.event_id, interaction.user.id, going=self.going, now=bot.clock.now()
+        outcome = await bot.db.perform(
+            rsvp, guild_id, self.event_id, interaction.user.id, going=self.going, now=bot.clock.now()
         )
         event = outcome.event
         if outcome.status == "going":

@@ -142,13 +142,18 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             raise InvalidInput("There's no announcements channel yet: run /setup first.")
         await interaction.response.defer(ephemeral=True, thinking=True)
 
-        event = await create_event(
-            db, guild.id, draft, created_by=interaction.user.id, now=now, checkin_code=await unused_code(db, guild.id)
+        event = await db.perform(
+            create_event,
+            guild.id,
+            draft,
+            created_by=interaction.user.id,
+            now=now,
+            checkin_code=await unused_code(db, guild.id),
         )
         try:
             scheduled = await self._create_scheduled_event(guild, event, channel)
         except discord.HTTPException as exc:
-            await discard_event(db, guild.id, event.id)
+            await db.perform(discard_event, guild.id, event.id)
             raise InvalidInput(f"Discord refused the scheduled event ({_reason(exc)}). Nothing was created.") from exc
         event = replace(event, discord_event_id=scheduled.id)
         try:
@@ -156,7 +161,7 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
                 embed=announcement_card(event, await counts(db, event.id), settings.zone), view=rsvp_view(event)
             )
         except discord.HTTPException as exc:
-            await discard_event(db, guild.id, event.id)
+            await db.perform(discard_event, guild.id, event.id)
             await _quietly(scheduled.delete())
             raise InvalidInput(
                 f"I couldn't post in {announcements.mention} ({_reason(exc)}). Nothing was created."
@@ -229,7 +234,9 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             changes["points"] = points
         if not changes:
             raise InvalidInput("Tell me what to change (title, description, start, end, place, capacity, points).")
-        outcome = await edit_event(db, guild.id, event, changes, actor_id=interaction.user.id, now=self.bot.clock.now())
+        outcome = await db.perform(
+            edit_event, guild.id, event, changes, actor_id=interaction.user.id, now=self.bot.clock.now()
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         after = outcome.after
         problems = await self._mirror_edit(guild, outcome.before, after, channel)
@@ -271,7 +278,9 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
         assert interaction.guild is not None
         guild, db = interaction.guild, self.bot.db
         zone = (await get_settings(db, guild.id)).zone
-        cancelled = await cancel_event(db, guild.id, event, actor_id=interaction.user.id, now=self.bot.clock.now())
+        cancelled = await db.perform(
+            cancel_event, guild.id, event, actor_id=interaction.user.id, now=self.bot.clock.now()
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         problems = ""
         if cancelled.discord_event_id is not None:
@@ -328,8 +337,8 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
         duration: app_commands.Range[str, 2, 20] = "3d",
     ) -> None:
         guild_id = guild_id_of(interaction)
-        poll_id, voters = await create_followup_poll(
-            self.bot.db,
+        poll_id, voters = await self.bot.db.perform(
+            create_followup_poll,
             guild_id,
             event,
             question=question,

@@ -92,7 +92,9 @@ class EventRsvp(commands.Cog, name="Events"):
     async def checkin(self, interaction: discord.Interaction[Any], code: app_commands.Range[str, 1, 20]) -> None:
         guild_id = guild_id_of(interaction)
         zone = (await get_settings(self.bot.db, guild_id)).zone
-        attended = await check_in(self.bot.db, guild_id, interaction.user.id, code, now=self.bot.clock.now(), zone=zone)
+        attended = await self.bot.db.perform(
+            check_in, guild_id, interaction.user.id, code, now=self.bot.clock.now(), zone=zone
+        )
         card = embed(f"✅ Checked in: {attended.event.title}", colour=SUCCESS)
         card.description = f"Thanks for coming! +{attended.points} points." if attended.points else "Thanks for coming!"
         await interaction.response.send_message(embed=card, ephemeral=True)
@@ -115,7 +117,7 @@ class EventRsvp(commands.Cog, name="Events"):
         now = self.bot.clock.now()
         if not await online_event_running(self.bot.db, guild_id, channel_id, now):
             return
-        for attended in await record_voice(self.bot.db, guild_id, channel_id, user_id, now):
+        for attended in await self.bot.db.perform(record_voice, guild_id, channel_id, user_id, now):
             log.info("member %s attended event %s (voice)", user_id, attended.event.id)
 
     async def on_event_start(self, timer: Timer, now: datetime) -> None:

@@ -51,7 +51,7 @@ class Celebrations(commands.Cog, name="Celebrations"):
             await self._send_dm(timer, burst)
             await self._shout_out(timer, burst)
         upto = burst.upto_sale_id if burst is not None else 0
-        await celebrations.finish_burst(self.bot.db, timer.guild_id, user_id, timer.key, upto, now)
+        await self.bot.db.perform(celebrations.finish_burst, timer.guild_id, user_id, timer.key, upto, now)
 
     async def _send_dm(self, timer: Timer, burst: celebrations.Burst) -> None:
         if timer.attempt > 1 and await self._already_sent(burst.user_id, timer.marker):

@@ -55,12 +55,12 @@ async def build_program(db: Database, now: datetime) -> Program:
     async with db.transaction() as tx:
         await codes.set_vanity_code(tx, GUILD, ALICE, "ALICE10", now)
     fields = briefs.check_fields("Winter glow", "A routine video", "#Glow", "2026-12-20", "40", ZONES[0], now)
-    brief = await briefs.create_draft(db, GUILD, MOD, fields, None, now)
-    await briefs.publish(db, GUILD, brief.id, MOD, now)
+    brief = await db.perform(briefs.create_draft, GUILD, MOD, fields, None, now)
+    await db.perform(briefs.publish, GUILD, brief.id, MOD, now)
     draft = events.EventDraft("Pop-up", "", now + timedelta(hours=1), now + timedelta(hours=3), "Paris", None,
                               10, None, 5)  # fmt: skip
-    event = await events.create_event(db, GUILD, draft, created_by=MOD, now=now, checkin_code="HELLO2")
-    await event_attendance.check_in(db, GUILD, ALICE, "HELLO2", now=now + timedelta(hours=2), zone=ZONES[0])
+    event = await db.perform(events.create_event, GUILD, draft, created_by=MOD, now=now, checkin_code="HELLO2")
+    await db.perform(event_attendance.check_in, GUILD, ALICE, "HELLO2", now=now + timedelta(hours=2), zone=ZONES[0])
     sub_draft = await submissions.prepare(db, GUILD, ALICE, link="https://www.tiktok.com/@a/video/1", now=now)
-    sub = await submissions.submit(db, GUILD, sub_draft, now)
+    sub = await db.perform(submissions.submit, GUILD, sub_draft, now)
     return Program(db, now, brief.id, event.id, sub.id, itertools.count(1000))

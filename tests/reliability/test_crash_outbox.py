@@ -63,7 +63,7 @@ async def commit_change(db_path: Path, world: World, feature: str, channel_id: i
             await bind(tx, world.guild.id, channel_purpose(FOLLOW_UPS[feature].purpose), channel_id, now)
         if feature == "drop":
             fields = drops.DropFields("Crash-proof drop", "A first look.", now, None, None, False)
-            await drops.create(db, world.guild.id, world.moderator.id, fields, None, now)
+            await db.perform(drops.create, world.guild.id, world.moderator.id, fields, None, now)
         elif feature == "poll":
             async with db.transaction() as tx:
                 await polls.create_poll(

@@ -95,8 +95,8 @@ async def test_the_brief_form(program: Program, answers: dict[str, Any]) -> None
     async def save() -> briefs.Brief:
         fields = briefs.check_fields(now=program.now, **answers)
         if edit:
-            return await briefs.edit(program.db, GUILD, program.brief_id, MOD, fields, program.now)
-        return await briefs.create_draft(program.db, GUILD, MOD, fields, tier, program.now)
+            return await program.db.perform(briefs.edit, GUILD, program.brief_id, MOD, fields, program.now)
+        return await program.db.perform(briefs.create_draft, GUILD, MOD, fields, tier, program.now)
 
     outcome = await attempt(program.db, save)
     if not isinstance(outcome, CollectiveError):
@@ -119,7 +119,7 @@ async def test_the_submission_link_and_note(program: Program, answers: dict[str,
         draft = await submissions.prepare(
             program.db, GUILD, ALICE, link=answers["link"], note=answers["note"], brief_id=brief_id, now=program.now
         )
-        return await submissions.submit(program.db, GUILD, draft, program.now)
+        return await program.db.perform(submissions.submit, GUILD, draft, program.now)
 
     outcome = await attempt(program.db, hand_in)
     if not isinstance(outcome, CollectiveError):
@@ -135,10 +135,10 @@ async def test_the_review_feedback(program: Program, feedback: str | None, decis
     user = program.new_user()
     await add_member(program.db, user, program.now)
     draft = await submissions.prepare(program.db, GUILD, user, link=f"https://youtu.be/v{user}", now=program.now)
-    sub = await submissions.submit(program.db, GUILD, draft, program.now)
+    sub = await program.db.perform(submissions.submit, GUILD, draft, program.now)
 
     async def decide() -> submissions.ReviewOutcome:
-        return await submissions.decide(program.db, GUILD, sub.id, MOD, decision, feedback, 10, program.now)  # type: ignore[arg-type]
+        return await program.db.perform(submissions.decide, GUILD, sub.id, MOD, decision, feedback, 10, program.now)  # type: ignore[arg-type]
 
     outcome = await attempt(program.db, decide)
     if not isinstance(outcome, CollectiveError):
@@ -161,7 +161,7 @@ DROP = form(
 async def test_the_drop_form(program: Program, answers: dict[str, Any]) -> None:
     async def schedule() -> drops.Drop:
         fields = drops.check_fields(now=program.now, **answers)
-        return await drops.create(program.db, GUILD, MOD, fields, None, program.now)
+        return await program.db.perform(drops.create, GUILD, MOD, fields, None, program.now)
 
     outcome = await attempt(program.db, schedule)
     if not isinstance(outcome, CollectiveError):

@@ -104,7 +104,9 @@ async def test_event_create(program: Program, answers: dict[str, Any]) -> None:
             answers["tier"], answers["points"],
         )  # fmt: skip
         code = await event_attendance.unused_code(program.db, GUILD)
-        return await events.create_event(program.db, GUILD, draft, created_by=MOD, now=program.now, checkin_code=code)
+        return await program.db.perform(
+            events.create_event, GUILD, draft, created_by=MOD, now=program.now, checkin_code=code
+        )
 
     outcome = await attempt(program.db, create)
     if not isinstance(outcome, CollectiveError):
@@ -128,7 +130,9 @@ async def test_event_edit(program: Program, field: str, text: str, number: int) 
             changes[field] = number
         else:
             changes[field] = text
-        return await events.edit_event(program.db, GUILD, program.event_id, changes, actor_id=MOD, now=program.now)
+        return await program.db.perform(
+            events.edit_event, GUILD, program.event_id, changes, actor_id=MOD, now=program.now
+        )
 
     await attempt(program.db, edit)
 
@@ -143,9 +147,9 @@ async def test_event_followup(program: Program, question: str, options: str, dur
     later = program.now + timedelta(hours=2)
 
     async def ask() -> tuple[int, int]:
-        return await event_followup.create_followup_poll(
-            program.db, GUILD, program.event_id, question=question, options=options.split("|"), duration=duration,
-            created_by=MOD, now=later,
+        return await program.db.perform(
+            event_followup.create_followup_poll, GUILD, program.event_id, question=question,
+            options=options.split("|"), duration=duration, created_by=MOD, now=later,
         )  # fmt: skip
 
     await attempt(program.db, ask)
@@ -159,7 +163,7 @@ async def test_checkin_code(program: Program, code: str) -> None:
     later = program.now + timedelta(hours=2)
 
     async def check_in() -> event_attendance.Attendance:
-        return await event_attendance.check_in(program.db, GUILD, user, code, now=later, zone=ZONES[0])
+        return await program.db.perform(event_attendance.check_in, GUILD, user, code, now=later, zone=ZONES[0])
 
     await attempt(program.db, check_in)
 

@@ -59,27 +59,27 @@ def test_form_checks(clock: FixedClock) -> None:
 
 async def test_draft_publish_close(db: Database, clock: FixedClock) -> None:
     now = clock.now()
-    draft = await briefs.create_draft(db, GUILD, MOD, fields(now), None, now)
+    draft = await db.perform(briefs.create_draft, GUILD, MOD, fields(now), None, now)
     assert draft.status == "draft"
-    opened = await briefs.publish(db, GUILD, draft.id, MOD, now)
+    opened = await db.perform(briefs.publish, GUILD, draft.id, MOD, now)
     assert opened.status == "open"
-    again = await briefs.publish(db, GUILD, draft.id, MOD, now)  # re-publishing an open brief is harmless
+    again = await db.perform(briefs.publish, GUILD, draft.id, MOD, now)  # re-publishing an open brief is harmless
     assert again.status == "open"
     with pytest.raises(Conflict):
-        await briefs.cancel_draft(db, GUILD, draft.id, MOD, now)
-    closed, changed = await briefs.close(db, GUILD, draft.id, None, now)
+        await db.perform(briefs.cancel_draft, GUILD, draft.id, MOD, now)
+    closed, changed = await db.perform(briefs.close, GUILD, draft.id, None, now)
     assert closed.status == "closed" and changed
-    _, changed = await briefs.close(db, GUILD, draft.id, None, now)
+    _, changed = await db.perform(briefs.close, GUILD, draft.id, None, now)
     assert not changed
     with pytest.raises(Conflict):
-        await briefs.publish(db, GUILD, draft.id, MOD, now)
+        await db.perform(briefs.publish, GUILD, draft.id, MOD, now)
     actions = [row["action"] for row in await db.fetchall("SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["brief.publish", "brief.close"]
 
 
 async def test_unknown_tier_and_brief(db: Database, clock: FixedClock) -> None:
     with pytest.raises(InvalidInput, match="tier"):
-        await briefs.create_draft(db, GUILD, MOD, fields(clock.now()), "gold", clock.now())
+        await db.perform(briefs.create_draft, GUILD, MOD, fields(clock.now()), "gold", clock.now())
     with pytest.raises(NotFound):
         await briefs.get_brief(db, GUILD, 999)
     assert await db.fetchval("SELECT COUNT(*) FROM briefs") == 0
@@ -93,18 +93,18 @@ async def test_opt_in_rules(db: Database, clock: FixedClock) -> None:
     alice = await find_member(db, GUILD, ALICE)
     bob = await find_member(db, GUILD, BOB)
     assert alice is not None and bob is not None
-    draft = await briefs.create_draft(db, GUILD, MOD, fields(now), None, now)
+    draft = await db.perform(briefs.create_draft, GUILD, MOD, fields(now), None, now)
     with pytest.raises(NotAllowed):
-        await briefs.opt_in(db, GUILD, draft.id, alice, now)  # not published yet
-    await briefs.publish(db, GUILD, draft.id, MOD, now)
-    assert (await briefs.opt_in(db, GUILD, draft.id, alice, now))[1] is True
-    assert (await briefs.opt_in(db, GUILD, draft.id, alice, now))[1] is False
+        await db.perform(briefs.opt_in, GUILD, draft.id, alice, now)  # not published yet
+    await db.perform(briefs.publish, GUILD, draft.id, MOD, now)
+    assert (await db.perform(briefs.opt_in, GUILD, draft.id, alice, now))[1] is True
+    assert (await db.perform(briefs.opt_in, GUILD, draft.id, alice, now))[1] is False
     assert await briefs.optin_count(db, draft.id) == 1
 
-    creator_only = await briefs.create_draft(db, GUILD, MOD, fields(now), "creator", now)
-    await briefs.publish(db, GUILD, creator_only.id, MOD, now)
+    creator_only = await db.perform(briefs.create_draft, GUILD, MOD, fields(now), "creator", now)
+    await db.perform(briefs.publish, GUILD, creator_only.id, MOD, now)
     with pytest.raises(NotAllowed, match="`creator` tier"):
-        await briefs.opt_in(db, GUILD, creator_only.id, bob, now)
+        await db.perform(briefs.opt_in, GUILD, creator_only.id, bob, now)
     assert [b.id for b in await briefs.open_briefs_for(db, GUILD, bob)] == [draft.id]
 
 
@@ -112,17 +112,17 @@ async def test_reminder_targets_skip_submitters_and_the_reminded(db: Database, c
     now = clock.now()
     await add_member(db, ALICE)
     await add_member(db, BOB)
-    brief = await briefs.create_draft(db, GUILD, MOD, fields(now), None, now)
-    await briefs.publish(db, GUILD, brief.id, MOD, now)
+    brief = await db.perform(briefs.create_draft, GUILD, MOD, fields(now), None, now)
+    await db.perform(briefs.publish, GUILD, brief.id, MOD, now)
     for user_id in (ALICE, BOB):
         member = await find_member(db, GUILD, user_id)
         assert member is not None
-        await briefs.opt_in(db, GUILD, brief.id, member, now)
+        await db.perform(briefs.opt_in, GUILD, brief.id, member, now)
     assert await briefs.reminder_targets(db, brief.id) == [ALICE, BOB]
     draft = await submissions.prepare(
         db, GUILD, BOB, link="https://tiktok.com/@bob/video/1", brief_id=brief.id, now=now
     )
-    await submissions.submit(db, GUILD, draft, now)
+    await db.perform(submissions.submit, GUILD, draft, now)
     assert await briefs.reminder_targets(db, brief.id) == [ALICE]
     await briefs.mark_reminded(db, brief.id, ALICE, now)
     assert await briefs.reminder_targets(db, brief.id) == []
@@ -131,14 +131,14 @@ async def test_reminder_targets_skip_submitters_and_the_reminded(db: Database, c
 
 async def test_edit_and_content_settings(db: Database, clock: FixedClock) -> None:
     now = clock.now()
-    brief = await briefs.create_draft(db, GUILD, MOD, fields(now), None, now)
-    edited = await briefs.edit(db, GUILD, brief.id, MOD, fields(now, due="2026-12-10 18:00", points="75"), now)
+    brief = await db.perform(briefs.create_draft, GUILD, MOD, fields(now), None, now)
+    edited = await db.perform(briefs.edit, GUILD, brief.id, MOD, fields(now, due="2026-12-10 18:00", points="75"), now)
     assert edited.points == 75 and edited.due_at == datetime(2026, 12, 10, 18, tzinfo=UTC)
     assert await briefs.get_content_settings(db, GUILD) == briefs.ContentSettings(2, True)
-    updated = await briefs.update_content_settings(db, GUILD, now, actor_id=MOD, reminder_days=3)
+    updated = await db.perform(briefs.update_content_settings, GUILD, now, actor_id=MOD, reminder_days=3)
     assert updated == briefs.ContentSettings(3, True)
-    assert await briefs.update_content_settings(db, GUILD, now, actor_id=MOD, feature=False) == briefs.ContentSettings(
-        3, False
-    )
+    assert await db.perform(
+        briefs.update_content_settings, GUILD, now, actor_id=MOD, feature=False
+    ) == briefs.ContentSettings(3, False)
     with pytest.raises(InvalidInput):
-        await briefs.update_content_settings(db, GUILD, now, actor_id=MOD, reminder_days=31)
+        await db.perform(briefs.update_content_settings, GUILD, now, actor_id=MOD, reminder_days=31)

@@ -55,9 +55,9 @@ async def test_a_burst_of_fifty_sales_is_one_celebration(db: Database, clock: Fi
     burst = await celebrations.pending_burst(db, GUILD, 1, key)
     assert burst is not None and burst.sales == 50
     late = await _sale(db, "late", clock)  # arrives while the DM is going out
-    more = await celebrations.finish_burst(db, GUILD, 1, key, burst.upto_sale_id, clock.now())
+    more = await db.perform(celebrations.finish_burst, GUILD, 1, key, burst.upto_sale_id, clock.now())
     assert more == f"1:{late}"
     assert await celebrations.pending_burst(db, GUILD, 1, key) is None  # the old timer is stale now
     nxt = await celebrations.pending_burst(db, GUILD, 1, more)
     assert nxt is not None and nxt.sales == 1
-    assert await celebrations.finish_burst(db, GUILD, 1, more, nxt.upto_sale_id, clock.now()) is None
+    assert await db.perform(celebrations.finish_burst, GUILD, 1, more, nxt.upto_sale_id, clock.now()) is None

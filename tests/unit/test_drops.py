@@ -47,34 +47,34 @@ def test_form_checks(clock: FixedClock) -> None:
 async def test_schedule_publish_once_and_acknowledge(db: Database, clock: FixedClock) -> None:
     now = clock.now()
     image = drops.DropImage("peek.png", "image/png", b"\x89PNG")
-    drop = await drops.create(db, GUILD, MOD, fields(now), image, now)
+    drop = await db.perform(drops.create, GUILD, MOD, fields(now), image, now)
     assert drop.status == "scheduled" and (await drops.image_of(db, drop.id)) == image
     with pytest.raises(NotAllowed):
-        await drops.acknowledge(db, GUILD, drop.id, ALICE, now)  # not out yet
+        await db.perform(drops.acknowledge, GUILD, drop.id, ALICE, now)  # not out yet
     assert await drops.mark_published(db, drop.id, 5, 6, now)
     assert not await drops.mark_published(db, drop.id, 5, 7, now)
     assert (await drops.get_drop(db, GUILD, drop.id)).message_id == 6
-    assert (await drops.acknowledge(db, GUILD, drop.id, ALICE, now))[1]
-    assert not (await drops.acknowledge(db, GUILD, drop.id, ALICE, now))[1]
+    assert (await db.perform(drops.acknowledge, GUILD, drop.id, ALICE, now))[1]
+    assert not (await db.perform(drops.acknowledge, GUILD, drop.id, ALICE, now))[1]
     assert await drops.acknowledged_by(db, drop.id) == [ALICE]
     with pytest.raises(NotAllowed, match="lifted"):
-        await drops.acknowledge(db, GUILD, drop.id, ALICE + 1, now + timedelta(days=30))
+        await db.perform(drops.acknowledge, GUILD, drop.id, ALICE + 1, now + timedelta(days=30))
     with pytest.raises(Conflict):
-        await drops.cancel(db, GUILD, drop.id, MOD, now)
+        await db.perform(drops.cancel, GUILD, drop.id, MOD, now)
 
 
 async def test_cancel_and_list(db: Database, clock: FixedClock) -> None:
     now = clock.now()
     with pytest.raises(InvalidInput, match="not both"):
-        await drops.create(
-            db,
+        await db.perform(
+            drops.create,
             GUILD,
             MOD,
             fields(now, image_url="https://cdn.example.com/a.png"),
             drops.DropImage("a.png", "image/png", b"x"),
             now,
         )
-    drop = await drops.create(db, GUILD, MOD, fields(now), None, now)
-    assert (await drops.cancel(db, GUILD, drop.id, MOD, now)).status == "cancelled"
+    drop = await db.perform(drops.create, GUILD, MOD, fields(now), None, now)
+    assert (await db.perform(drops.cancel, GUILD, drop.id, MOD, now)).status == "cancelled"
     assert await drops.list_drops(db, GUILD) == []
     assert [d.id for d in await drops.search(db, GUILD, "dew", ("cancelled",))] == [drop.id]

@@ -94,13 +94,13 @@ async def test_create_refuses_bad_input_and_writes_nothing(
     db: Database, clock: FixedClock, changes: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
-        await create_event(db, GUILD, draft(**changes), created_by=MOD, now=clock.now(), checkin_code="ABC234")
+        await db.perform(create_event, GUILD, draft(**changes), created_by=MOD, now=clock.now(), checkin_code="ABC234")
     assert await db.fetchval("SELECT COUNT(*) FROM events") == 0
 
 
 async def test_create_stores_event_code_and_audit(db: Database, clock: FixedClock) -> None:
-    event = await create_event(
-        db, GUILD, draft(title="  Holiday   meetup "), created_by=MOD, now=clock.now(), checkin_code="ABC234"
+    event = await db.perform(
+        create_event, GUILD, draft(title="  Holiday   meetup "), created_by=MOD, now=clock.now(), checkin_code="ABC234"
     )
     assert event.title == "Holiday meetup" and event.status == "scheduled" and not event.online
     assert await db.fetchval("SELECT code FROM event_checkin_codes WHERE event_id = ?", (event.id,)) == "ABC234"
@@ -108,52 +108,58 @@ async def test_create_stores_event_code_and_audit(db: Database, clock: FixedCloc
 
 
 async def test_rsvp_up_to_capacity_then_waitlist_moves_up(db: Database, clock: FixedClock, people: None) -> None:
-    event = await create_event(db, GUILD, draft(capacity=1), created_by=MOD, now=clock.now(), checkin_code="ABC234")
+    event = await db.perform(
+        create_event, GUILD, draft(capacity=1), created_by=MOD, now=clock.now(), checkin_code="ABC234"
+    )
     now = clock.now()
-    first = await rsvp(db, GUILD, event.id, ALICE, going=True, now=now)
+    first = await db.perform(rsvp, GUILD, event.id, ALICE, going=True, now=now)
     assert first.status == "going" and first.changed
-    second = await rsvp(db, GUILD, event.id, CHEN, going=True, now=now)
-    third = await rsvp(db, GUILD, event.id, BOB, going=True, now=now)
+    second = await db.perform(rsvp, GUILD, event.id, CHEN, going=True, now=now)
+    third = await db.perform(rsvp, GUILD, event.id, BOB, going=True, now=now)
     assert (second.status, second.position) == ("waitlisted", 1)
     assert (third.status, third.position) == ("waitlisted", 2)
-    again = await rsvp(db, GUILD, event.id, CHEN, going=True, now=now)
+    again = await db.perform(rsvp, GUILD, event.id, CHEN, going=True, now=now)
     assert again.status == "waitlisted" and not again.changed and again.position == 1
 
-    dropped = await rsvp(db, GUILD, event.id, ALICE, going=False, now=now)
+    dropped = await db.perform(rsvp, GUILD, event.id, ALICE, going=False, now=now)
     assert dropped.status == "declined" and dropped.promoted == [CHEN]
     assert await members_with_status(db, event.id, "going") == [CHEN]
     assert (await my_rsvps(db, GUILD, BOB))[event.id] == ("waitlisted", 1)
     assert await counts(db, event.id) == dropped.counts
 
     # Alice changes her mind: the event is full, so she joins the back of the waitlist.
-    back = await rsvp(db, GUILD, event.id, ALICE, going=True, now=now)
+    back = await db.perform(rsvp, GUILD, event.id, ALICE, going=True, now=now)
     assert (back.status, back.position) == ("waitlisted", 2)
     # A waitlisted member dropping out frees no seat.
-    assert (await rsvp(db, GUILD, event.id, BOB, going=False, now=now)).promoted == []
+    assert (await db.perform(rsvp, GUILD, event.id, BOB, going=False, now=now)).promoted == []
     assert (await my_rsvps(db, GUILD, ALICE))[event.id] == ("waitlisted", 1)
 
 
 async def test_rsvp_rules(db: Database, clock: FixedClock, people: None) -> None:
     await add_member(db, 20, status="applicant", tier=None)
     await db.execute("INSERT INTO tiers (guild_id, key, name) VALUES (?, 'creator', 'Creator')", (GUILD,))
-    event = await create_event(db, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
+    event = await db.perform(create_event, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
     with pytest.raises(NotAllowed, match="ambassadors"):
-        await rsvp(db, GUILD, event.id, 20, going=True, now=clock.now())
-    vip = await create_event(db, GUILD, draft(tier="Creator"), created_by=MOD, now=clock.now(), checkin_code="ABC235")
+        await db.perform(rsvp, GUILD, event.id, 20, going=True, now=clock.now())
+    vip = await db.perform(
+        create_event, GUILD, draft(tier="Creator"), created_by=MOD, now=clock.now(), checkin_code="ABC235"
+    )
     assert vip.tier == "creator"
     with pytest.raises(NotAllowed, match="`creator` tier"):
-        await rsvp(db, GUILD, vip.id, ALICE, going=True, now=clock.now())
+        await db.perform(rsvp, GUILD, vip.id, ALICE, going=True, now=clock.now())
     with pytest.raises(Conflict, match="already started"):
-        await rsvp(db, GUILD, event.id, ALICE, going=True, now=START)
-    await cancel_event(db, GUILD, event.id, actor_id=MOD, now=clock.now())
+        await db.perform(rsvp, GUILD, event.id, ALICE, going=True, now=START)
+    await db.perform(cancel_event, GUILD, event.id, actor_id=MOD, now=clock.now())
     with pytest.raises(Conflict, match="cancelled"):
-        await rsvp(db, GUILD, event.id, ALICE, going=True, now=clock.now())
+        await db.perform(rsvp, GUILD, event.id, ALICE, going=True, now=clock.now())
 
 
 async def test_concurrent_rsvps_never_overfill(db: Database, clock: FixedClock, people: None) -> None:
-    event = await create_event(db, GUILD, draft(capacity=2), created_by=MOD, now=clock.now(), checkin_code="ABC234")
+    event = await db.perform(
+        create_event, GUILD, draft(capacity=2), created_by=MOD, now=clock.now(), checkin_code="ABC234"
+    )
     outcomes = await asyncio.gather(
-        *(rsvp(db, GUILD, event.id, user, going=True, now=clock.now()) for user in (ALICE, BOB, CHEN, DANA))
+        *(db.perform(rsvp, GUILD, event.id, user, going=True, now=clock.now()) for user in (ALICE, BOB, CHEN, DANA))
     )
     assert sorted(o.status for o in outcomes) == ["going", "going", "waitlisted", "waitlisted"]
     assert (await counts(db, event.id)).going == 2
@@ -162,15 +168,17 @@ async def test_concurrent_rsvps_never_overfill(db: Database, clock: FixedClock, 
 async def test_edit_validates_and_larger_capacity_moves_people_up(
     db: Database, clock: FixedClock, people: None
 ) -> None:
-    event = await create_event(db, GUILD, draft(capacity=1), created_by=MOD, now=clock.now(), checkin_code="ABC234")
+    event = await db.perform(
+        create_event, GUILD, draft(capacity=1), created_by=MOD, now=clock.now(), checkin_code="ABC234"
+    )
     for user in (ALICE, BOB, CHEN):
-        await rsvp(db, GUILD, event.id, user, going=True, now=clock.now())
+        await db.perform(rsvp, GUILD, event.id, user, going=True, now=clock.now())
     with pytest.raises(InvalidInput, match="end must be after"):
-        await edit_event(db, GUILD, event.id, {"ends_at": START}, actor_id=MOD, now=clock.now())
+        await db.perform(edit_event, GUILD, event.id, {"ends_at": START}, actor_id=MOD, now=clock.now())
     with pytest.raises(InvalidInput, match="switch between in person and online"):
-        await edit_event(db, GUILD, event.id, {"channel_id": 99}, actor_id=MOD, now=clock.now())
-    outcome = await edit_event(
-        db,
+        await db.perform(edit_event, GUILD, event.id, {"channel_id": 99}, actor_id=MOD, now=clock.now())
+    outcome = await db.perform(
+        edit_event,
         GUILD,
         event.id,
         {"capacity": 2, "starts_at": START + timedelta(days=1), "ends_at": START + timedelta(days=1, hours=2)},
@@ -180,24 +188,24 @@ async def test_edit_validates_and_larger_capacity_moves_people_up(
     assert outcome.promoted == [BOB] and outcome.moved and outcome.after.capacity == 2
     # Under way: the start may stay in the past, the end can still move.
     during = START + timedelta(days=1, minutes=30)
-    later = await edit_event(
-        db, GUILD, event.id, {"ends_at": START + timedelta(days=1, hours=3)}, actor_id=MOD, now=during
+    later = await db.perform(
+        edit_event, GUILD, event.id, {"ends_at": START + timedelta(days=1, hours=3)}, actor_id=MOD, now=during
     )
     assert later.after.ends_at == START + timedelta(days=1, hours=3) and not later.promoted
 
 
 async def test_cancel_twice_is_a_conflict(db: Database, clock: FixedClock) -> None:
-    event = await create_event(db, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
-    cancelled = await cancel_event(db, GUILD, event.id, actor_id=MOD, now=clock.now())
+    event = await db.perform(create_event, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
+    cancelled = await db.perform(cancel_event, GUILD, event.id, actor_id=MOD, now=clock.now())
     assert cancelled.status == "cancelled"
     with pytest.raises(Conflict, match="already cancelled"):
-        await cancel_event(db, GUILD, event.id, actor_id=MOD, now=clock.now())
+        await db.perform(cancel_event, GUILD, event.id, actor_id=MOD, now=clock.now())
     with pytest.raises(Conflict, match="cancelled"):
-        await edit_event(db, GUILD, event.id, {"title": "New"}, actor_id=MOD, now=clock.now())
+        await db.perform(edit_event, GUILD, event.id, {"title": "New"}, actor_id=MOD, now=clock.now())
 
 
 async def test_reminder_plan_and_claims(db: Database, clock: FixedClock, people: None) -> None:
-    event = await create_event(db, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
+    event = await db.perform(create_event, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
     plan = reminder_plan(event, clock.now())
     assert [(label, due) for label, _key, due in plan] == [
         ("day", START - timedelta(days=1)),

@@ -40,11 +40,13 @@ def test_codes_are_short_and_unambiguous() -> None:
 
 
 async def test_check_in_inside_the_window_awards_points_once(db: Database, clock: FixedClock, people: None) -> None:
-    event = await create_event(db, GUILD, draft(points=40), created_by=MOD, now=clock.now(), checkin_code="ABC234")
-    attended = await check_in(db, GUILD, CHEN, " abc-234 ", now=DURING, zone=UTC_ZONE)
+    event = await db.perform(
+        create_event, GUILD, draft(points=40), created_by=MOD, now=clock.now(), checkin_code="ABC234"
+    )
+    attended = await db.perform(check_in, GUILD, CHEN, " abc-234 ", now=DURING, zone=UTC_ZONE)
     assert attended.event.id == event.id and attended.points == 40 and attended.source == "checkin"
     with pytest.raises(Conflict, match="already checked in"):
-        await check_in(db, GUILD, CHEN, "ABC234", now=DURING + timedelta(minutes=5), zone=UTC_ZONE)
+        await db.perform(check_in, GUILD, CHEN, "ABC234", now=DURING + timedelta(minutes=5), zone=UTC_ZONE)
     assert await points.balance(db, GUILD, CHEN) == 40
     rows = await db.fetchall("SELECT reference, reason FROM points_ledger")
     assert [(r["reference"], r["reason"]) for r in rows] == [(f"event:{event.id}:{CHEN}", "event")]
@@ -53,20 +55,20 @@ async def test_check_in_inside_the_window_awards_points_once(db: Database, clock
 async def test_wrong_early_expired_and_cancelled_codes_are_refused(
     db: Database, clock: FixedClock, people: None
 ) -> None:
-    event = await create_event(db, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
+    event = await db.perform(create_event, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
     with pytest.raises(InvalidInput, match="isn't right"):
-        await check_in(db, GUILD, ALICE, "ZZZ999", now=DURING, zone=UTC_ZONE)
+        await db.perform(check_in, GUILD, ALICE, "ZZZ999", now=DURING, zone=UTC_ZONE)
     with pytest.raises(InvalidInput, match="isn't right"):
-        await check_in(db, GUILD, ALICE, "'; DROP TABLE", now=DURING, zone=UTC_ZONE)
+        await db.perform(check_in, GUILD, ALICE, "'; DROP TABLE", now=DURING, zone=UTC_ZONE)
     with pytest.raises(InvalidInput, match="opens when it starts"):
-        await check_in(db, GUILD, ALICE, "ABC234", now=START - timedelta(minutes=1), zone=UTC_ZONE)
+        await db.perform(check_in, GUILD, ALICE, "ABC234", now=START - timedelta(minutes=1), zone=UTC_ZONE)
     with pytest.raises(InvalidInput, match="expired"):
-        await check_in(db, GUILD, ALICE, "ABC234", now=event.ends_at, zone=UTC_ZONE)
+        await db.perform(check_in, GUILD, ALICE, "ABC234", now=event.ends_at, zone=UTC_ZONE)
     with pytest.raises(NotAllowed):
-        await check_in(db, GUILD, 20, "ABC234", now=DURING, zone=UTC_ZONE)
+        await db.perform(check_in, GUILD, 20, "ABC234", now=DURING, zone=UTC_ZONE)
     # Another server's code is not this server's.
     with pytest.raises(InvalidInput, match="isn't right"):
-        await check_in(db, GUILD + 1, ALICE, "ABC234", now=DURING, zone=UTC_ZONE)
+        await db.perform(check_in, GUILD + 1, ALICE, "ABC234", now=DURING, zone=UTC_ZONE)
     assert await db.fetchval("SELECT COUNT(*) FROM event_attendance") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM points_ledger") == 0
 
@@ -74,28 +76,35 @@ async def test_wrong_early_expired_and_cancelled_codes_are_refused(
 async def test_voice_attendance_counts_ambassadors_in_the_window_once(
     db: Database, clock: FixedClock, people: None
 ) -> None:
-    online = await create_event(
-        db, GUILD, draft(location=None, channel_id=777), created_by=MOD, now=clock.now(), checkin_code="ABC234"
+    online = await db.perform(
+        create_event,
+        GUILD,
+        draft(location=None, channel_id=777),
+        created_by=MOD,
+        now=clock.now(),
+        checkin_code="ABC234",
     )
-    assert await record_voice(db, GUILD, 777, ALICE, START - timedelta(minutes=5)) == []  # before the start
-    first = await record_voice(db, GUILD, 777, ALICE, DURING)
+    assert await db.perform(record_voice, GUILD, 777, ALICE, START - timedelta(minutes=5)) == []  # before the start
+    first = await db.perform(record_voice, GUILD, 777, ALICE, DURING)
     assert [(a.event.id, a.source, a.points) for a in first] == [(online.id, "voice", 30)]
-    assert await record_voice(db, GUILD, 777, ALICE, DURING + timedelta(minutes=10)) == []  # rejoin
-    assert await record_voice(db, GUILD, 777, 20, DURING) == []  # not an ambassador
-    assert await record_voice(db, GUILD, 778, BOB, DURING) == []  # another channel
+    assert await db.perform(record_voice, GUILD, 777, ALICE, DURING + timedelta(minutes=10)) == []  # rejoin
+    assert await db.perform(record_voice, GUILD, 777, 20, DURING) == []  # not an ambassador
+    assert await db.perform(record_voice, GUILD, 778, BOB, DURING) == []  # another channel
     assert await points.balance(db, GUILD, ALICE) == 30
     # The code also works for an online event, but never awards twice.
     with pytest.raises(Conflict):
-        await check_in(db, GUILD, ALICE, "ABC234", now=DURING, zone=UTC_ZONE)
+        await db.perform(check_in, GUILD, ALICE, "ABC234", now=DURING, zone=UTC_ZONE)
 
 
 async def test_attendees_csv(db: Database, clock: FixedClock, people: None) -> None:
     await db.execute("UPDATE members SET display_name = '=HYPERLINK(\"x\")' WHERE user_id = ?", (BOB,))
-    event = await create_event(db, GUILD, draft(capacity=1), created_by=MOD, now=clock.now(), checkin_code="ABC234")
-    await rsvp(db, GUILD, event.id, ALICE, going=True, now=clock.now())
-    await rsvp(db, GUILD, event.id, BOB, going=True, now=clock.now())
-    await check_in(db, GUILD, ALICE, "ABC234", now=DURING, zone=ZoneInfo("Europe/Berlin"))
-    await check_in(db, GUILD, CHEN, "ABC234", now=DURING, zone=UTC_ZONE)  # a walk-in without an RSVP
+    event = await db.perform(
+        create_event, GUILD, draft(capacity=1), created_by=MOD, now=clock.now(), checkin_code="ABC234"
+    )
+    await db.perform(rsvp, GUILD, event.id, ALICE, going=True, now=clock.now())
+    await db.perform(rsvp, GUILD, event.id, BOB, going=True, now=clock.now())
+    await db.perform(check_in, GUILD, ALICE, "ABC234", now=DURING, zone=ZoneInfo("Europe/Berlin"))
+    await db.perform(check_in, GUILD, CHEN, "ABC234", now=DURING, zone=UTC_ZONE)  # a walk-in without an RSVP
     found, text = await attendees_csv(db, GUILD, event.id, ZoneInfo("Europe/Berlin"))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert found.id == event.id
@@ -108,12 +117,12 @@ async def test_attendees_csv(db: Database, clock: FixedClock, people: None) -> N
 
 
 async def test_digest_sections_and_metric(db: Database, clock: FixedClock, people: None) -> None:
-    past = await create_event(
-        db, GUILD, draft(title="Lab tour"), created_by=MOD, now=clock.now(), checkin_code="ABC234"
+    past = await db.perform(
+        create_event, GUILD, draft(title="Lab tour"), created_by=MOD, now=clock.now(), checkin_code="ABC234"
     )
-    await check_in(db, GUILD, ALICE, "ABC234", now=DURING, zone=UTC_ZONE)
-    await create_event(
-        db,
+    await db.perform(check_in, GUILD, ALICE, "ABC234", now=DURING, zone=UTC_ZONE)
+    await db.perform(
+        create_event,
         GUILD,
         draft(title="Focus group", starts_at=START + timedelta(days=7), ends_at=START + timedelta(days=7, hours=1)),
         created_by=MOD,
@@ -133,14 +142,14 @@ async def test_digest_sections_and_metric(db: Database, clock: FixedClock, peopl
 
 
 async def test_followup_poll_is_restricted_to_attendees(db: Database, clock: FixedClock, people: None) -> None:
-    event = await create_event(db, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
+    event = await db.perform(create_event, GUILD, draft(), created_by=MOD, now=clock.now(), checkin_code="ABC234")
     ask = {"question": "How was it?", "options": ["Loved it", "Fine"], "duration": "2d", "created_by": MOD}
     with pytest.raises(InvalidInput, match="hasn't started"):
-        await create_followup_poll(db, GUILD, event.id, now=clock.now(), **ask)  # type: ignore[arg-type]
+        await db.perform(create_followup_poll, GUILD, event.id, now=clock.now(), **ask)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="Nobody has checked in"):
-        await create_followup_poll(db, GUILD, event.id, now=DURING, **ask)  # type: ignore[arg-type]
-    await check_in(db, GUILD, CHEN, "ABC234", now=DURING, zone=UTC_ZONE)
-    poll_id, voters = await create_followup_poll(db, GUILD, event.id, now=DURING, **ask)  # type: ignore[arg-type]
+        await db.perform(create_followup_poll, GUILD, event.id, now=DURING, **ask)  # type: ignore[arg-type]
+    await db.perform(check_in, GUILD, CHEN, "ABC234", now=DURING, zone=UTC_ZONE)
+    poll_id, voters = await db.perform(create_followup_poll, GUILD, event.id, now=DURING, **ask)  # type: ignore[arg-type]
     assert voters == 1
     assert await db.fetchval("SELECT restricted FROM polls WHERE id = ?", (poll_id,)) == 1
     rows = await db.fetchall("SELECT user_id FROM poll_voters WHERE poll_id = ?", (poll_id,))

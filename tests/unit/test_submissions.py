@@ -20,15 +20,15 @@ LINK = "https://www.tiktok.com/@alice/video/7301"
 
 async def open_brief(db: Database, clock: FixedClock, points_value: str = "40") -> briefs.Brief:
     now = clock.now()
-    draft = await briefs.create_draft(db, GUILD, MOD, fields(now, points=points_value), None, now)
-    return await briefs.publish(db, GUILD, draft.id, MOD, now)
+    draft = await db.perform(briefs.create_draft, GUILD, MOD, fields(now, points=points_value), None, now)
+    return await db.perform(briefs.publish, GUILD, draft.id, MOD, now)
 
 
 async def submit(
     db: Database, clock: FixedClock, user_id: int = ALICE, link: str = LINK, **kw: object
 ) -> submissions.Submission:
     draft = await submissions.prepare(db, GUILD, user_id, link=link, now=clock.now(), **kw)  # type: ignore[arg-type]
-    return await submissions.submit(db, GUILD, draft, clock.now())
+    return await db.perform(submissions.submit, GUILD, draft, clock.now())
 
 
 async def test_submit_and_approve_awards_points_once(db: Database, clock: FixedClock) -> None:
@@ -39,18 +39,18 @@ async def test_submit_and_approve_awards_points_once(db: Database, clock: FixedC
     row = await db.fetchone("SELECT reshare_consent, consent_at FROM submissions WHERE id = ?", (sub.id,))
     assert row is not None and row["reshare_consent"] == 1 and row["consent_at"]
 
-    outcome = await submissions.decide(db, GUILD, sub.id, MOD, "approved", "Lovely light!", 50, clock.now())
+    outcome = await db.perform(submissions.decide, GUILD, sub.id, MOD, "approved", "Lovely light!", 50, clock.now())
     assert outcome.points_awarded == 40 and outcome.submission.status == "approved"
     assert await points.balance(db, GUILD, ALICE) == 40
     with pytest.raises(Conflict, match="already decided"):
-        await submissions.decide(db, GUILD, sub.id, MOD, "approved", None, 50, clock.now())
+        await db.perform(submissions.decide, GUILD, sub.id, MOD, "approved", None, 50, clock.now())
     assert await points.balance(db, GUILD, ALICE) == 40
 
 
 async def test_free_form_submission_uses_the_default_points(db: Database, clock: FixedClock) -> None:
     await add_member(db, ALICE)
     sub = await submit(db, clock)
-    outcome = await submissions.decide(db, GUILD, sub.id, MOD, "approved", None, 50, clock.now())
+    outcome = await db.perform(submissions.decide, GUILD, sub.id, MOD, "approved", None, 50, clock.now())
     assert outcome.points_awarded == 50 and outcome.brief is None
 
 
@@ -58,8 +58,8 @@ async def test_concurrent_decisions_one_wins(db: Database, clock: FixedClock) ->
     await add_member(db, ALICE)
     sub = await submit(db, clock)
     results = await asyncio.gather(
-        submissions.decide(db, GUILD, sub.id, MOD, "approved", None, 50, clock.now()),
-        submissions.decide(db, GUILD, sub.id, MOD + 1, "rejected", "off brand", 50, clock.now()),
+        db.perform(submissions.decide, GUILD, sub.id, MOD, "approved", None, 50, clock.now()),
+        db.perform(submissions.decide, GUILD, sub.id, MOD + 1, "rejected", "off brand", 50, clock.now()),
         return_exceptions=True,
     )
     assert sum(isinstance(r, submissions.ReviewOutcome) for r in results) == 1
@@ -79,7 +79,7 @@ async def test_intake_refusals_store_nothing(db: Database, clock: FixedClock) ->
         await submissions.prepare(db, GUILD, ALICE, link=LINK, brief_id=999, now=clock.now())
     with pytest.raises(NotAllowed, match="ambassadors"):
         await submissions.prepare(db, GUILD, BOB, link=LINK, now=clock.now())
-    await briefs.close(db, GUILD, brief.id, None, clock.now())
+    await db.perform(briefs.close, GUILD, brief.id, None, clock.now())
     with pytest.raises(NotAllowed, match="closed"):
         await submissions.prepare(db, GUILD, ALICE, link=LINK, brief_id=brief.id, now=clock.now())
     assert await db.fetchval("SELECT COUNT(*) FROM submissions") == 0
@@ -95,9 +95,9 @@ async def test_duplicate_links_are_refused(db: Database, clock: FixedClock) -> N
         await submit(db, clock, user_id=BOB)
     # A draft checked before the first one was stored still cannot slip in.
     draft = await submissions.prepare(db, GUILD, BOB, link="https://x.com/bob/status/1", now=clock.now())
-    await submissions.submit(db, GUILD, draft, clock.now())
+    await db.perform(submissions.submit, GUILD, draft, clock.now())
     with pytest.raises(Conflict):
-        await submissions.submit(db, GUILD, draft, clock.now())
+        await db.perform(submissions.submit, GUILD, draft, clock.now())
     assert await db.fetchval("SELECT COUNT(*) FROM submissions") == 2
 
 
@@ -107,12 +107,12 @@ async def test_request_changes_then_resubmit_linked_to_the_original(db: Database
     brief = await open_brief(db, clock)
     sub = await submit(db, clock, brief_id=brief.id)
     with pytest.raises(InvalidInput, match="required"):
-        await submissions.decide(db, GUILD, sub.id, MOD, "changes_requested", " ", 50, clock.now())
-    await submissions.decide(db, GUILD, sub.id, MOD, "changes_requested", "Show the label", 50, clock.now())
+        await db.perform(submissions.decide, GUILD, sub.id, MOD, "changes_requested", " ", 50, clock.now())
+    await db.perform(submissions.decide, GUILD, sub.id, MOD, "changes_requested", "Show the label", 50, clock.now())
     assert [s.id for s in await submissions.resubmittable(db, GUILD, ALICE)] == [sub.id]
     with pytest.raises(NotAllowed):
         await submit(db, clock, user_id=BOB, link="https://x.com/b/1", resubmission_of=sub.id)
-    await briefs.close(db, GUILD, brief.id, None, clock.now())  # a requested change may still come in
+    await db.perform(briefs.close, GUILD, brief.id, None, clock.now())  # a requested change may still come in
     again = await submit(db, clock, resubmission_of=sub.id)  # the same link, edited content
     assert again.resubmission_of == sub.id and again.brief_id == brief.id and again.status == "pending"
     with pytest.raises(Conflict):
@@ -142,7 +142,7 @@ async def test_digest_sections_and_metric(db: Database, clock: FixedClock) -> No
     brief = await open_brief(db, clock)
     start = clock.now()
     approved = await submit(db, clock, brief_id=brief.id)
-    await submissions.decide(db, GUILD, approved.id, MOD, "approved", None, 50, clock.now())
+    await db.perform(submissions.decide, GUILD, approved.id, MOD, "approved", None, 50, clock.now())
     await submit(db, clock, link="https://instagram.com/p/stale")
     clock.advance(content_digest.STALE_AFTER * 2)
     window = DigestWindow(start, clock.now(), UTC_ZONE)

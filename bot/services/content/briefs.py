@@ -43,7 +43,7 @@ async def get_content_settings(db: Database | Transaction, guild_id: int) -> Con
 
 
 async def update_content_settings(
-    db: Database,
+    tx: Transaction,
     guild_id: int,
     now: datetime,
     *,
@@ -53,20 +53,19 @@ async def update_content_settings(
 ) -> ContentSettings:
     if reminder_days is not None and not 0 <= reminder_days <= 30:
         raise InvalidInput("Reminders can be sent 0 to 30 days before the due date.")
-    async with db.transaction() as tx:
-        current = await get_content_settings(tx, guild_id)
-        days = current.reminder_days_before if reminder_days is None else reminder_days
-        show = current.feature_in_showcase if feature is None else feature
-        await tx.execute(
-            """INSERT INTO content_settings (guild_id, reminder_days_before, feature_in_showcase, updated_at)
-               VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET
-               reminder_days_before = excluded.reminder_days_before,
-               feature_in_showcase = excluded.feature_in_showcase, updated_at = excluded.updated_at""",
-            (guild_id, days, int(show), to_db(now)),
-        )
-        await audit.record(
-            tx, guild_id, actor_id, "brief.settings", None, now, reminder_days_before=days, feature_in_showcase=show
-        )
+    current = await get_content_settings(tx, guild_id)
+    days = current.reminder_days_before if reminder_days is None else reminder_days
+    show = current.feature_in_showcase if feature is None else feature
+    await tx.execute(
+        """INSERT INTO content_settings (guild_id, reminder_days_before, feature_in_showcase, updated_at)
+           VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET
+           reminder_days_before = excluded.reminder_days_before,
+           feature_in_showcase = excluded.feature_in_showcase, updated_at = excluded.updated_at""",
+        (guild_id, days, int(show), to_db(now)),
+    )
+    await audit.record(
+        tx, guild_id, actor_id, "brief.settings", None, now, reminder_days_before=days, feature_in_showcase=show
+    )
     return ContentSettings(days, show)
 
 
@@ -146,31 +145,30 @@ def check_fields(
 
 
 async def create_draft(
-    db: Database, guild_id: int, actor_id: int, fields: BriefFields, tier: str | None, now: datetime
+    tx: Transaction, guild_id: int, actor_id: int, fields: BriefFields, tier: str | None, now: datetime
 ) -> Brief:
-    async with db.transaction() as tx:
-        if tier is not None:
-            known = await tx.fetchval("SELECT 1 FROM tiers WHERE guild_id = ? AND key = ?", (guild_id, tier))
-            if not known:
-                raise InvalidInput(f"There is no tier `{tier[:30]}` in this program.")
-        cur = await tx.execute(
-            """INSERT INTO briefs (guild_id, title, what_to_make, deliverables, due_at, points, tier, status,
-                   created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?)""",
-            (
-                guild_id,
-                fields.title,
-                fields.what_to_make,
-                fields.deliverables,
-                to_db(fields.due_at),
-                fields.points,
-                tier,
-                actor_id,
-                to_db(now),
-            ),
-        )
-        brief_id = cur.lastrowid
-        assert brief_id is not None
-        return await _get(tx, guild_id, brief_id)
+    if tier is not None:
+        known = await tx.fetchval("SELECT 1 FROM tiers WHERE guild_id = ? AND key = ?", (guild_id, tier))
+        if not known:
+            raise InvalidInput(f"There is no tier `{tier[:30]}` in this program.")
+    cur = await tx.execute(
+        """INSERT INTO briefs (guild_id, title, what_to_make, deliverables, due_at, points, tier, status,
+               created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?)""",
+        (
+            guild_id,
+            fields.title,
+            fields.what_to_make,
+            fields.deliverables,
+            to_db(fields.due_at),
+            fields.points,
+            tier,
+            actor_id,
+            to_db(now),
+        ),
+    )
+    brief_id = cur.lastrowid
+    assert brief_id is not None
+    return await _get(tx, guild_id, brief_id)
 
 
 async def _get(db: Database | Transaction, guild_id: int, brief_id: int) -> Brief:
@@ -184,32 +182,30 @@ async def get_brief(db: Database | Transaction, guild_id: int, brief_id: int) ->
     return await _get(db, guild_id, brief_id)
 
 
-async def publish(db: Database, guild_id: int, brief_id: int, actor_id: int, now: datetime) -> Brief:
+async def publish(tx: Transaction, guild_id: int, brief_id: int, actor_id: int, now: datetime) -> Brief:
     """Draft → open. Publishing an open brief again is allowed (it re-posts a brief whose post failed)."""
-    async with db.transaction() as tx:
-        brief = await _get(tx, guild_id, brief_id)
-        if brief.status in ("closed", "cancelled"):
-            raise Conflict(f"This brief is already {brief.status}.")
-        if brief.status == "draft":
-            if brief.due_at <= now:
-                raise InvalidInput("The due date has passed; use /brief edit or create a new brief.")
-            await tx.execute(
-                "UPDATE briefs SET status = 'open', published_at = ? WHERE id = ? AND status = 'draft'",
-                (to_db(now), brief_id),
-            )
-            await audit.record(tx, guild_id, actor_id, "brief.publish", brief_id, now, title=brief.title)
-            await _schedule_timers(tx, await _get(tx, guild_id, brief_id), now)
-        return await _get(tx, guild_id, brief_id)
+    brief = await _get(tx, guild_id, brief_id)
+    if brief.status in ("closed", "cancelled"):
+        raise Conflict(f"This brief is already {brief.status}.")
+    if brief.status == "draft":
+        if brief.due_at <= now:
+            raise InvalidInput("The due date has passed; use /brief edit or create a new brief.")
+        await tx.execute(
+            "UPDATE briefs SET status = 'open', published_at = ? WHERE id = ? AND status = 'draft'",
+            (to_db(now), brief_id),
+        )
+        await audit.record(tx, guild_id, actor_id, "brief.publish", brief_id, now, title=brief.title)
+        await _schedule_timers(tx, await _get(tx, guild_id, brief_id), now)
+    return await _get(tx, guild_id, brief_id)
 
 
-async def cancel_draft(db: Database, guild_id: int, brief_id: int, actor_id: int, now: datetime) -> Brief:
-    async with db.transaction() as tx:
-        brief = await _get(tx, guild_id, brief_id)
-        if brief.status != "draft":
-            raise Conflict("This brief was already published; use /brief close instead.")
-        await tx.execute("UPDATE briefs SET status = 'cancelled', closed_at = ? WHERE id = ?", (to_db(now), brief_id))
-        await audit.record(tx, guild_id, actor_id, "brief.discard", brief_id, now, title=brief.title)
-        return await _get(tx, guild_id, brief_id)
+async def cancel_draft(tx: Transaction, guild_id: int, brief_id: int, actor_id: int, now: datetime) -> Brief:
+    brief = await _get(tx, guild_id, brief_id)
+    if brief.status != "draft":
+        raise Conflict("This brief was already published; use /brief close instead.")
+    await tx.execute("UPDATE briefs SET status = 'cancelled', closed_at = ? WHERE id = ?", (to_db(now), brief_id))
+    await audit.record(tx, guild_id, actor_id, "brief.discard", brief_id, now, title=brief.title)
+    return await _get(tx, guild_id, brief_id)
 
 
 async def set_posted(db: Database, brief_id: int, channel_id: int, message_id: int, thread_id: int | None) -> None:
@@ -219,38 +215,40 @@ async def set_posted(db: Database, brief_id: int, channel_id: int, message_id: i
     )
 
 
-async def close(db: Database, guild_id: int, brief_id: int, actor_id: int | None, now: datetime) -> tuple[Brief, bool]:
+async def close(
+    tx: Transaction, guild_id: int, brief_id: int, actor_id: int | None, now: datetime
+) -> tuple[Brief, bool]:
     """Open → closed. Returns the brief and whether this call closed it (False: it already was)."""
-    async with db.transaction() as tx:
-        brief = await _get(tx, guild_id, brief_id)
-        if brief.status == "draft":
-            raise Conflict("This brief was never published; nothing to close.")
-        cur = await tx.execute(
-            "UPDATE briefs SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'",
-            (to_db(now), brief_id),
-        )
-        changed = cur.rowcount == 1
-        if changed:
-            await audit.record(tx, guild_id, actor_id, "brief.close", brief_id, now, title=brief.title)
-            for kind in (REMINDER, CLOSE):
-                await tx.cancel_timer(guild_id, kind, f"brief:{brief_id}", now)
-        return await _get(tx, guild_id, brief_id), changed
+    brief = await _get(tx, guild_id, brief_id)
+    if brief.status == "draft":
+        raise Conflict("This brief was never published; nothing to close.")
+    cur = await tx.execute(
+        "UPDATE briefs SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'",
+        (to_db(now), brief_id),
+    )
+    changed = cur.rowcount == 1
+    if changed:
+        await audit.record(tx, guild_id, actor_id, "brief.close", brief_id, now, title=brief.title)
+        for kind in (REMINDER, CLOSE):
+            await tx.cancel_timer(guild_id, kind, f"brief:{brief_id}", now)
+    return await _get(tx, guild_id, brief_id), changed
 
 
-async def edit(db: Database, guild_id: int, brief_id: int, actor_id: int, fields: BriefFields, now: datetime) -> Brief:
-    async with db.transaction() as tx:
-        brief = await _get(tx, guild_id, brief_id)
-        if brief.status not in ("draft", "open"):
-            raise Conflict(f"This brief is {brief.status}; it can't be edited any more.")
-        await tx.execute(
-            "UPDATE briefs SET title = ?, what_to_make = ?, deliverables = ?, due_at = ?, points = ? WHERE id = ?",
-            (fields.title, fields.what_to_make, fields.deliverables, to_db(fields.due_at), fields.points, brief_id),
-        )
-        await audit.record(tx, guild_id, actor_id, "brief.edit", brief_id, now, title=fields.title)
-        edited = await _get(tx, guild_id, brief_id)
-        if edited.is_open:
-            await _schedule_timers(tx, edited, now)  # the due date may have moved
-        return edited
+async def edit(
+    tx: Transaction, guild_id: int, brief_id: int, actor_id: int, fields: BriefFields, now: datetime
+) -> Brief:
+    brief = await _get(tx, guild_id, brief_id)
+    if brief.status not in ("draft", "open"):
+        raise Conflict(f"This brief is {brief.status}; it can't be edited any more.")
+    await tx.execute(
+        "UPDATE briefs SET title = ?, what_to_make = ?, deliverables = ?, due_at = ?, points = ? WHERE id = ?",
+        (fields.title, fields.what_to_make, fields.deliverables, to_db(fields.due_at), fields.points, brief_id),
+    )
+    await audit.record(tx, guild_id, actor_id, "brief.edit", brief_id, now, title=fields.title)
+    edited = await _get(tx, guild_id, brief_id)
+    if edited.is_open:
+        await _schedule_timers(tx, edited, now)  # the due date may have moved
+    return edited
 
 
 async def _schedule_timers(tx: Transaction, brief: Brief, now: datetime) -> None:
@@ -291,17 +289,16 @@ def check_eligible(brief: Brief, member: Member) -> None:
     tiers.require(brief.tier, member.tier, f"The brief “{brief.title}”")
 
 
-async def opt_in(db: Database, guild_id: int, brief_id: int, member: Member, now: datetime) -> tuple[Brief, bool]:
+async def opt_in(tx: Transaction, guild_id: int, brief_id: int, member: Member, now: datetime) -> tuple[Brief, bool]:
     """Record "I'm in". Returns the brief and False when they had already opted in."""
-    async with db.transaction() as tx:
-        brief = await _get(tx, guild_id, brief_id)
-        check_eligible(brief, member)
-        cur = await tx.execute(
-            "INSERT INTO brief_optins (guild_id, brief_id, user_id, created_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (brief_id, user_id) DO NOTHING",
-            (guild_id, brief_id, member.user_id, to_db(now)),
-        )
-        return brief, cur.rowcount == 1
+    brief = await _get(tx, guild_id, brief_id)
+    check_eligible(brief, member)
+    cur = await tx.execute(
+        "INSERT INTO brief_optins (guild_id, brief_id, user_id, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (brief_id, user_id) DO NOTHING",
+        (guild_id, brief_id, member.user_id, to_db(now)),
+    )
+    return brief, cur.rowcount == 1
 
 
 async def optin_count(db: Database, brief_id: int) -> int:

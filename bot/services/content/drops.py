@@ -110,35 +110,34 @@ def check_fields(
 
 
 async def create(
-    db: Database, guild_id: int, actor_id: int, fields: DropFields, image: DropImage | None, now: datetime
+    tx: Transaction, guild_id: int, actor_id: int, fields: DropFields, image: DropImage | None, now: datetime
 ) -> Drop:
     if image is not None and fields.image_url is not None:
         raise InvalidInput("Give an image link or an image file, not both.")
-    async with db.transaction() as tx:
-        cur = await tx.execute(
-            """INSERT INTO drops (guild_id, title, body, image_url, image_name, image_type, image_data, publish_at,
-                   embargo_until, ask_ack, status, created_by, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)""",
-            (
-                guild_id,
-                fields.title,
-                fields.body,
-                fields.image_url,
-                image.name if image else None,
-                image.content_type if image else None,
-                image.data if image else None,
-                to_db(fields.publish_at),
-                to_db(fields.embargo_until) if fields.embargo_until else None,
-                int(fields.ask_ack),
-                actor_id,
-                to_db(now),
-            ),
-        )
-        drop_id = cur.lastrowid
-        assert drop_id is not None
-        await tx.schedule(guild_id, PUBLISH, f"drop:{drop_id}", fields.publish_at, now, {"drop_id": drop_id})
-        await audit.record(tx, guild_id, actor_id, "drop.create", drop_id, now, title=fields.title)
-        return await _get(tx, guild_id, drop_id)
+    cur = await tx.execute(
+        """INSERT INTO drops (guild_id, title, body, image_url, image_name, image_type, image_data, publish_at,
+               embargo_until, ask_ack, status, created_by, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)""",
+        (
+            guild_id,
+            fields.title,
+            fields.body,
+            fields.image_url,
+            image.name if image else None,
+            image.content_type if image else None,
+            image.data if image else None,
+            to_db(fields.publish_at),
+            to_db(fields.embargo_until) if fields.embargo_until else None,
+            int(fields.ask_ack),
+            actor_id,
+            to_db(now),
+        ),
+    )
+    drop_id = cur.lastrowid
+    assert drop_id is not None
+    await tx.schedule(guild_id, PUBLISH, f"drop:{drop_id}", fields.publish_at, now, {"drop_id": drop_id})
+    await audit.record(tx, guild_id, actor_id, "drop.create", drop_id, now, title=fields.title)
+    return await _get(tx, guild_id, drop_id)
 
 
 async def _get(db: Database | Transaction, guild_id: int, drop_id: int) -> Drop:
@@ -168,15 +167,14 @@ async def mark_published(db: Database, drop_id: int, channel_id: int, message_id
     return changed == 1
 
 
-async def cancel(db: Database, guild_id: int, drop_id: int, actor_id: int, now: datetime) -> Drop:
-    async with db.transaction() as tx:
-        drop = await _get(tx, guild_id, drop_id)
-        if drop.status != "scheduled":
-            raise Conflict(f"This drop is already {drop.status}; only scheduled drops can be cancelled.")
-        await tx.execute("UPDATE drops SET status = 'cancelled' WHERE id = ? AND status = 'scheduled'", (drop_id,))
-        await tx.cancel_timer(guild_id, PUBLISH, f"drop:{drop_id}", now)
-        await audit.record(tx, guild_id, actor_id, "drop.cancel", drop_id, now, title=drop.title)
-        return await _get(tx, guild_id, drop_id)
+async def cancel(tx: Transaction, guild_id: int, drop_id: int, actor_id: int, now: datetime) -> Drop:
+    drop = await _get(tx, guild_id, drop_id)
+    if drop.status != "scheduled":
+        raise Conflict(f"This drop is already {drop.status}; only scheduled drops can be cancelled.")
+    await tx.execute("UPDATE drops SET status = 'cancelled' WHERE id = ? AND status = 'scheduled'", (drop_id,))
+    await tx.cancel_timer(guild_id, PUBLISH, f"drop:{drop_id}", now)
+    await audit.record(tx, guild_id, actor_id, "drop.cancel", drop_id, now, title=drop.title)
+    return await _get(tx, guild_id, drop_id)
 
 
 async def list_drops(
@@ -191,20 +189,19 @@ async def list_drops(
     return [_drop(row) for row in rows]
 
 
-async def acknowledge(db: Database, guild_id: int, drop_id: int, user_id: int, now: datetime) -> tuple[Drop, bool]:
+async def acknowledge(tx: Transaction, guild_id: int, drop_id: int, user_id: int, now: datetime) -> tuple[Drop, bool]:
     """Record "I won't share before …". Returns the drop and False when already acknowledged."""
-    async with db.transaction() as tx:
-        drop = await _get(tx, guild_id, drop_id)
-        if drop.status != "published" or drop.embargo_until is None:
-            raise NotAllowed("This drop has nothing to acknowledge.")
-        if drop.embargo_until <= now:
-            raise NotAllowed("The embargo has already lifted: share away!")
-        cur = await tx.execute(
-            "INSERT INTO drop_acks (guild_id, drop_id, user_id, created_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (drop_id, user_id) DO NOTHING",
-            (guild_id, drop_id, user_id, to_db(now)),
-        )
-        return drop, cur.rowcount == 1
+    drop = await _get(tx, guild_id, drop_id)
+    if drop.status != "published" or drop.embargo_until is None:
+        raise NotAllowed("This drop has nothing to acknowledge.")
+    if drop.embargo_until <= now:
+        raise NotAllowed("The embargo has already lifted: share away!")
+    cur = await tx.execute(
+        "INSERT INTO drop_acks (guild_id, drop_id, user_id, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (drop_id, user_id) DO NOTHING",
+        (guild_id, drop_id, user_id, to_db(now)),
+    )
+    return drop, cur.rowcount == 1
 
 
 async def acknowledged_by(db: Database, drop_id: int) -> list[int]:

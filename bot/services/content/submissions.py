@@ -164,35 +164,34 @@ async def prepare(
     return draft
 
 
-async def submit(db: Database, guild_id: int, draft: Draft, now: datetime) -> Submission:
+async def submit(tx: Transaction, guild_id: int, draft: Draft, now: datetime) -> Submission:
     """Store the submission with the member's reshare consent. The rules are checked again: time has passed."""
     try:
-        async with db.transaction() as tx:
-            await _check(tx, guild_id, draft, now)
-            cur = await tx.execute(
-                """INSERT INTO submissions (guild_id, user_id, brief_id, link, link_key, platform, note,
-                       attachment_url, attachment_name, reshare_consent, consent_at, status, resubmission_of,
-                       created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 'pending', ?, ?)""",
-                (
-                    guild_id,
-                    draft.user_id,
-                    draft.brief_id,
-                    draft.link.url,
-                    draft.link.key,
-                    draft.link.platform,
-                    draft.note,
-                    draft.upload.url if draft.upload else None,
-                    draft.upload.name if draft.upload else None,
-                    to_db(now),
-                    draft.resubmission_of,
-                    to_db(now),
-                ),
-            )
-            submission_id = cur.lastrowid
-            assert submission_id is not None
-            payload = {"submission_id": submission_id}
-            await tx.schedule(guild_id, STALE, f"submission:{submission_id}", now + STALE_AFTER, now, payload)
-            return await _get(tx, guild_id, submission_id)
+        await _check(tx, guild_id, draft, now)
+        cur = await tx.execute(
+            """INSERT INTO submissions (guild_id, user_id, brief_id, link, link_key, platform, note,
+                   attachment_url, attachment_name, reshare_consent, consent_at, status, resubmission_of,
+                   created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 'pending', ?, ?)""",
+            (
+                guild_id,
+                draft.user_id,
+                draft.brief_id,
+                draft.link.url,
+                draft.link.key,
+                draft.link.platform,
+                draft.note,
+                draft.upload.url if draft.upload else None,
+                draft.upload.name if draft.upload else None,
+                to_db(now),
+                draft.resubmission_of,
+                to_db(now),
+            ),
+        )
+        submission_id = cur.lastrowid
+        assert submission_id is not None
+        payload = {"submission_id": submission_id}
+        await tx.schedule(guild_id, STALE, f"submission:{submission_id}", now + STALE_AFTER, now, payload)
+        return await _get(tx, guild_id, submission_id)
     except sqlite3.IntegrityError:
         # Two confirmations of the same link raced past the check; the unique index kept one.
         raise Conflict("This link was just submitted; each piece of content can be submitted once.") from None
@@ -210,7 +209,7 @@ async def set_showcase_message(db: Database, submission_id: int, message_id: int
 
 
 async def decide(
-    db: Database,
+    tx: Transaction,
     guild_id: int,
     submission_id: int,
     reviewer_id: int,
@@ -225,44 +224,43 @@ async def decide(
         raise InvalidInput(f"Feedback can be at most {FEEDBACK_MAX} characters.")
     if decision != "approved" and feedback is None:
         raise InvalidInput("Tell the ambassador why, so they can grow: the reason is required.")
-    async with db.transaction() as tx:
-        current = await _get(tx, guild_id, submission_id)
-        if current.status != "pending":
-            who = f" by {ref.member(current.reviewer_id)}" if current.reviewer_id else ""
-            raise Conflict(f"Submission #{submission_id} was already decided{who}: {STATUS_LABELS[current.status]}.")
-        brief = await get_brief(tx, guild_id, current.brief_id) if current.brief_id else None
-        awarded = 0
-        if decision == "approved":
-            value = brief.points if brief is not None else default_points
-            if value and await points.award(
-                tx,
-                guild_id,
-                current.user_id,
-                value,
-                "submission",
-                f"submission:{submission_id}",
-                now,
-                actor_id=reviewer_id,
-            ):
-                awarded = value
-        cur = await tx.execute(
-            """UPDATE submissions SET status = ?, feedback = ?, reviewer_id = ?, reviewed_at = ?, points_awarded = ?
-               WHERE id = ? AND status = 'pending'""",
-            (decision, feedback, reviewer_id, to_db(now), awarded, submission_id),
-        )
-        if cur.rowcount != 1:  # cannot happen under the writer lock; kept as a guard
-            raise Conflict(f"Submission #{submission_id} was already decided.")
-        await audit.record(
+    current = await _get(tx, guild_id, submission_id)
+    if current.status != "pending":
+        who = f" by {ref.member(current.reviewer_id)}" if current.reviewer_id else ""
+        raise Conflict(f"Submission #{submission_id} was already decided{who}: {STATUS_LABELS[current.status]}.")
+    brief = await get_brief(tx, guild_id, current.brief_id) if current.brief_id else None
+    awarded = 0
+    if decision == "approved":
+        value = brief.points if brief is not None else default_points
+        if value and await points.award(
             tx,
             guild_id,
-            reviewer_id,
-            f"submission.{decision}",
             current.user_id,
+            value,
+            "submission",
+            f"submission:{submission_id}",
             now,
-            submission_id=submission_id,
-            points=awarded,
-        )
-        return ReviewOutcome(await _get(tx, guild_id, submission_id), brief, awarded)
+            actor_id=reviewer_id,
+        ):
+            awarded = value
+    cur = await tx.execute(
+        """UPDATE submissions SET status = ?, feedback = ?, reviewer_id = ?, reviewed_at = ?, points_awarded = ?
+           WHERE id = ? AND status = 'pending'""",
+        (decision, feedback, reviewer_id, to_db(now), awarded, submission_id),
+    )
+    if cur.rowcount != 1:  # cannot happen under the writer lock; kept as a guard
+        raise Conflict(f"Submission #{submission_id} was already decided.")
+    await audit.record(
+        tx,
+        guild_id,
+        reviewer_id,
+        f"submission.{decision}",
+        current.user_id,
+        now,
+        submission_id=submission_id,
+        points=awarded,
+    )
+    return ReviewOutcome(await _get(tx, guild_id, submission_id), brief, awarded)
 
 
 async def mine(db: Database, guild_id: int, user_id: int) -> list[Submission]:

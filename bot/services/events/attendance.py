@@ -63,33 +63,32 @@ async def checkin_code(db: Database, guild_id: int, event_id: int) -> str:
 
 
 async def check_in(
-    db: Database, guild_id: int, user_id: int, code: str, *, now: datetime, zone: ZoneInfo
+    tx: Transaction, guild_id: int, user_id: int, code: str, *, now: datetime, zone: ZoneInfo
 ) -> Attendance:
     """Record attendance for the event whose code this is — only inside its window, once per member."""
     normal = re.sub(r"[\s-]", "", code or "").upper()
     wrong = InvalidInput("That check-in code isn't right. Check it with the host and try again.")
     if not _CODE_INPUT.fullmatch(normal):
         raise wrong
-    async with db.transaction() as tx:
-        event_id = await tx.fetchval(
-            "SELECT event_id FROM event_checkin_codes WHERE guild_id = ? AND code = ?", (guild_id, normal)
-        )
-        if event_id is None:
-            raise wrong
-        event = await get_event(tx, guild_id, int(event_id))
-        if event.status == "cancelled":
-            raise InvalidInput(f"**{event.title}** was cancelled.")
-        if now < event.starts_at:
-            opens = event.starts_at.astimezone(zone).strftime("%a %d %b, %H:%M %Z")
-            raise InvalidInput(f"Check-in for **{event.title}** opens when it starts ({opens}).")
-        if now >= event.ends_at:
-            raise InvalidInput(f"That check-in code has expired: **{event.title}** is over.")
-        member = await require_ambassador(tx, guild_id, user_id)
-        tiers.require(event.tier, member.tier, "This event")
-        attended = await _record(tx, event, user_id, "checkin", now)
-        if attended is None:
-            raise Conflict(f"You're already checked in to **{event.title}**.")
-        return attended
+    event_id = await tx.fetchval(
+        "SELECT event_id FROM event_checkin_codes WHERE guild_id = ? AND code = ?", (guild_id, normal)
+    )
+    if event_id is None:
+        raise wrong
+    event = await get_event(tx, guild_id, int(event_id))
+    if event.status == "cancelled":
+        raise InvalidInput(f"**{event.title}** was cancelled.")
+    if now < event.starts_at:
+        opens = event.starts_at.astimezone(zone).strftime("%a %d %b, %H:%M %Z")
+        raise InvalidInput(f"Check-in for **{event.title}** opens when it starts ({opens}).")
+    if now >= event.ends_at:
+        raise InvalidInput(f"That check-in code has expired: **{event.title}** is over.")
+    member = await require_ambassador(tx, guild_id, user_id)
+    tiers.require(event.tier, member.tier, "This event")
+    attended = await _record(tx, event, user_id, "checkin", now)
+    if attended is None:
+        raise Conflict(f"You're already checked in to **{event.title}**.")
+    return attended
 
 
 async def online_event_running(db: Database, guild_id: int, channel_id: int, now: datetime) -> bool:
@@ -102,30 +101,31 @@ async def online_event_running(db: Database, guild_id: int, channel_id: int, now
     return value is not None
 
 
-async def record_voice(db: Database, guild_id: int, channel_id: int, user_id: int, now: datetime) -> list[Attendance]:
+async def record_voice(
+    tx: Transaction, guild_id: int, channel_id: int, user_id: int, now: datetime
+) -> list[Attendance]:
     """A member is in ``channel_id`` now: count them for every online event running there.
 
     Returns new attendances only (an empty list for non-ambassadors, other tiers or repeat joins)."""
-    async with db.transaction() as tx:
-        rows = await tx.fetchall(
-            """SELECT * FROM events WHERE guild_id = ? AND channel_id = ? AND status = 'scheduled'
-                   AND starts_at <= ? AND ends_at > ?""",
-            (guild_id, channel_id, to_db(now), to_db(now)),
-        )
-        if not rows:
-            return []
-        member = await find_member(tx, guild_id, user_id)
-        if member is None or member.status != "active":
-            return []
-        found = []
-        for row in rows:
-            event = event_from_row(row)
-            if not tiers.admits(event.tier, member.tier):
-                continue
-            attended = await _record(tx, event, user_id, "voice", now)
-            if attended is not None:
-                found.append(attended)
-        return found
+    rows = await tx.fetchall(
+        """SELECT * FROM events WHERE guild_id = ? AND channel_id = ? AND status = 'scheduled'
+               AND starts_at <= ? AND ends_at > ?""",
+        (guild_id, channel_id, to_db(now), to_db(now)),
+    )
+    if not rows:
+        return []
+    member = await find_member(tx, guild_id, user_id)
+    if member is None or member.status != "active":
+        return []
+    found = []
+    for row in rows:
+        event = event_from_row(row)
+        if not tiers.admits(event.tier, member.tier):
+            continue
+        attended = await _record(tx, event, user_id, "voice", now)
+        if attended is not None:
+            found.append(attended)
+    return found
 
 
 async def _record(tx: Transaction, event: Event, user_id: int, source: Source, now: datetime) -> Attendance | None:

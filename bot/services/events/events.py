@@ -163,40 +163,39 @@ async def get_event(db: Database | Transaction, guild_id: int, event_id: int) ->
 
 
 async def create_event(
-    db: Database, guild_id: int, draft: EventDraft, *, created_by: int, now: datetime, checkin_code: str
+    tx: Transaction, guild_id: int, draft: EventDraft, *, created_by: int, now: datetime, checkin_code: str
 ) -> Event:
     """Validate and store the event with its check-in code. Discord ids are attached afterwards."""
-    draft = await validate_draft(db, guild_id, draft, now)
-    async with db.transaction() as tx:
-        cur = await tx.execute(
-            """INSERT INTO events (guild_id, title, description, starts_at, ends_at, location, channel_id,
-                   capacity, tier, points, created_by, created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                guild_id,
-                draft.title,
-                draft.description,
-                to_db(draft.starts_at),
-                to_db(draft.ends_at),
-                draft.location,
-                draft.channel_id,
-                draft.capacity,
-                draft.tier,
-                draft.points,
-                created_by,
-                to_db(now),
-                to_db(now),
-            ),
-        )
-        event_id = int(cur.lastrowid or 0)
-        await tx.execute(
-            "INSERT INTO event_checkin_codes (guild_id, event_id, code, created_at) VALUES (?, ?, ?, ?)",
-            (guild_id, event_id, checkin_code, to_db(now)),
-        )
-        await audit.record(tx, guild_id, created_by, "event.create", None, now, event_id=event_id, title=draft.title)
-        event = await get_event(tx, guild_id, event_id)
-        await schedule_reminders(tx, event, now)
-        return event
+    draft = await validate_draft(tx, guild_id, draft, now)
+    cur = await tx.execute(
+        """INSERT INTO events (guild_id, title, description, starts_at, ends_at, location, channel_id,
+               capacity, tier, points, created_by, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            guild_id,
+            draft.title,
+            draft.description,
+            to_db(draft.starts_at),
+            to_db(draft.ends_at),
+            draft.location,
+            draft.channel_id,
+            draft.capacity,
+            draft.tier,
+            draft.points,
+            created_by,
+            to_db(now),
+            to_db(now),
+        ),
+    )
+    event_id = int(cur.lastrowid or 0)
+    await tx.execute(
+        "INSERT INTO event_checkin_codes (guild_id, event_id, code, created_at) VALUES (?, ?, ?, ?)",
+        (guild_id, event_id, checkin_code, to_db(now)),
+    )
+    await audit.record(tx, guild_id, created_by, "event.create", None, now, event_id=event_id, title=draft.title)
+    event = await get_event(tx, guild_id, event_id)
+    await schedule_reminders(tx, event, now)
+    return event
 
 
 async def attach_discord(
@@ -209,22 +208,21 @@ async def attach_discord(
     )
 
 
-async def discard_event(db: Database, guild_id: int, event_id: int) -> None:
+async def discard_event(tx: Transaction, guild_id: int, event_id: int) -> None:
     """Undo a creation whose Discord side failed: nobody has seen the event yet."""
-    async with db.transaction() as tx:
-        await tx.execute(
-            "DELETE FROM timers WHERE guild_id = ? AND kind IN (?, ?) AND key LIKE ? AND status = 'pending'",
-            (guild_id, REMINDER.name, START.name, f"{event_id}:%"),
-        )
-        await tx.execute("DELETE FROM event_checkin_codes WHERE guild_id = ? AND event_id = ?", (guild_id, event_id))
-        await tx.execute("DELETE FROM events WHERE guild_id = ? AND id = ?", (guild_id, event_id))
+    await tx.execute(
+        "DELETE FROM timers WHERE guild_id = ? AND kind IN (?, ?) AND key LIKE ? AND status = 'pending'",
+        (guild_id, REMINDER.name, START.name, f"{event_id}:%"),
+    )
+    await tx.execute("DELETE FROM event_checkin_codes WHERE guild_id = ? AND event_id = ?", (guild_id, event_id))
+    await tx.execute("DELETE FROM events WHERE guild_id = ? AND id = ?", (guild_id, event_id))
 
 
 async def edit_event(
-    db: Database, guild_id: int, event_id: int, changes: dict[str, object], *, actor_id: int, now: datetime
+    tx: Transaction, guild_id: int, event_id: int, changes: dict[str, object], *, actor_id: int, now: datetime
 ) -> EditOutcome:
     """Apply ``changes`` (EventDraft field names). A larger capacity moves people up from the waitlist."""
-    before = await get_event(db, guild_id, event_id)
+    before = await get_event(tx, guild_id, event_id)
     if before.status == "cancelled":
         raise Conflict("That event was cancelled; create a new one instead.")
     if before.ends_at <= now:
@@ -244,50 +242,48 @@ async def edit_event(
     )
     draft = replace(draft, **changes)  # type: ignore[arg-type]
     under_way = before.starts_at <= now and draft.starts_at == before.starts_at
-    draft = await validate_draft(db, guild_id, draft, now, future_start=not under_way)
-    async with db.transaction() as tx:
-        await tx.execute(
-            """UPDATE events SET title = ?, description = ?, starts_at = ?, ends_at = ?, location = ?,
-                   channel_id = ?, capacity = ?, tier = ?, points = ?, updated_at = ?
-               WHERE guild_id = ? AND id = ? AND status = 'scheduled'""",
-            (
-                draft.title,
-                draft.description,
-                to_db(draft.starts_at),
-                to_db(draft.ends_at),
-                draft.location,
-                draft.channel_id,
-                draft.capacity,
-                draft.tier,
-                draft.points,
-                to_db(now),
-                guild_id,
-                event_id,
-            ),
-        )
-        after = await get_event(tx, guild_id, event_id)
-        if after.starts_at != before.starts_at:
-            await cancel_reminders(tx, before, now)
-        await schedule_reminders(tx, after, now)  # new timers for a new start; existing ones are kept
-        promoted = await fill_from_waitlist(tx, after, now)
-        await audit.record(tx, guild_id, actor_id, "event.edit", None, now, event_id=event_id, fields=sorted(changes))
+    draft = await validate_draft(tx, guild_id, draft, now, future_start=not under_way)
+    await tx.execute(
+        """UPDATE events SET title = ?, description = ?, starts_at = ?, ends_at = ?, location = ?,
+               channel_id = ?, capacity = ?, tier = ?, points = ?, updated_at = ?
+           WHERE guild_id = ? AND id = ? AND status = 'scheduled'""",
+        (
+            draft.title,
+            draft.description,
+            to_db(draft.starts_at),
+            to_db(draft.ends_at),
+            draft.location,
+            draft.channel_id,
+            draft.capacity,
+            draft.tier,
+            draft.points,
+            to_db(now),
+            guild_id,
+            event_id,
+        ),
+    )
+    after = await get_event(tx, guild_id, event_id)
+    if after.starts_at != before.starts_at:
+        await cancel_reminders(tx, before, now)
+    await schedule_reminders(tx, after, now)  # new timers for a new start; existing ones are kept
+    promoted = await fill_from_waitlist(tx, after, now)
+    await audit.record(tx, guild_id, actor_id, "event.edit", None, now, event_id=event_id, fields=sorted(changes))
     return EditOutcome(before, after, promoted)
 
 
-async def cancel_event(db: Database, guild_id: int, event_id: int, *, actor_id: int, now: datetime) -> Event:
-    async with db.transaction() as tx:
-        event = await get_event(tx, guild_id, event_id)
-        if event.status == "cancelled":
-            raise Conflict("That event is already cancelled.")
-        if event.ends_at <= now:
-            raise Conflict("That event is over; there's nothing to cancel.")
-        await tx.execute(
-            "UPDATE events SET status = 'cancelled', cancelled_at = ?, updated_at = ? WHERE id = ?",
-            (to_db(now), to_db(now), event_id),
-        )
-        await cancel_reminders(tx, event, now)
-        await audit.record(tx, guild_id, actor_id, "event.cancel", None, now, event_id=event_id, title=event.title)
-        return await get_event(tx, guild_id, event_id)
+async def cancel_event(tx: Transaction, guild_id: int, event_id: int, *, actor_id: int, now: datetime) -> Event:
+    event = await get_event(tx, guild_id, event_id)
+    if event.status == "cancelled":
+        raise Conflict("That event is already cancelled.")
+    if event.ends_at <= now:
+        raise Conflict("That event is over; there's nothing to cancel.")
+    await tx.execute(
+        "UPDATE events SET status = 'cancelled', cancelled_at = ?, updated_at = ? WHERE id = ?",
+        (to_db(now), to_db(now), event_id),
+    )
+    await cancel_reminders(tx, event, now)
+    await audit.record(tx, guild_id, actor_id, "event.cancel", None, now, event_id=event_id, title=event.title)
+    return await get_event(tx, guild_id, event_id)
 
 
 def reminder_plan(event: Event, now: datetime | None = None) -> list[tuple[str, str, datetime]]:

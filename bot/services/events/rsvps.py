@@ -53,37 +53,36 @@ async def members_with_status(db: Database, event_id: int, *statuses: RsvpStatus
 # -- RSVPs ---------------------------------------------------------------------------------------------
 
 
-async def rsvp(db: Database, guild_id: int, event_id: int, user_id: int, *, going: bool, now: datetime) -> RsvpOutcome:
+async def rsvp(
+    tx: Transaction, guild_id: int, event_id: int, user_id: int, *, going: bool, now: datetime
+) -> RsvpOutcome:
     """Going (a seat, or the end of the waitlist) or can't go (a freed seat goes to the next in line)."""
-    async with db.transaction() as tx:
-        event = await get_event(tx, guild_id, event_id)
-        if event.status == "cancelled":
-            raise Conflict("This event was cancelled.")
-        if event.starts_at <= now:
-            raise Conflict("This event has already started; RSVPs are closed.")
-        member = await require_ambassador(tx, guild_id, user_id)
-        tiers.require(event.tier, member.tier, "This event")
-        row = await tx.fetchone(
-            "SELECT status FROM event_rsvps WHERE event_id = ? AND user_id = ?", (event_id, user_id)
-        )
-        current: RsvpStatus | None = None if row is None else row["status"]
-        promoted: list[int] = []
-        if going and current in ("going", "waitlisted"):
-            status: RsvpStatus = current
-            changed = False
-        elif going:
-            taken = (await counts(tx, event_id)).going
-            status = "going" if taken < event.capacity else "waitlisted"
-            await set_rsvp(tx, event, user_id, status, now)
-            changed = True
-        else:
-            status, changed = "declined", current != "declined"
-            if changed:
-                await set_rsvp(tx, event, user_id, "declined", now)
-            if current == "going":
-                promoted = await fill_from_waitlist(tx, event, now)
-        position = await _position(tx, event_id, user_id) if status == "waitlisted" else None
-        return RsvpOutcome(event, status, changed, position, promoted, await counts(tx, event_id))
+    event = await get_event(tx, guild_id, event_id)
+    if event.status == "cancelled":
+        raise Conflict("This event was cancelled.")
+    if event.starts_at <= now:
+        raise Conflict("This event has already started; RSVPs are closed.")
+    member = await require_ambassador(tx, guild_id, user_id)
+    tiers.require(event.tier, member.tier, "This event")
+    row = await tx.fetchone("SELECT status FROM event_rsvps WHERE event_id = ? AND user_id = ?", (event_id, user_id))
+    current: RsvpStatus | None = None if row is None else row["status"]
+    promoted: list[int] = []
+    if going and current in ("going", "waitlisted"):
+        status: RsvpStatus = current
+        changed = False
+    elif going:
+        taken = (await counts(tx, event_id)).going
+        status = "going" if taken < event.capacity else "waitlisted"
+        await set_rsvp(tx, event, user_id, status, now)
+        changed = True
+    else:
+        status, changed = "declined", current != "declined"
+        if changed:
+            await set_rsvp(tx, event, user_id, "declined", now)
+        if current == "going":
+            promoted = await fill_from_waitlist(tx, event, now)
+    position = await _position(tx, event_id, user_id) if status == "waitlisted" else None
+    return RsvpOutcome(event, status, changed, position, promoted, await counts(tx, event_id))
 
 
 async def _position(tx: Transaction, event_id: int, user_id: int) -> int:

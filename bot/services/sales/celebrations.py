@@ -65,27 +65,26 @@ async def pending_burst(db: Database, guild_id: int, user_id: int, key: str) -> 
     return Burst(user_id, int(row["n"]), int(row["upto"]), tuple(str(row["codes"] or "").split(",")))
 
 
-async def finish_burst(db: Database, guild_id: int, user_id: int, key: str, upto: int, now: datetime) -> str | None:
+async def finish_burst(tx: Transaction, guild_id: int, user_id: int, key: str, upto: int, now: datetime) -> str | None:
     """Mark sales up to ``upto`` celebrated. Returns a new timer key if more sales arrived meanwhile."""
-    async with db.transaction() as tx:
-        cur = await tx.execute(
-            """UPDATE sale_celebrations SET last_sale_id = MAX(last_sale_id, ?), pending_key = NULL, updated_at = ?
-               WHERE guild_id = ? AND user_id = ? AND pending_key = ?""",
-            (upto, to_db(now), guild_id, user_id, key),
-        )
-        if cur.rowcount != 1:
-            return None  # a stale timer: another one owns this member's celebrations now
-        newer = await tx.fetchval(
-            """SELECT MIN(id) FROM sales WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv'
-               AND id > (SELECT last_sale_id FROM sale_celebrations WHERE guild_id = ? AND user_id = ?)""",
-            (guild_id, user_id, guild_id, user_id),
-        )
-        if newer is None:
-            return None
-        next_key = f"{user_id}:{newer}"
-        await tx.execute(
-            "UPDATE sale_celebrations SET pending_key = ? WHERE guild_id = ? AND user_id = ? AND pending_key IS NULL",
-            (next_key, guild_id, user_id),
-        )
-        await tx.schedule(guild_id, KIND, next_key, now + DEBOUNCE, now, {"user_id": user_id})
-        return next_key
+    cur = await tx.execute(
+        """UPDATE sale_celebrations SET last_sale_id = MAX(last_sale_id, ?), pending_key = NULL, updated_at = ?
+           WHERE guild_id = ? AND user_id = ? AND pending_key = ?""",
+        (upto, to_db(now), guild_id, user_id, key),
+    )
+    if cur.rowcount != 1:
+        return None  # a stale timer: another one owns this member's celebrations now
+    newer = await tx.fetchval(
+        """SELECT MIN(id) FROM sales WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv'
+           AND id > (SELECT last_sale_id FROM sale_celebrations WHERE guild_id = ? AND user_id = ?)""",
+        (guild_id, user_id, guild_id, user_id),
+    )
+    if newer is None:
+        return None
+    next_key = f"{user_id}:{newer}"
+    await tx.execute(
+        "UPDATE sale_celebrations SET pending_key = ? WHERE guild_id = ? AND user_id = ? AND pending_key IS NULL",
+        (next_key, guild_id, user_id),
+    )
+    await tx.schedule(guild_id, KIND, next_key, now + DEBOUNCE, now, {"user_id": user_id})
+    return next_key
