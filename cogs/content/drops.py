@@ -32,7 +32,7 @@ PER_PAGE = 6
 IMAGE_SIZE_LIMIT = 8 * 1024 * 1024  # kept in the database until publish time, so keep it modest
 
 
-def drop_embed(drop: Drop, zone: ZoneInfo, *, marker: str | None = None) -> discord.Embed:
+def drop_embed(drop: Drop, zone: ZoneInfo) -> discord.Embed:
     card = embed(f"🔒 Insider drop: {drop.title}", drop.body, colour=BRAND)
     if drop.embargo_until is not None:
         add_field(card, "Embargo", f"Please don't share this before {local_time(drop.embargo_until, zone)}.")
@@ -40,8 +40,7 @@ def drop_embed(drop: Drop, zone: ZoneInfo, *, marker: str | None = None) -> disc
         card.set_image(url=drop.image_url)
     elif drop.image_name:
         card.set_image(url=f"attachment://{drop.image_name}")
-    footer = f"Drop #{drop.id} · for ambassadors' eyes first"
-    card.set_footer(text=f"{footer} · {marker}" if marker else footer)
+    card.set_footer(text=f"Drop #{drop.id} · for ambassadors' eyes first")
     return card
 
 
@@ -126,7 +125,7 @@ class Drops(commands.Cog, name="Drops"):
             return
         channel_id = await channel_id_or_setup(self.bot, drop.guild_id, "drops")
         zone = await zone_of(self.bot, drop.guild_id)
-        send: dict[str, Any] = {"embed": drop_embed(drop, zone, marker=timer.marker)}
+        send: dict[str, Any] = {"embed": drop_embed(drop, zone)}
         image = await drops.image_of(self.bot.db, drop.id)
         if image is not None:
             send["file"] = discord.File(io.BytesIO(image.data), filename=image.name)
@@ -137,7 +136,6 @@ class Drops(commands.Cog, name="Drops"):
         assert self.bot.user is not None
         message = await post_once(
             messageable(self.bot, drop.guild_id, channel_id),
-            timer.marker,
             author_id=self.bot.user.id,
             attempt=timer.attempt,
             **send,

@@ -256,10 +256,8 @@ class Submissions(commands.Cog, name="Submissions"):
         )
         mention = f"<@&{role_id}> " if role_id else ""
         notice = embed("⏰ Waiting more than 48 hours", colour=BRAND)
-        notice.set_footer(text=timer.marker)
         await post_once(
             messageable(self.bot, guild_id, channel_id),
-            timer.marker,
             author_id=self.bot.user.id if self.bot.user else 0,
             attempt=timer.attempt,
             content=f"{mention}Submission #{sub.id} by <@{sub.user_id}> is still waiting for a decision.{where} "

@@ -137,9 +137,8 @@ class Leaderboards(commands.Cog, name="Leaderboard"):
         card = embed(f"🏆 This week's top {len(top) or 10}")
         card.description = "\n".join(_line(s, "points") for s in top) or "No points were earned this week."
         card.description += f"\n\nWeek ending {local_time(window.end, window.zone)}. Check yours with /leaderboard."
-        card.set_footer(text=ctx.marker)
         channel = self.bot.get_partial_messageable(channel_id, guild_id=ctx.guild_id)
-        await post_once(channel, ctx.marker, author_id=self.bot.user.id, attempt=ctx.attempt, embed=card)
+        await post_once(channel, author_id=self.bot.user.id, attempt=ctx.attempt, embed=card)
 
 
 async def setup(bot: CollectiveBot) -> None:

@@ -224,7 +224,6 @@ class Onboarding(commands.Cog, name="Onboarding"):
                 f"{update.free_seats} seat(s) open.",
                 colour=SUCCESS,
             )
-            card.set_footer(text=f"collective:application:{app.id}")
             await ms.tell_moderators(self.bot, guild_id, card=card, view=review_view(app))
 
     @commands.Cog.listener("on_raw_member_remove")

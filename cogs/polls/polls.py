@@ -106,7 +106,7 @@ def poll_embed(poll: polls.Poll, zone: Any) -> discord.Embed:
     return card
 
 
-def results_embed(outcome: polls.PollResults, marker: str) -> discord.Embed:
+def results_embed(outcome: polls.PollResults) -> discord.Embed:
     poll = outcome.poll
     card = embed(f"📊 Results: {poll.question}", colour=SUCCESS)
     top = max((o.votes for o in outcome.options), default=0)
@@ -123,7 +123,7 @@ def results_embed(outcome: polls.PollResults, marker: str) -> discord.Embed:
     ]
     add_field(card, "By tier", "\n".join(tiers) or "No votes.")
     card.set_image(url=f"attachment://{CHART_NAME}")
-    card.set_footer(text=marker)
+    card.set_footer(text=f"Poll #{poll.id} · closed")
     return card
 
 
@@ -300,13 +300,11 @@ class PollsCog(commands.Cog, name="Polls"):
             log.warning("results of poll %s not posted: no focus-group channel bound", poll.id)
             return None
         png = poll_chart(poll.question, poll.options, [o.votes for o in outcome.options], outcome.voters)
-        marker = f"collective:poll:{poll.id}:results"
         posted = await post_once(
             self.bot.get_partial_messageable(channel_id, guild_id=poll.guild_id),
-            marker,
             author_id=self.bot.user.id,
             attempt=attempt,
-            embed=results_embed(outcome, marker),
+            embed=results_embed(outcome),
             file=discord.File(io.BytesIO(png), filename=CHART_NAME),
         )
         await polls.set_results_url(self.bot.db, poll.id, posted.jump_url)
