@@ -18,6 +18,7 @@ from bot.services.program.members import require_ambassador
 from bot.ui.base import RecordButton
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, embed
+from bot.ui.text import plural
 from bot.ui.times import local_time
 from cogs.content.content_ui import DisplayView, Field, bot_of, guild_id_of, zone_of
 
@@ -109,7 +110,8 @@ class OptInButton(RecordButton, feature="brief", action="optin"):
         days = (await briefs.get_content_settings(bot.db, guild_id)).reminder_days_before
         when = local_time(brief.due_at, await zone_of(bot, guild_id))
         text = (
-            f"You're in for “{brief.title}”! It's due {when}; I'll remind you {days} day(s) before if you haven't "
+            f"You're in for “{brief.title}”! It's due {when}; I'll remind you {plural(days, 'day')} before"
+            " if you haven't "
             "submitted yet. Press **Submit** on the brief (or use /submit) when your piece is live."
             if new
             else f"You're already in for “{brief.title}” (due {when})."

@@ -24,6 +24,7 @@ from bot.services.program.members import require_ambassador
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
 from bot.ui.paginator import Paginator
+from bot.ui.text import plural
 from bot.ui.times import local_time
 from cogs.content.brief_ui import (
     CancelDraftButton,
@@ -280,7 +281,7 @@ class Briefs(commands.Cog, name="Briefs"):
             feature=feature_in_showcase,
         )
         await interaction.response.send_message(
-            f"Reminders go out **{values.reminder_days_before} day(s)** before a brief is due "
+            f"Reminders go out **{plural(values.reminder_days_before, 'day')}** before a brief is due "
             "(for briefs published from now on). Featuring approved pieces in the showcase is "
             f"**{'on' if values.feature_in_showcase else 'off'}** by default.",
             ephemeral=True,

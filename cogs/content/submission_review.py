@@ -25,6 +25,7 @@ from bot.services.program.guild_settings import get_settings
 from bot.ui.base import SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import DANGER, SUCCESS, WARNING, add_field, clip, embed
+from bot.ui.text import plural
 from cogs.content.content_ui import (
     DisplayView,
     Field,
@@ -147,7 +148,9 @@ class Review(commands.Cog, name="Review"):
         sub = outcome.submission
         summary = {
             "approved": f"✅ Approved #{sub.id}"
-            + (f": +{outcome.points_awarded} points for <@{sub.user_id}>." if outcome.points_awarded else "."),
+            + (
+                f": +{plural(outcome.points_awarded, 'point')} for <@{sub.user_id}>." if outcome.points_awarded else "."
+            ),
             "changes_requested": f"✏️ Asked <@{sub.user_id}> for changes on #{sub.id}; they can resubmit.",
             "rejected": f"✖️ Rejected #{sub.id}.",
         }[decision]

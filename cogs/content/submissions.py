@@ -26,6 +26,7 @@ from bot.services.program.members import require_ambassador
 from bot.ui.base import BaseView, RecordButton
 from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.paginator import Paginator
+from bot.ui.text import plural
 from bot.ui.times import local_time
 from cogs.content.content_ui import (
     Field,
@@ -286,7 +287,10 @@ class Submissions(commands.Cog, name="Submissions"):
             page = embed("Your submissions")
             for sub in found[start : start + PER_PAGE]:
                 title = await brief_title_of(self.bot, sub)
-                lines = [STATUS_LABELS[sub.status] + (f" · +{sub.points_awarded} points" if sub.points_awarded else "")]
+                lines = [
+                    STATUS_LABELS[sub.status]
+                    + (f" · +{plural(sub.points_awarded, 'point')}" if sub.points_awarded else "")
+                ]
                 lines.append(clip(sub.link, 300))
                 if sub.feedback:
                     lines.append(f"Feedback: {clip(sub.feedback, 500)}")

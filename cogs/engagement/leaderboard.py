@@ -31,6 +31,7 @@ from bot.services.engagement.profile import Profile, profile
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import GuildSettings, get_settings
 from bot.ui.embeds import add_field, embed
+from bot.ui.text import plural
 from bot.ui.times import local_time
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def profile_embed(data: Profile, name: str, *, full: bool = True) -> discord.Emb
     card = embed(f"👤 {name}")
     add_field(card, "Tier", data.tier or "—", inline=True)
     add_field(card, "Status", data.status, inline=True)
-    add_field(card, "Streak", f"{data.streak_weeks} active week{'s' if data.streak_weeks != 1 else ''}", inline=True)
+    add_field(card, "Streak", plural(data.streak_weeks, "active week"), inline=True)
     add_field(card, "Points this week", f"{data.points_week:,}", inline=True)
     add_field(card, "Points overall", f"{data.points_all:,}", inline=True)
     add_field(card, "Rank", f"#{data.rank} of {data.ranked}" if data.rank else "not ranked yet", inline=True)
@@ -73,7 +74,9 @@ def profile_embed(data: Profile, name: str, *, full: bool = True) -> discord.Emb
     add_field(card, "Submissions", submissions, inline=True)
     if full:
         currency = f" {data.currency}" if data.currency else ""
-        add_field(card, "Code sales", f"{data.orders} orders · {format_minor(data.revenue)}{currency}", inline=True)
+        add_field(
+            card, "Code sales", f"{plural(data.orders, 'order')} · {format_minor(data.revenue)}{currency}", inline=True
+        )
     card.set_footer(text="An active week is one in which points were earned.")
     return card
 

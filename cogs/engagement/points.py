@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup
 from bot.services.engagement import points
+from bot.ui.text import plural
 
 
 class Points(commands.Cog, name="Points"):
@@ -40,7 +41,7 @@ class Points(commands.Cog, name="Points"):
             )
         verb = "Added" if amount > 0 else "Removed"
         await interaction.response.send_message(
-            f"{verb} {abs(amount):,} points {'to' if amount > 0 else 'from'} {member.mention}"
+            f"{verb} {plural(abs(amount), 'point')} {'to' if amount > 0 else 'from'} {member.mention}"
             f" — their total is now {result.total:,}. Reason recorded in the audit log.",
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),

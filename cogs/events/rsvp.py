@@ -26,6 +26,7 @@ from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
 from bot.ui.embeds import SUCCESS, add_field, embed
 from bot.ui.paginator import Paginator
+from bot.ui.text import plural
 from cogs.events.event_ui import (
     DeclineButton,
     GoingButton,
@@ -100,7 +101,9 @@ class EventRsvp(commands.Cog, name="Events"):
             self.bot.db, interaction.guild_id, interaction.user.id, code, now=self.bot.clock.now(), zone=zone
         )
         card = embed(f"✅ Checked in: {attended.event.title}", colour=SUCCESS)
-        card.description = f"Thanks for coming! +{attended.points} points." if attended.points else "Thanks for coming!"
+        card.description = (
+            f"Thanks for coming! +{plural(attended.points, 'point')}." if attended.points else "Thanks for coming!"
+        )
         await interaction.response.send_message(embed=card, ephemeral=True)
 
     # -- voice attendance ----------------------------------------------------------------------------

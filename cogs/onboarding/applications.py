@@ -28,6 +28,7 @@ from bot.services.program import members
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.program_settings import get_onboarding_settings
 from bot.ui.embeds import SUCCESS, embed
+from bot.ui.text import plural
 from cogs.onboarding import membership as ms
 from cogs.onboarding.application_ui import DYNAMIC_ITEMS, ApplicationModal, RejectModal, review_embed, review_view
 
@@ -221,7 +222,7 @@ class Onboarding(commands.Cog, name="Onboarding"):
             card = embed(
                 "🪑 A seat is free",
                 f"Next in line on the waitlist: <@{app.user_id}> (application #{app.id}). "
-                f"{update.free_seats} seat(s) open.",
+                f"{plural(update.free_seats, 'seat')} open.",
                 colour=SUCCESS,
             )
             await ms.tell_moderators(self.bot, guild_id, card=card, view=review_view(app))

@@ -20,6 +20,7 @@ from bot.services.program import members, tiers
 from bot.services.program.guild_settings import get_settings
 from bot.ui.embeds import add_field, embed
 from bot.ui.paginator import Paginator
+from bot.ui.text import plural
 from cogs.onboarding import membership as ms
 
 PAGE_SIZE = 15
@@ -173,7 +174,7 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
         day = self.bot.clock.now().strftime("%Y-%m-%d")
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"ambassadors-{day}.csv")
         rows = text.count("\n") - 1
-        await interaction.response.send_message(f"The roster: {rows} member(s).", file=file, ephemeral=True)
+        await interaction.response.send_message(f"The roster: {plural(rows, 'member')}.", file=file, ephemeral=True)
 
     @app_commands.command(name="forget", description="Erase a former member's personal data; totals stay anonymous")
     async def forget(self, interaction: discord.Interaction[Any], member: discord.User) -> None:

@@ -33,6 +33,7 @@ from bot.services.program.guild_settings import get_settings
 from bot.ui.base import BaseModal, SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
+from bot.ui.text import plural
 from bot.ui.times import local_time
 
 log = logging.getLogger(__name__)
@@ -111,12 +112,11 @@ def results_embed(outcome: polls.PollResults) -> discord.Embed:
     card = embed(f"📊 Results: {poll.question}", colour=SUCCESS)
     top = max((o.votes for o in outcome.options), default=0)
     lines = [
-        f"{'🏆 ' if o.votes == top and top else ''}**{o.label}** — {o.votes} vote{'' if o.votes == 1 else 's'}"
-        f" ({o.percent}%)"
+        f"{'🏆 ' if o.votes == top and top else ''}**{o.label}** — {plural(o.votes, 'vote')} ({o.percent}%)"
         for o in outcome.options
     ]
     card.description = clip("\n".join(lines), 4000)
-    add_field(card, "Voters", f"{outcome.voters} · {outcome.comments} comment{'s' if outcome.comments != 1 else ''}")
+    add_field(card, "Voters", f"{outcome.voters} · {plural(outcome.comments, 'comment')}")
     tiers = [
         f"**{tier}**: " + " · ".join(f"{label} {n}" for label, n in zip(poll.options, counts, strict=True) if n)
         for tier, counts in outcome.by_tier.items()
@@ -238,7 +238,7 @@ class PollsCog(commands.Cog, name="Polls"):
         picked = ", ".join(f"**{label}**" for label in outcome.choices)
         text = f"{'Changed your vote to' if outcome.changed else 'Thanks! You voted'} {picked}."
         if outcome.points_awarded:
-            text += f" +{outcome.points_awarded} points."
+            text += f" +{plural(outcome.points_awarded, 'point')}."
         text += f" You can change it until {local_time(poll.closes_at, settings.zone)}."
         await interaction.response.send_message(text, ephemeral=True)
 

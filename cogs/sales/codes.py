@@ -26,6 +26,7 @@ from bot.services.sales.payloads import format_minor
 from bot.services.sales.reports import PERIOD_LABELS, MemberLine, Totals
 from bot.ui.embeds import SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.paginator import Paginator
+from bot.ui.text import plural
 
 MAX_IMPORT_BYTES = 25 * 1024 * 1024
 REPORT_LINES_PER_PAGE = 10
@@ -43,9 +44,13 @@ def totals_text(rows: list[Totals]) -> str:
         return "No orders yet."
     lines = []
     for t in rows:
-        text = f"**{t.orders}** order(s) · {format_minor(t.revenue_minor, t.currency)}"
+        text = f"{plural(t.orders, 'order')} · {format_minor(t.revenue_minor, t.currency)}"
         if t.refund_count:
-            text += f" · {t.refund_count} refund(s) −{format_minor(t.refunds_minor, t.currency)}"
+            # What the ambassador is paid on is the net: say it, rather than leave them to subtract.
+            text += (
+                f" · {plural(t.refund_count, 'refund')} −{format_minor(t.refunds_minor, t.currency)}"
+                f" · net **{format_minor(t.net_minor, t.currency)}**"
+            )
         lines.append(text)
     return "\n".join(lines)
 
@@ -53,7 +58,8 @@ def totals_text(rows: list[Totals]) -> str:
 def member_line(line: MemberLine) -> str:
     t = line.totals
     text = (
-        f"<@{line.user_id}> `{clip(line.codes, 60)}` — {t.orders} order(s), {format_minor(t.revenue_minor, t.currency)}"
+        f"<@{line.user_id}> `{clip(line.codes, 60)}` — {plural(t.orders, 'order')}, "
+        f"{format_minor(t.revenue_minor, t.currency)}"
         f", refunds {format_minor(t.refunds_minor, t.currency)}, net **{format_minor(t.net_minor, t.currency)}**"
     )
     if line.commission_bp:
@@ -64,7 +70,7 @@ def member_line(line: MemberLine) -> str:
 def import_summary(report: ImportReport, filename: str, *, done: bool) -> discord.Embed:
     title = f"{'✅ Imported' if done else '⏳ Importing'} {clip(filename, 80)}"
     card = embed(title, colour=SUCCESS if done and not report.rejected_count else WARNING)
-    add_field(card, "Orders read", f"{report.orders_read} ({report.rows_read} rows)", inline=True)
+    add_field(card, "Orders read", f"{report.orders_read:,} ({plural(report.rows_read, 'row')})", inline=True)
     add_field(card, "Attributed", str(report.attributed), inline=True)
     add_field(card, "Duplicates skipped", str(report.duplicates), inline=True)
     if done:
@@ -113,8 +119,12 @@ class Codes(commands.Cog, name="Codes & sales"):
             )
             add_field(card, f"Commission ({numbers.commission_bp / 100:g}%)", earned or "Nothing yet")
         if numbers.rank is not None:
-            add_field(card, "Rank by sales", f"#{numbers.rank[0]} of {numbers.rank[1]} ambassadors with sales")
-        card.set_footer(text=f"Weeks start Monday · times in {settings.timezone} · revenue net of discounts")
+            add_field(
+                card, "Rank by sales", f"#{numbers.rank[0]} of {plural(numbers.rank[1], 'ambassador')} with sales"
+            )
+        card.set_footer(
+            text=f"Weeks start Monday · times in {settings.timezone} · revenue net of discounts; net also of refunds"
+        )
         await interaction.response.send_message(embed=card, ephemeral=True)
 
     # -- moderators: codes ------------------------------------------------------------------------------
@@ -264,7 +274,7 @@ class Codes(commands.Cog, name="Codes & sales"):
         name = f"payouts-{span.start.astimezone(settings.zone):%Y-%m}.csv"
         data = sales_reports.payouts_csv(lines)
         await interaction.response.send_message(
-            f"💸 Payouts for {span.label}: {len(lines)} line(s).",
+            f"💸 Payouts for {span.label}: {plural(len(lines), 'line')}.",
             file=discord.File(io.BytesIO(data), filename=name),
             ephemeral=True,
         )

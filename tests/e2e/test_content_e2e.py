@@ -305,7 +305,7 @@ async def test_moderator_housekeeping(emu: Emulator, world: World, runner: BotRu
     ch = await prepare(emu, world, bot, ambassadors=(world.alice.id,))
     mira = emu.actor(world.guild.id, world.moderator.id)
     settings = await mira.slash("brief settings", reminder_days=3, feature_in_showcase=False)
-    assert "3 day(s)" in settings.content and "off" in settings.content
+    assert "3 days" in settings.content and "off" in settings.content
     brief_message = await publish_brief(emu, world, ch)
     choices = await mira.autocomplete("brief edit", "brief", "winter")
     assert [c["value"] for c in choices] == ["1"]

@@ -136,7 +136,7 @@ async def test_meetup_rsvp_waitlist_reminder_and_check_in(emu: Emulator, world: 
 
     # A follow-up poll goes to the people who came (the polls capability publishes it).
     asked = await mira.slash("event followup", event=event_id, question="How was it?", options="Loved it | Fine")
-    assert asked.ephemeral and "for the 1 member(s) who came" in asked.content, asked.content
+    assert asked.ephemeral and "for the 1 member who came" in asked.content, asked.content
     voters = await bot.db.fetchall("SELECT user_id FROM poll_voters")
     assert [r["user_id"] for r in voters] == [chen.id]
 

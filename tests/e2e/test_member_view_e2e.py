@@ -16,7 +16,8 @@ from tests.e2e.conftest import BotRunner
 
 # "1 orders", "order(s)", "2 day(s)": what a plural helper that was not used leaves behind.
 PLURAL_SLIP = re.compile(
-    r"(?<![\d.,])1 (?:orders|days|pieces|seats|members|votes|points|pts|sales|times|comments|hours|places|weeks|ambassadors)\b"
+    r"(?<![\d.,])1 (?:orders|days|pieces|seats|members|votes|points|pts|sales|times|comments|hours|places|weeks"
+    r"|ambassadors)\b"
     r"|\w\(s\)"
 )
 
@@ -66,5 +67,5 @@ async def test_the_demo_week_shows_no_internal_marker_nor_plural_slip(emu: Emula
     # A link to a message carries the server's id in its path; shown text must not.
     markers = [t for t in texts if "collective:" in t or str(guild.id) in t.replace(f"/channels/{guild.id}/", "")]
     assert markers == []
-    slips = [match.group(0) for t in [*texts, out.getvalue()] for match in PLURAL_SLIP.finditer(t)]
-    assert slips == []
+    slips = {t[max(m.start() - 40, 0) : m.end()] for t in [*texts, out.getvalue()] for m in PLURAL_SLIP.finditer(t)}
+    assert slips == set()

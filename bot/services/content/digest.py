@@ -8,6 +8,7 @@ from bot.clock import from_db, to_db
 from bot.db import Database
 from bot.services.digest.sections import DigestSection, DigestWindow, section_provider, weekly_metric
 from bot.services.program.bindings import get_channel_id
+from bot.ui.text import plural
 
 STALE_AFTER = timedelta(hours=48)
 
@@ -32,7 +33,7 @@ async def content_sections(db: Database, guild_id: int, window: DigestWindow) ->
     )
     if approved:
         showcase = await get_channel_id(db, guild_id, "showcase")
-        lines = [f"{len(approved)} piece(s) of content approved this week — thank you, creators!"]
+        lines = [f"{plural(len(approved), 'piece')} of content approved this week — thank you, creators!"]
         highlights = []
         for row in approved:
             about = f" for “{row['title']}”" if row["title"] else ""
@@ -63,7 +64,7 @@ async def content_sections(db: Database, guild_id: int, window: DigestWindow) ->
         (guild_id, to_db(window.end - STALE_AFTER)),
     )
     if stale:
-        lines = [f"{len(stale)} submission(s) waiting more than 48 hours — /review opens the oldest."]
+        lines = [f"{plural(len(stale), 'submission')} waiting more than 48 hours — /review opens the oldest."]
         lines += [f"#{row['id']} by <@{row['user_id']}>, since {_day(row['created_at'], window)}" for row in stale]
         sections.append(DigestSection("review_backlog", "Review queue", lines, audience="moderators", order=20))
     return sections

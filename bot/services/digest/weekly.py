@@ -19,6 +19,7 @@ from bot.services.digest import sections as digest_sections
 from bot.services.digest.sections import DigestSection, DigestWindow
 from bot.services.polls.polls import results as poll_results
 from bot.services.program.guild_settings import GuildSettings
+from bot.ui.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +246,7 @@ async def points_section(db: Database, guild_id: int, window: DigestWindow) -> l
         for medal, row in zip(medals, top, strict=False)
     ]
     lines += [
-        f"📈 **{row['display_name']}** climbed {row['amount']} place{'s' if row['amount'] != 1 else ''} to"
-        f" #{row['end_rank']}"
+        f"📈 **{row['display_name']}** climbed {plural(row['amount'], 'place')} to #{row['end_rank']}"
         for row in rows
         if row["kind"] == "climb"
     ]
@@ -287,5 +287,5 @@ async def polls_section(db: Database, guild_id: int, window: DigestWindow) -> li
     if len(rows) > 10:
         lines.append(f"… and {len(rows) - 10} more closed polls")
     if open_now:
-        lines.append(f"🗳️ {open_now} poll{'s' if open_now != 1 else ''} open now — vote in the focus-group channel.")
+        lines.append(f"🗳️ {plural(open_now, 'poll')} open now — vote in the focus-group channel.")
     return [DigestSection("polls", "🗳️ Focus-group polls", lines, order=60, highlights=links)]
