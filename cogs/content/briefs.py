@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import CollectiveBot
-from bot.checks import ModeratorGroup
+from bot.checks import FOR_AMBASSADORS, ModeratorGroup
 from bot.dm import send_dm
 from bot.errors import InvalidInput, NotFound
 from bot.interaction_errors import explain_refusal
@@ -289,7 +289,9 @@ class Briefs(commands.Cog, name="Briefs"):
 
     # -- ambassadors -----------------------------------------------------------------------------------
 
-    @app_commands.command(name="briefs", description="The open briefs you can take part in, with due dates")
+    @app_commands.command(
+        name="briefs", description="The open briefs you can take part in, with due dates", extras=FOR_AMBASSADORS
+    )
     @app_commands.guild_only()
     async def open_briefs(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)

@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import CollectiveBot
+from bot.checks import FOR_AMBASSADORS
 from bot.errors import Conflict, NotFound
 from bot.posting import post_once
 from bot.scheduler import Timer
@@ -132,7 +133,7 @@ class Submissions(commands.Cog, name="Submissions"):
 
     # -- intake ----------------------------------------------------------------------------------------
 
-    @app_commands.command(name="submit", description="Hand in a piece of content for review")
+    @app_commands.command(name="submit", description="Hand in a piece of content for review", extras=FOR_AMBASSADORS)
     @app_commands.guild_only()
     @app_commands.describe(
         link="Link to your post or video (http/https)",
@@ -270,7 +271,9 @@ class Submissions(commands.Cog, name="Submissions"):
 
     # -- mine ------------------------------------------------------------------------------------------
 
-    @app_commands.command(name="submissions", description="Your submissions, their status and feedback")
+    @app_commands.command(
+        name="submissions", description="Your submissions, their status and feedback", extras=FOR_AMBASSADORS
+    )
     @app_commands.guild_only()
     async def mine(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 import bot.services.events.digest  # noqa: F401 — registers the events digest sections
 from bot.app import CollectiveBot
+from bot.checks import FOR_AMBASSADORS
 from bot.dm import send_dm
 from bot.scheduler import Timer
 from bot.services.events import events
@@ -57,7 +58,7 @@ class EventRsvp(commands.Cog, name="Events"):
 
     # -- commands ------------------------------------------------------------------------------------
 
-    @app_commands.command(name="events", description="Upcoming events and your RSVPs")
+    @app_commands.command(name="events", description="Upcoming events and your RSVPs", extras=FOR_AMBASSADORS)
     @app_commands.guild_only()
     async def events(self, interaction: discord.Interaction[Any]) -> None:
         assert interaction.guild_id is not None
@@ -91,7 +92,9 @@ class EventRsvp(commands.Cog, name="Events"):
             pages.append(page)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
-    @app_commands.command(name="checkin", description="Check in at an event with the code the host shows")
+    @app_commands.command(
+        name="checkin", description="Check in at an event with the code the host shows", extras=FOR_AMBASSADORS
+    )
     @app_commands.describe(code="The event's check-in code")
     @app_commands.guild_only()
     async def checkin(self, interaction: discord.Interaction[Any], code: app_commands.Range[str, 1, 20]) -> None:

@@ -13,7 +13,7 @@ from discord.ext import commands
 
 import bot.services.sales.digest  # noqa: F401 — registers the sales digest sections and chart metrics
 from bot.app import CollectiveBot
-from bot.checks import ModeratorGroup
+from bot.checks import FOR_AMBASSADORS, ModeratorGroup
 from bot.errors import InvalidInput, NotAllowed
 from bot.services.program import audit
 from bot.services.program.guild_settings import get_settings
@@ -93,7 +93,9 @@ class Codes(commands.Cog, name="Codes & sales"):
 
     # -- ambassadors ------------------------------------------------------------------------------------
 
-    @app_commands.command(name="code", description="Your discount code, a line to share, and your sales")
+    @app_commands.command(
+        name="code", description="Your discount code, a line to share, and your sales", extras=FOR_AMBASSADORS
+    )
     @app_commands.guild_only()
     async def code(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = _guild(interaction)
