@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import FixedClock
@@ -67,5 +68,24 @@ async def test_the_demo_week_shows_no_internal_marker_nor_plural_slip(emu: Emula
     # A link to a message carries the server's id in its path; shown text must not.
     markers = [t for t in texts if "collective:" in t or str(guild.id) in t.replace(f"/channels/{guild.id}/", "")]
     assert markers == []
+    digests = [
+        c for m in written if not m.ephemeral for c in m.embeds if c.get("title") == "📬 This week in the program"
+    ]
+    assert_digest_reads_right(digests[-1])  # the week the demo plays (the first digest covers the quiet week before)
     slips = {t[max(m.start() - 40, 0) : m.end()] for t in [*texts, out.getvalue()] for m in PLURAL_SLIP.finditer(t)}
     assert slips == set()
+
+
+def assert_digest_reads_right(digest: dict[str, Any]) -> None:
+    # The week named is seven days, Monday to Sunday: not into the next Monday, when it is posted.
+    days = re.search(r"The week of \w{3} (\d{2} \w{3}) – \w{3} (\d{2} \w{3}) (\d{4})", digest["description"])
+    assert days is not None, digest["description"]
+    first, last = (datetime.strptime(f"{day} {days[3]}", "%d %b %Y") for day in (days[1], days[2]))
+    assert last - first == timedelta(days=6), digest["description"]
+    fields = {str(f["name"]): str(f["value"]) for f in digest.get("fields", [])}
+    links = [label for value in fields.values() for label in re.findall(r"\[([^\]]*)\]\(http", value)]
+    assert links, fields
+    assert not [label for label in links if label.strip().isdigit()], links  # "[1](…)" says nothing
+    for name, value in fields.items():
+        if "movers" in name:
+            assert "📈" in value, (name, value)  # announced, so shown

@@ -71,7 +71,7 @@ async def test_digest_fits_discord_limits_with_ten_thousand_members(
 
     async def new_ambassadors(db: Database, guild_id: int, window: DigestWindow) -> list[DigestSection]:
         rows = await db.fetchall("SELECT display_name FROM members WHERE guild_id = ?", (guild_id,))
-        links = [f"https://discord.com/channels/1/2/{n}" for n in range(50)]
+        links = [(f"Post {n}", f"https://discord.com/channels/1/2/{n}") for n in range(50)]
         return [DigestSection("new", "New ambassadors", [f"👋 {r['display_name']}" for r in rows], highlights=links)]
 
     async def many(db: Database, guild_id: int, window: DigestWindow) -> list[DigestSection]:

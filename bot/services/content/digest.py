@@ -34,12 +34,13 @@ async def content_sections(db: Database, guild_id: int, window: DigestWindow) ->
     if approved:
         showcase = await get_channel_id(db, guild_id, "showcase")
         lines = [f"{plural(len(approved), 'piece')} of content approved this week — thank you, creators!"]
-        highlights = []
+        highlights: list[tuple[str, str]] = []
         for row in approved:
             about = f" for “{row['title']}”" if row["title"] else ""
             lines.append(f"<@{row['user_id']}> — {row['platform']}{about}: {row['link']}")
             if showcase and row["showcase_message_id"]:
-                highlights.append(message_url(guild_id, showcase, row["showcase_message_id"]))
+                link = message_url(guild_id, showcase, row["showcase_message_id"])
+                highlights.append((f"{row['platform']}{about}", link))
         sections.append(DigestSection("content_approved", "Content approved", lines, order=40, highlights=highlights))
 
     briefs = await db.fetchall(
