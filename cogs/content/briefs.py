@@ -25,7 +25,7 @@ from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
 from bot.ui.paginator import Paginator
 from bot.ui.text import plural
-from bot.ui.times import local_time
+from bot.ui.times import when
 from cogs.content.brief_ui import (
     CancelDraftButton,
     OptInButton,
@@ -157,9 +157,10 @@ class Briefs(commands.Cog, name="Briefs"):
         brief = await briefs.get_brief(self.bot.db, timer.guild_id, int(timer.payload["brief_id"]))
         if not brief.is_open:
             return
-        zone = await zone_of(self.bot, brief.guild_id)
-        card = embed(f"⏰ “{brief.title}” is due {local_time(brief.due_at, zone)}", colour=BRAND)
+        # A title shows no timestamp markup: the due time goes in the description, in the reader's zone.
+        card = embed(f"⏰ “{brief.title}” is due soon", colour=BRAND)
         card.description = (
+            f"It's due {when(brief.due_at)} ({when(brief.due_at, 'R')}). "
             "You opted in to this brief and I haven't seen your submission yet. "
             "Press **Submit** on the brief or use /submit when your piece is live."
         )
@@ -185,7 +186,6 @@ class Briefs(commands.Cog, name="Briefs"):
     @brief.command(name="list", description="Every brief with its status, due date, opt-ins and submissions")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
-        zone = await zone_of(self.bot, guild_id)
         found = await briefs.list_briefs(self.bot.db, guild_id)
         if not found:
             await interaction.response.send_message("No briefs yet. Start one with /brief create.", ephemeral=True)
@@ -199,7 +199,7 @@ class Briefs(commands.Cog, name="Briefs"):
                 add_field(
                     page,
                     f"#{brief.id} · {brief.title} — {brief.status}",
-                    f"due {local_time(brief.due_at, zone)} · {brief.points} pts · {optins} in · {count} submitted",
+                    f"due {when(brief.due_at)} · {brief.points} pts · {optins} in · {count} submitted",
                 )
             pages.append(page)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
@@ -296,7 +296,6 @@ class Briefs(commands.Cog, name="Briefs"):
     async def open_briefs(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
         member = await require_ambassador(self.bot.db, guild_id, interaction.user.id)
-        zone = await zone_of(self.bot, guild_id)
         found = await briefs.open_briefs_for(self.bot.db, guild_id, member)
         if not found:
             await interaction.response.send_message(
@@ -316,7 +315,7 @@ class Briefs(commands.Cog, name="Briefs"):
                     if brief.channel_id and brief.message_id
                     else ""
                 )
-                add_field(page, brief.title, f"due {local_time(brief.due_at, zone)} · {brief.points} pts{where}")
+                add_field(page, brief.title, f"due {when(brief.due_at)} · {brief.points} pts{where}")
             pages.append(page)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 

@@ -24,7 +24,7 @@ from bot.ui.base import RecordButton
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.paginator import Paginator
-from bot.ui.times import local_time
+from bot.ui.times import when
 from cogs.content.content_ui import DisplayView, bot_of, channel_id_or_setup, guild_id_of, messageable, zone_of
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ IMAGE_SIZE_LIMIT = 8 * 1024 * 1024  # kept in the database until publish time, s
 def drop_embed(drop: Drop, zone: ZoneInfo) -> discord.Embed:
     card = embed(f"🔒 Insider drop: {drop.title}", drop.body, colour=BRAND)
     if drop.embargo_until is not None:
-        add_field(card, "Embargo", f"Please don't share this before {local_time(drop.embargo_until, zone)}.")
+        add_field(card, "Embargo", f"Please don't share this before {when(drop.embargo_until)}.")
     if drop.image_url:
         card.set_image(url=drop.image_url)
     elif drop.image_name:
@@ -54,9 +54,9 @@ class AckButton(RecordButton, feature="drop", action="ack"):
         bot, guild_id = bot_of(interaction), guild_id_of(interaction)
         drop, new = await drops.acknowledge(bot.db, guild_id, self.record_id, interaction.user.id, bot.clock.now())
         assert drop.embargo_until is not None
-        when = local_time(drop.embargo_until, await zone_of(bot, guild_id))
+        moment = when(drop.embargo_until)
         text = (
-            f"Thank you! Noted: you'll keep “{drop.title}” to yourself until {when}."
+            f"Thank you! Noted: you'll keep “{drop.title}” to yourself until {moment}."
             if new
             else "You already acknowledged this one — thank you!"
         )
@@ -114,7 +114,7 @@ class Drops(commands.Cog, name="Drops"):
             upload = DropImage(name, kind, await image.read())
         created = await drops.create(self.bot.db, guild_id, interaction.user.id, fields, upload, now)
         await interaction.followup.send(
-            f"🗓️ Drop #{created.id} will be posted {local_time(created.publish_at, zone)}. Preview:",
+            f"🗓️ Drop #{created.id} will be posted {when(created.publish_at)}. Preview:",
             embed=drop_embed(created, zone),
             ephemeral=True,
         )
@@ -145,7 +145,6 @@ class Drops(commands.Cog, name="Drops"):
     @drop.command(name="list", description="Scheduled and published drops, with who acknowledged")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
-        zone = await zone_of(self.bot, guild_id)
         found = await drops.list_drops(self.bot.db, guild_id)
         if not found:
             await interaction.response.send_message("No drops yet. Schedule one with /drop create.", ephemeral=True)
@@ -154,12 +153,12 @@ class Drops(commands.Cog, name="Drops"):
         for start in range(0, len(found), PER_PAGE):
             page = embed("Drops")
             for drop in found[start : start + PER_PAGE]:
-                when = local_time(drop.publish_at, zone)
-                line = f"{'posts' if drop.status == 'scheduled' else 'posted'} {when}"
+                moment = when(drop.publish_at)
+                line = f"{'posts' if drop.status == 'scheduled' else 'posted'} {moment}"
                 if drop.embargo_until is not None:
                     acks = await drops.acknowledged_by(self.bot.db, drop.id)
                     names = " ".join(f"<@{user_id}>" for user_id in acks[:20]) + (" …" if len(acks) > 20 else "")
-                    line += f"\nembargo until {local_time(drop.embargo_until, zone)} · {len(acks)} acknowledged {names}"
+                    line += f"\nembargo until {when(drop.embargo_until)} · {len(acks)} acknowledged {names}"
                 add_field(page, f"#{drop.id} · {drop.title} — {drop.status}", line)
             pages.append(page)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)

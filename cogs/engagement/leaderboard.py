@@ -32,7 +32,7 @@ from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import GuildSettings, get_settings
 from bot.ui.embeds import add_field, embed
 from bot.ui.text import plural
-from bot.ui.times import local_time
+from bot.ui.times import when
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class Leaderboards(commands.Cog, name="Leaderboard"):
         top = await points_between(self.bot.db, ctx.guild_id, window.start, window.end)
         card = embed(f"🏆 This week's top {len(top) or 10}")
         card.description = "\n".join(_line(s, "points") for s in top) or "No points were earned this week."
-        card.description += f"\n\nWeek ending {local_time(window.end, window.zone)}. Check yours with /leaderboard."
+        card.description += f"\n\nWeek ending {when(window.end)}. Check yours with /leaderboard."
         channel = self.bot.get_partial_messageable(channel_id, guild_id=ctx.guild_id)
         await post_once(channel, author_id=self.bot.user.id, attempt=ctx.attempt, embed=card)
 

@@ -36,7 +36,7 @@ from bot.services.inputs.local_time import parse_local
 from bot.services.program import bindings
 from bot.services.program.guild_settings import get_settings
 from bot.ui.text import plural
-from bot.ui.times import local_time
+from bot.ui.times import when
 from cogs.events.event_ui import (
     announcement_card,
     refresh_announcement,
@@ -351,7 +351,7 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
         rows = text.count("\n") - 1
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"event-{found.id}-attendees.csv")
         await interaction.response.send_message(
-            f"**{found.title}** ({local_time(found.starts_at, zone)}): {plural(rows, 'member')}.",
+            f"**{found.title}** ({when(found.starts_at)}): {plural(rows, 'member')}.",
             file=file,
             ephemeral=True,
         )

@@ -34,7 +34,7 @@ from bot.ui.base import BaseModal, SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
 from bot.ui.text import plural
-from bot.ui.times import local_time
+from bot.ui.times import when
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def poll_embed(poll: polls.Poll, zone: Any) -> discord.Embed:
     who = f"ambassadors of the {poll.tier} tier" if poll.tier else "ambassadors"
     if poll.restricted:
         who = "the members it was sent to"
-    add_field(card, "Closes", f"{local_time(poll.closes_at, zone)} (<t:{int(poll.closes_at.timestamp())}:R>)")
+    add_field(card, "Closes", when(poll.closes_at))
     add_field(card, "Who votes", who, inline=True)
     add_field(card, "Anonymous", "yes" if poll.anonymous else "no — moderators see names", inline=True)
     if poll.multiple:
@@ -239,7 +239,7 @@ class PollsCog(commands.Cog, name="Polls"):
         text = f"{'Changed your vote to' if outcome.changed else 'Thanks! You voted'} {picked}."
         if outcome.points_awarded:
             text += f" +{plural(outcome.points_awarded, 'point')}."
-        text += f" You can change it until {local_time(poll.closes_at, settings.zone)}."
+        text += f" You can change it until {when(poll.closes_at)}."
         await interaction.response.send_message(text, ephemeral=True)
 
     # -- publishing ----------------------------------------------------------------------------------
@@ -352,10 +352,8 @@ class PollsCog(commands.Cog, name="Polls"):
                 created_by=interaction.user.id,
                 now=now,
             )
-        settings = await get_settings(self.bot.db, interaction.guild_id)
         await interaction.response.send_message(
-            f"Poll #{poll_id} is going up in the focus-group channel;"
-            f" it closes {local_time(closes_at, settings.zone)}.",
+            f"Poll #{poll_id} is going up in the focus-group channel; it closes {when(closes_at)}.",
             ephemeral=True,
         )
 

@@ -326,7 +326,9 @@ async def test_moderator_housekeeping(emu: Emulator, world: World, runner: BotRu
     }
     edited = await mira.submit_modal(form.modal, values)
     assert "updated" in everything(edited)
-    assert "Thu 10 Dec 2026, 18:00" in str(emu.state.message(brief_message.id).embeds[0]["fields"])
+    # Typed in the server's zone (UTC here), shown as a Discord timestamp: each reader sees their own zone.
+    due_stamp = f"<t:{int(datetime(2026, 12, 10, 18, tzinfo=UTC).timestamp())}:f>"
+    assert due_stamp in str(emu.state.message(brief_message.id).embeds[0]["fields"])
     due = await bot.db.fetchval("SELECT due_at FROM timers WHERE kind = 'brief-reminder'")
     assert due == to_db(datetime(2026, 12, 7, 18, tzinfo=UTC))
     listed = await mira.slash("brief list")

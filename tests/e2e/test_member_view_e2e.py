@@ -22,6 +22,8 @@ PLURAL_SLIP = re.compile(
     r"|\w\(s\)"
 )
 
+HAND_TIME = re.compile(r"\b\d{2}:\d{2} (?:UTC|GMT|[A-Z]{3,4}T)\b")
+
 
 def _component_text(components: list[Any]) -> list[str]:
     found: list[str] = []
@@ -72,6 +74,10 @@ async def test_the_demo_week_shows_no_internal_marker_nor_plural_slip(emu: Emula
         c for m in written if not m.ephemeral for c in m.embeds if c.get("title") == "📬 This week in the program"
     ]
     assert_digest_reads_right(digests[-1])  # the week the demo plays (the first digest covers the quiet week before)
+    # Moments are Discord timestamps (each reader's own zone), not a time written out in the server's zone.
+    assert [t for t in texts if HAND_TIME.search(t)] == []
+    closes = [f["value"] for m in written for c in m.embeds for f in c.get("fields", []) if f["name"] == "Closes"]
+    assert closes and all(re.fullmatch(r"<t:\d+:f>", value) for value in closes), closes  # said once, not twice
     slips = {t[max(m.start() - 40, 0) : m.end()] for t in [*texts, out.getvalue()] for m in PLURAL_SLIP.finditer(t)}
     assert slips == set()
 
