@@ -244,7 +244,7 @@ async def test_edit_and_cancel_keep_discord_and_reminders_in_step(
     )
     assert "Updated" in moved.content, moved.content
     assert scheduled.scheduled_start_time.startswith("2026-12-06T18:00") and scheduled.location == "Glow HQ, 2nd floor"
-    assert "Sun 06 Dec 2026" in embed_text(announcement(emu, news))
+    assert f"<t:{int(datetime(2026, 12, 6, 18, tzinfo=UTC).timestamp())}:f>" in embed_text(announcement(emu, news))
     timers = await bot.db.fetchall("SELECT key, status, due_at FROM timers WHERE kind = 'event-reminder' ORDER BY id")
     assert [t["status"] for t in timers] == ["cancelled", "cancelled", "pending", "pending"]
     assert timers[2]["due_at"] == to_db(datetime(2026, 12, 5, 18, 0, tzinfo=UTC))
