@@ -75,3 +75,7 @@ class ModeratorGroup(app_commands.Group):
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         return await _moderator_predicate(interaction)
+
+
+# ``extras`` of a command only active ambassadors can use (it refuses everyone else): /help lists it to them alone.
+FOR_AMBASSADORS: dict[Any, Any] = {"audience": "ambassadors"}

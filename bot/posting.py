@@ -3,9 +3,10 @@ when Discord refuses scheduled work (403), since only they can fix the channel's
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -25,10 +26,37 @@ log = logging.getLogger(__name__)
 _CHANNEL_IN_URL = re.compile(r"/channels/(\d+)/")
 
 
-def message_has_marker(message: discord.Message, marker: str) -> bool:
-    if marker in (message.content or ""):
-        return True
-    return any(embed.footer.text and marker in embed.footer.text for embed in message.embeds)
+def fingerprint(content: str | None, embeds: Sequence[discord.Embed]) -> str:
+    """What identifies a post: its text, each embed's title, description, footer and timestamp.
+
+    Computed from what is about to be sent and, on a retry, from the channel's recent messages; equal
+    fingerprints mean "the cut-off attempt already posted this". Nothing is added to the message for it, so
+    members never see an internal marker. Fields, images and components are left out: a digest's fields may
+    be recomputed with newer numbers on a retry, and the identity of a post is in its head. Posts that could
+    read the same twice (a celebration DM) carry a timestamp, which tells them apart.
+    """
+    parts = [(content or "").strip()]
+    for card in embeds:
+        stamp = card.timestamp
+        parts += [
+            (card.title or "").strip(),
+            (card.description or "").strip(),
+            (card.footer.text or "").strip(),
+            str(int(stamp.timestamp())) if stamp is not None else "",
+        ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def message_fingerprint(message: discord.Message) -> str:
+    return fingerprint(message.content, message.embeds)
+
+
+def send_fingerprint(send: dict[str, Any]) -> str:
+    """The fingerprint of a message ``channel.send(**send)`` would post."""
+    embeds: list[discord.Embed] = list(send.get("embeds") or [])
+    if send.get("embed") is not None:
+        embeds.insert(0, send["embed"])
+    return fingerprint(send.get("content"), embeds)
 
 
 async def find_posted(
@@ -45,31 +73,36 @@ async def find_posted(
     return None
 
 
-async def find_marked(
-    channel: discord.abc.Messageable, marker: str, *, author_id: int, search_limit: int = 50
+async def find_same(
+    channel: discord.abc.Messageable, send: dict[str, Any], *, author_id: int, search_limit: int = 50
 ) -> discord.Message | None:
+    """The bot's recent message that reads as ``channel.send(**send)`` would (see ``fingerprint``)."""
+    wanted = send_fingerprint(send)
     return await find_posted(
-        channel, author_id=author_id, matches=lambda m: message_has_marker(m, marker), search_limit=search_limit
+        channel,
+        author_id=author_id,
+        matches=lambda m: message_fingerprint(m) == wanted,
+        search_limit=search_limit,
     )
 
 
 async def post_once(
     channel: discord.abc.Messageable,
-    marker: str,
     *,
     author_id: int,
     attempt: int,
     search_limit: int = 50,
     **send: Any,
 ) -> discord.Message:
-    """Send unless a previous attempt already did. The caller puts ``marker`` in the content or a footer.
+    """Send unless a previous attempt already did: a retry recognises the bot's own post by its fingerprint.
 
-    Only retries (``attempt > 1``) read the channel history: a first attempt cannot have posted yet.
+    Only retries (``attempt > 1``) read the channel history: a first attempt cannot have posted yet. The
+    caller builds the same message on every attempt (from stored data, not from "now").
     """
     if attempt > 1:
-        existing = await find_marked(channel, marker, author_id=author_id, search_limit=search_limit)
+        existing = await find_same(channel, send, author_id=author_id, search_limit=search_limit)
         if existing is not None:
-            log.info("found %s already posted as message %s; not posting again", marker, existing.id)
+            log.info("attempt %s found its post already sent as message %s; not posting again", attempt, existing.id)
             return existing
     return await channel.send(**send)
 

@@ -7,8 +7,9 @@ selects due work from the database, so a restart loses nothing: ``start()`` simp
 
 Exactly once: a timer is claimed by flipping ``pending`` → ``running`` and a job period by inserting its
 ``job_runs`` row; only the claimer runs it. A crash between claim and finish leaves the row claimed;
-on the next start it is retried with ``attempt > 1``, and handlers that post to Discord look for their
-``marker`` in the channel before posting again (see ``bot/posting.py``), so a retry never doubles a post.
+on the next start it is retried with ``attempt > 1``, and handlers that post to Discord look for the post they
+would make among the bot's recent messages before posting again (``bot/posting.py``), so a retry never doubles
+a post.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Timer:
 
     @property
     def marker(self) -> str:
+        """Names this timer in logs; never put in a message (members must not see internal ids)."""
         return f"collective:timer:{self.id}"
 
 
@@ -62,7 +64,7 @@ class RunContext:
 
     @property
     def marker(self) -> str:
-        """Put this in what the run posts; a retry looks for it before posting again."""
+        """Names this run in logs; never put in a message (members must not see internal ids)."""
         return f"collective:{self.job}:{self.guild_id}:{self.period.key}"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from emulator import interactions as it
@@ -185,10 +185,23 @@ class Actor:
             data["resolved"] = self._resolved_for_ids([int(v) for v in values], component["type"])
         return await self._send(it.MESSAGE_COMPONENT, data, f"select {custom_id}", target)
 
-    async def submit_modal(self, modal: JSON | None, values: dict[str, str]) -> Reply:
+    async def submit_modal(self, modal: JSON | None, values: Mapping[str, str | list[str]]) -> Reply:
+        """Fill a modal: a text input gets a string; a select (inside a label) gets the list of values picked."""
         if modal is None:
             raise AssertionError("no modal to submit: the bot did not answer with a modal (callback type 9)")
-        known = {c["custom_id"] for c in walk_components(modal.get("components", [])) if c.get("type") == 4}
+        inputs = [c for c in walk_components(modal.get("components", [])) if c.get("type") in {4, *_SELECT_TYPES}]
+        known = {c["custom_id"] for c in inputs}
+        for component in inputs:
+            picked = values.get(component["custom_id"])
+            if component.get("type") == 4:
+                if picked is not None and not isinstance(picked, str):
+                    raise AssertionError(f"text input {component['custom_id']!r} takes a string, not {picked!r}")
+                continue
+            if isinstance(picked, str):
+                raise AssertionError(f"select {component['custom_id']!r} takes a list of values, not {picked!r}")
+            offered = {str(o.get("value")) for o in component.get("options", [])}
+            if component.get("type") == 3 and picked is not None and not set(picked) <= offered:
+                raise AssertionError(f"select {component['custom_id']!r} offers {sorted(offered)}, not {picked}")
         unknown = set(values) - known
         if unknown:
             raise AssertionError(
@@ -210,12 +223,14 @@ class Actor:
     # --- building interactions ------------------------------------------------------------------
 
     @staticmethod
-    def _modal_value(component: JSON, values: dict[str, str]) -> JSON:
+    def _modal_value(component: JSON, values: Mapping[str, str | list[str]]) -> JSON:
         if component.get("type") == 4:
             return {"type": 4, "custom_id": component["custom_id"], "value": values.get(component["custom_id"], "")}
         answer: JSON = {"type": component.get("type"), "custom_id": component.get("custom_id")}
         if component.get("type") in _SELECT_TYPES:
-            answer["values"] = []
+            # Left alone, a select answers with its default options, as a Discord client does.
+            defaults = [str(o.get("value")) for o in component.get("options", []) if o.get("default")]
+            answer["values"] = [str(v) for v in values.get(str(component.get("custom_id")), defaults)]
         return answer
 
     def _message(self, message: Message | int) -> Message:

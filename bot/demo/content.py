@@ -71,7 +71,7 @@ async def play(demo: Demo) -> None:
     demo.print("\n » mira presses “Approve” and writes her feedback")
     form = await mira.click(review, _button(review, "Approve"))
     decided = await mira.submit_modal(
-        form.modal, {"feedback": "Love the morning light — featuring it in the showcase!", "feature": "yes"}
+        form.modal, {"feedback": "Love the morning light — featuring it in the showcase!", "feature": ["yes"]}
     )
     for followup in decided.followups:
         demo.show_message(followup, "mira (only she sees this)")

@@ -13,15 +13,13 @@ import discord
 from bot.services.content import briefs
 from bot.services.content.briefs import Brief
 from bot.services.program.members import require_ambassador
+from bot.text import plural
 from bot.ui.base import DisplayView, RecordButton
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, embed
 from bot.ui.interactions import bot_of, guild_id_of
-from bot.ui.times import local_time
-from cogs.content.content_ui import (
-    Field,
-    zone_of,
-)
+from bot.ui.times import when
+from cogs.content.content_ui import Field
 
 
 @runtime_checkable
@@ -38,7 +36,7 @@ def brief_embed(brief: Brief, zone: ZoneInfo) -> discord.Embed:
     card = embed(title, brief.what_to_make, colour=CLOSED if closed else BRAND)
     if brief.deliverables:
         add_field(card, "Deliverables & hashtags", brief.deliverables)
-    add_field(card, "Due", local_time(brief.due_at, zone), inline=True)
+    add_field(card, "Due", when(brief.due_at), inline=True)
     add_field(card, "Points", str(brief.points), inline=True)
     add_field(card, "For", f"the {brief.tier} tier" if brief.tier else "every ambassador", inline=True)
     hint = (
@@ -103,11 +101,12 @@ class OptInButton(RecordButton, feature="brief", action="optin"):
         member = await require_ambassador(bot.db, guild_id, interaction.user.id)
         brief, new = await bot.db.perform(briefs.opt_in, guild_id, self.record_id, member, bot.clock.now())
         days = (await briefs.get_content_settings(bot.db, guild_id)).reminder_days_before
-        when = local_time(brief.due_at, await zone_of(bot, guild_id))
+        moment = when(brief.due_at)
         text = (
-            f"You're in for “{brief.title}”! It's due {when}; I'll remind you {days} day(s) before if you haven't "
+            f"You're in for “{brief.title}”! It's due {moment}; I'll remind you {plural(days, 'day')} before"
+            " if you haven't "
             "submitted yet. Press **Submit** on the brief (or use /submit) when your piece is live."
             if new
-            else f"You're already in for “{brief.title}” (due {when})."
+            else f"You're already in for “{brief.title}” (due {moment})."
         )
         await interaction.response.send_message(text, ephemeral=True)

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import CollectiveBot
-from bot.checks import ModeratorGroup
+from bot.checks import FOR_AMBASSADORS, ModeratorGroup
 from bot.dm import send_dm
 from bot.errors import InvalidInput, NotFound
 from bot.interaction_errors import explain_refusal
@@ -21,13 +21,14 @@ from bot.services.content import digest as _content_digest  # noqa: F401 — reg
 from bot.services.content.briefs import Brief
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
+from bot.text import plural
 from bot.ui.base import DisplayView
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, SUCCESS, clip, embed
 from bot.ui.interactions import guild_id_of
 from bot.ui.markup import message_url
 from bot.ui.paginator import Paginator, field_pages
-from bot.ui.times import local_time
+from bot.ui.times import when
 from cogs.content.brief_ui import (
     CancelDraftButton,
     OptInButton,
@@ -156,9 +157,10 @@ class Briefs(commands.Cog, name="Briefs"):
         brief = await briefs.get_brief(self.bot.db, timer.guild_id, int(timer.payload["brief_id"]))
         if not brief.is_open:
             return
-        zone = await zone_of(self.bot, brief.guild_id)
-        card = embed(f"⏰ “{brief.title}” is due {local_time(brief.due_at, zone)}", colour=BRAND)
+        # A title shows no timestamp markup: the due time goes in the description, in the reader's zone.
+        card = embed(f"⏰ “{brief.title}” is due soon", colour=BRAND)
         card.description = (
+            f"It's due {when(brief.due_at)} ({when(brief.due_at, 'R')}). "
             "You opted in to this brief and I haven't seen your submission yet. "
             "Press **Submit** on the brief or use /submit when your piece is live."
         )
@@ -186,7 +188,6 @@ class Briefs(commands.Cog, name="Briefs"):
     @brief.command(name="list", description="Every brief with its status, due date, opt-ins and submissions")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
-        zone = await zone_of(self.bot, guild_id)
         found = await briefs.list_briefs(self.bot.db, guild_id)
         if not found:
             await interaction.response.send_message("No briefs yet. Start one with /brief create.", ephemeral=True)
@@ -198,7 +199,7 @@ class Briefs(commands.Cog, name="Briefs"):
             entries.append(
                 (
                     f"#{brief.id} · {brief.title} — {brief.status}",
-                    f"due {local_time(brief.due_at, zone)} · {brief.points} pts · {optins} in · {count} submitted",
+                    f"due {when(brief.due_at)} · {brief.points} pts · {optins} in · {count} submitted",
                 )
             )
         pages = field_pages("Briefs", entries, per_page=PER_PAGE)
@@ -283,7 +284,7 @@ class Briefs(commands.Cog, name="Briefs"):
             feature=feature_in_showcase,
         )
         await interaction.response.send_message(
-            f"Reminders go out **{values.reminder_days_before} day(s)** before a brief is due "
+            f"Reminders go out **{plural(values.reminder_days_before, 'day')}** before a brief is due "
             "(for briefs published from now on). Featuring approved pieces in the showcase is "
             f"**{'on' if values.feature_in_showcase else 'off'}** by default.",
             ephemeral=True,
@@ -291,12 +292,13 @@ class Briefs(commands.Cog, name="Briefs"):
 
     # -- ambassadors -----------------------------------------------------------------------------------
 
-    @app_commands.command(name="briefs", description="The open briefs you can take part in, with due dates")
+    @app_commands.command(
+        name="briefs", description="The open briefs you can take part in, with due dates", extras=FOR_AMBASSADORS
+    )
     @app_commands.guild_only()
     async def open_briefs(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
         member = await require_ambassador(self.bot.db, guild_id, interaction.user.id)
-        zone = await zone_of(self.bot, guild_id)
         found = await briefs.open_briefs_for(self.bot.db, guild_id, member)
         if not found:
             await interaction.response.send_message(
@@ -310,7 +312,7 @@ class Briefs(commands.Cog, name="Briefs"):
                 if brief.channel_id and brief.message_id
                 else ""
             )
-            entries.append((brief.title, f"due {local_time(brief.due_at, zone)} · {brief.points} pts{where}"))
+            entries.append((brief.title, f"due {when(brief.due_at)} · {brief.points} pts{where}"))
         intro = "Press **I'm in** on a brief for a reminder, and **Submit** when your piece is live."
         pages = field_pages("Open briefs", entries, per_page=PER_PAGE, description=intro, colour=SUCCESS)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)

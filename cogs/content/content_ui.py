@@ -17,7 +17,7 @@ from bot.services.program.guild_settings import get_settings
 from bot.ui.base import BaseModal, DisplayView
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, DANGER, SUCCESS, WARNING, add_field, clip, embed
-from bot.ui.times import local_time
+from bot.ui.times import when
 
 if TYPE_CHECKING:
     from bot.app import CollectiveBot
@@ -90,7 +90,7 @@ def submission_card(sub: Submission, brief_title: str | None, zone: ZoneInfo) ->
     card = embed(f"📝 Submission #{sub.id} · {sub.platform}", clip(sub.link, 4000), colour=colours[sub.status])
     add_field(card, "Ambassador", f"<@{sub.user_id}>", inline=True)
     add_field(card, "Brief", brief_title or "— (free-form)", inline=True)
-    add_field(card, "Submitted", local_time(sub.created_at, zone), inline=True)
+    add_field(card, "Submitted", when(sub.created_at), inline=True)
     if sub.note:
         add_field(card, "Note", sub.note)
     if sub.attachment_url:

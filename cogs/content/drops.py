@@ -25,28 +25,23 @@ from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.paginator import Paginator, field_pages
-from bot.ui.times import local_time
-from cogs.content.content_ui import (
-    channel_id_or_setup,
-    messageable,
-    zone_of,
-)
+from bot.ui.times import when
+from cogs.content.content_ui import channel_id_or_setup, messageable, zone_of
 
 log = logging.getLogger(__name__)
 PER_PAGE = 6
 IMAGE_SIZE_LIMIT = 8 * 1024 * 1024  # kept in the database until publish time, so keep it modest
 
 
-def drop_embed(drop: Drop, zone: ZoneInfo, *, marker: str | None = None) -> discord.Embed:
+def drop_embed(drop: Drop, zone: ZoneInfo) -> discord.Embed:
     card = embed(f"🔒 Insider drop: {drop.title}", drop.body, colour=BRAND)
     if drop.embargo_until is not None:
-        add_field(card, "Embargo", f"Please don't share this before {local_time(drop.embargo_until, zone)}.")
+        add_field(card, "Embargo", f"Please don't share this before {when(drop.embargo_until)}.")
     if drop.image_url:
         card.set_image(url=drop.image_url)
     elif drop.image_name:
         card.set_image(url=f"attachment://{drop.image_name}")
-    footer = f"Drop #{drop.id} · for ambassadors' eyes first"
-    card.set_footer(text=f"{footer} · {marker}" if marker else footer)
+    card.set_footer(text=f"Drop #{drop.id} · for ambassadors' eyes first")
     return card
 
 
@@ -62,9 +57,9 @@ class AckButton(RecordButton, feature="drop", action="ack"):
             drops.acknowledge, guild_id, self.record_id, interaction.user.id, bot.clock.now()
         )
         assert drop.embargo_until is not None
-        when = local_time(drop.embargo_until, await zone_of(bot, guild_id))
+        moment = when(drop.embargo_until)
         text = (
-            f"Thank you! Noted: you'll keep “{drop.title}” to yourself until {when}."
+            f"Thank you! Noted: you'll keep “{drop.title}” to yourself until {moment}."
             if new
             else "You already acknowledged this one — thank you!"
         )
@@ -122,7 +117,7 @@ class Drops(commands.Cog, name="Drops"):
             upload = DropImage(name, kind, await image.read())
         created = await self.bot.db.perform(drops.create, guild_id, interaction.user.id, fields, upload, now)
         await interaction.followup.send(
-            f"🗓️ Drop #{created.id} will be posted {local_time(created.publish_at, zone)}. Preview:",
+            f"🗓️ Drop #{created.id} will be posted {when(created.publish_at)}. Preview:",
             embed=drop_embed(created, zone),
             ephemeral=True,
         )
@@ -133,7 +128,7 @@ class Drops(commands.Cog, name="Drops"):
             return
         channel_id = await channel_id_or_setup(self.bot, drop.guild_id, "drops")
         zone = await zone_of(self.bot, drop.guild_id)
-        send: dict[str, Any] = {"embed": drop_embed(drop, zone, marker=timer.marker)}
+        send: dict[str, Any] = {"embed": drop_embed(drop, zone)}
         image = await drops.image_of(self.bot.db, drop.id)
         if image is not None:
             send["file"] = discord.File(io.BytesIO(image.data), filename=image.name)
@@ -144,7 +139,6 @@ class Drops(commands.Cog, name="Drops"):
         assert self.bot.user is not None
         message = await post_once(
             messageable(self.bot, drop.guild_id, channel_id),
-            timer.marker,
             author_id=self.bot.user.id,
             attempt=timer.attempt,
             **send,
@@ -154,19 +148,18 @@ class Drops(commands.Cog, name="Drops"):
     @drop.command(name="list", description="Scheduled and published drops, with who acknowledged")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
-        zone = await zone_of(self.bot, guild_id)
         found = await drops.list_drops(self.bot.db, guild_id)
         if not found:
             await interaction.response.send_message("No drops yet. Schedule one with /drop create.", ephemeral=True)
             return
         entries = []
         for drop in found:
-            when = local_time(drop.publish_at, zone)
-            line = f"{'posts' if drop.status == 'scheduled' else 'posted'} {when}"
+            moment = when(drop.publish_at)
+            line = f"{'posts' if drop.status == 'scheduled' else 'posted'} {moment}"
             if drop.embargo_until is not None:
                 acks = await drops.acknowledged_by(self.bot.db, drop.id)
                 names = " ".join(f"<@{user_id}>" for user_id in acks[:20]) + (" …" if len(acks) > 20 else "")
-                line += f"\nembargo until {local_time(drop.embargo_until, zone)} · {len(acks)} acknowledged {names}"
+                line += f"\nembargo until {when(drop.embargo_until)} · {len(acks)} acknowledged {names}"
             entries.append((f"#{drop.id} · {drop.title} — {drop.status}", line))
         pages = field_pages("Drops", entries, per_page=PER_PAGE)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)

@@ -17,18 +17,20 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.checks import moderator_only, require_moderator
 from bot.dm import send_dm
-from bot.errors import Conflict, InvalidInput
+from bot.errors import Conflict
 from bot.services.content import briefs, submissions
 from bot.services.content.submissions import ReviewOutcome, Verdict
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import get_settings
-from bot.ui.base import DisplayView, SafeDynamicItem
+from bot.text import plural
+from bot.ui.base import BaseModal, DisplayView, SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import DANGER, SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.markup import message_url
 from cogs.content.content_ui import (
     Field,
+    FormHandler,
     FormModal,
     brief_title_of,
     messageable,
@@ -52,17 +54,44 @@ async def _open_decision(interaction: discord.Interaction[Any], action: str, sub
     if sub.status != "pending":
         raise Conflict(f"Submission #{sub.id} was already decided: {submissions.STATUS_LABELS[sub.status]}.")
     decision, title, label = FORMS[action]
-    fields = [Field("feedback", label, submissions.FEEDBACK_MAX, paragraph=True, required=decision != "approved")]
-    if decision == "approved":
-        default = (await briefs.get_content_settings(bot.db, guild_id)).feature_in_showcase
-        fields.append(Field("feature", "Feature in the showcase? (yes / no)", 3, default="yes" if default else "no"))
 
     async def done(modal_interaction: discord.Interaction[Any], values: dict[str, str]) -> None:
         cog = bot.get_cog("Review")
         assert isinstance(cog, Review)
         await cog.decide(modal_interaction, guild_id, submission_id, decision, values)
 
+    if decision == "approved":
+        featured = (await briefs.get_content_settings(bot.db, guild_id)).feature_in_showcase
+        await interaction.response.send_modal(ApproveModal(title.format(id=submission_id), label, featured, done))
+        return
+    fields = [Field("feedback", label, submissions.FEEDBACK_MAX, paragraph=True)]
     await interaction.response.send_modal(FormModal(title.format(id=submission_id), fields, done))
+
+
+class ApproveModal(BaseModal):
+    """Feedback, and whether to feature the piece, picked from a select: a typed "yes"/"no" could be mistyped,
+    and refusing the form then threw away the feedback the moderator had written."""
+
+    def __init__(self, title: str, feedback_label: str, featured: bool, handler: FormHandler) -> None:
+        super().__init__(title=title[:45], timeout=900)
+        self._handler = handler
+        self.feedback: discord.ui.TextInput[ApproveModal] = discord.ui.TextInput(
+            custom_id="feedback", style=discord.TextStyle.paragraph, required=False, max_length=submissions.FEEDBACK_MAX
+        )
+        self.feature: discord.ui.Select[ApproveModal] = discord.ui.Select(
+            custom_id="feature",
+            options=[
+                discord.SelectOption(label="Yes — feature it in the showcase", value="yes", default=featured),
+                discord.SelectOption(label="No — approve only", value="no", default=not featured),
+            ],
+        )
+        self.add_item(discord.ui.Label(text=feedback_label[:45], component=self.feedback))
+        self.add_item(discord.ui.Label(text="Feature it in the showcase?", component=self.feature))
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await self._handler(
+            interaction, {"feedback": self.feedback.value or "", "feature": ",".join(self.feature.values)}
+        )
 
 
 def _decision_item(action: str) -> type[SafeDynamicItem]:
@@ -93,15 +122,6 @@ def _decision_item(action: str) -> type[SafeDynamicItem]:
 DECISION_ITEMS = [_decision_item(action) for action in FORMS]
 
 
-def _wants_feature(value: str) -> bool:
-    answer = value.strip().lower()
-    if answer in ("yes", "y"):
-        return True
-    if answer in ("no", "n", ""):
-        return False
-    raise InvalidInput("Answer “yes” or “no” to featuring it in the showcase.")
-
-
 class Review(commands.Cog, name="Review"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
@@ -121,7 +141,7 @@ class Review(commands.Cog, name="Review"):
         values: dict[str, str],
     ) -> None:
         await require_moderator(interaction)  # a form: no component check covers its submission
-        feature = decision == "approved" and _wants_feature(values.get("feature", "no"))
+        feature = decision == "approved" and values.get("feature") == "yes"
         default_points = (await get_settings(self.bot.db, guild_id)).points_submission_approved
         outcome = await self.bot.db.perform(
             submissions.decide,
@@ -142,7 +162,9 @@ class Review(commands.Cog, name="Review"):
         sub = outcome.submission
         summary = {
             "approved": f"✅ Approved #{sub.id}"
-            + (f": +{outcome.points_awarded} points for <@{sub.user_id}>." if outcome.points_awarded else "."),
+            + (
+                f": +{plural(outcome.points_awarded, 'point')} for <@{sub.user_id}>." if outcome.points_awarded else "."
+            ),
             "changes_requested": f"✏️ Asked <@{sub.user_id}> for changes on #{sub.id}; they can resubmit.",
             "rejected": f"✖️ Rejected #{sub.id}.",
         }[decision]

@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import CollectiveBot
+from bot.checks import FOR_AMBASSADORS
 from bot.errors import Conflict, NotFound
 from bot.posting import post_once
 from bot.scheduler import Timer
@@ -23,6 +24,7 @@ from bot.services.content.submissions import STATUS_LABELS, Draft, Submission, U
 from bot.services.inputs.links import CONTENT_TYPES, check_upload
 from bot.services.program.bindings import ROLE_MODERATOR, get_binding
 from bot.services.program.members import require_ambassador
+from bot.text import plural
 from bot.ui.base import BaseView, RecordButton
 from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
@@ -130,7 +132,7 @@ class Submissions(commands.Cog, name="Submissions"):
 
     # -- intake ----------------------------------------------------------------------------------------
 
-    @app_commands.command(name="submit", description="Hand in a piece of content for review")
+    @app_commands.command(name="submit", description="Hand in a piece of content for review", extras=FOR_AMBASSADORS)
     @app_commands.guild_only()
     @app_commands.describe(
         link="Link to your post or video (http/https)",
@@ -255,10 +257,8 @@ class Submissions(commands.Cog, name="Submissions"):
         )
         mention = f"<@&{role_id}> " if role_id else ""
         notice = embed("⏰ Waiting more than 48 hours", colour=BRAND)
-        notice.set_footer(text=timer.marker)
         await post_once(
             messageable(self.bot, guild_id, channel_id),
-            timer.marker,
             author_id=self.bot.user.id if self.bot.user else 0,
             attempt=timer.attempt,
             content=f"{mention}Submission #{sub.id} by <@{sub.user_id}> is still waiting for a decision.{where} "
@@ -270,7 +270,9 @@ class Submissions(commands.Cog, name="Submissions"):
 
     # -- mine ------------------------------------------------------------------------------------------
 
-    @app_commands.command(name="submissions", description="Your submissions, their status and feedback")
+    @app_commands.command(
+        name="submissions", description="Your submissions, their status and feedback", extras=FOR_AMBASSADORS
+    )
     @app_commands.guild_only()
     async def mine(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
@@ -285,7 +287,9 @@ class Submissions(commands.Cog, name="Submissions"):
         entries = []
         for sub in found:
             title = await brief_title_of(self.bot, sub)
-            lines = [STATUS_LABELS[sub.status] + (f" · +{sub.points_awarded} points" if sub.points_awarded else "")]
+            lines = [
+                STATUS_LABELS[sub.status] + (f" · +{plural(sub.points_awarded, 'point')}" if sub.points_awarded else "")
+            ]
             lines.append(clip(sub.link, 300))
             if sub.feedback:
                 lines.append(f"Feedback: {clip(sub.feedback, 500)}")

@@ -1,7 +1,8 @@
 """The weekly digest: posted by itself at the server's digest time, exactly once per week; /digest preview | post.
 
-Exactly once: the scheduler claims the week's period in ``job_runs`` before the run, and the posts carry
-the run's marker in their footer so a retry after a crash finds them instead of posting again. A digest
+Exactly once: the scheduler claims the week's period in ``job_runs`` before the run, and a retry after a crash
+recognises a post it already made by what it says (title and week; ``bot.posting.post_once``) instead of posting
+again — nothing internal is shown to members. A digest
 missed while the bot was down posts on startup inside the grace window; outside it the scheduler logs the
 skip. ``/digest post`` claims this week's period itself, so the automatic run doesn't post it again.
 """
@@ -44,6 +45,8 @@ from bot.ui.markup import render
 log = logging.getLogger(__name__)
 
 CHART_NAME = "digest-8-weeks.png"
+PUBLIC_FOOTER = "The weekly digest · /leaderboard and /profile for where you stand"
+MODERATORS_FOOTER = "For moderators · /digest preview shows the week so far"
 
 
 def _weekly(settings: GuildSettings | None, now: datetime) -> PeriodWindow:
@@ -79,29 +82,28 @@ class DigestCog(commands.Cog, name="Digest"):
     async def _run(self, ctx: RunContext) -> None:
         assert ctx.settings is not None
         window = window_for(ctx.settings, ctx.period.due_at)
-        posted = await self.post(ctx.guild_id, window, ctx.marker, ctx.attempt)
+        posted = await self.post(ctx.guild_id, window, ctx.attempt)
         if not posted:
             log.warning("guild %s has no announcements channel bound; digest %s not posted", ctx.guild_id, ctx.marker)
 
-    async def post(self, guild_id: int, window: DigestWindow, marker: str, attempt: int) -> discord.Message | None:
+    async def post(self, guild_id: int, window: DigestWindow, attempt: int) -> discord.Message | None:
         """Post the public digest (with its chart) and the moderators' part. None when no channel is bound."""
         assert self.bot.user is not None
         announcements = await get_channel_id(self.bot.db, guild_id, "announcements")
         if announcements is None:
             return None
         digest = await build_digest(self.bot.db, guild_id, window)
-        card = to_embed(public_text(digest, marker))
+        card = to_embed(public_text(digest, PUBLIC_FOOTER))
         card.set_image(url=f"attachment://{CHART_NAME}")
         channel = self.bot.get_partial_messageable(announcements, guild_id=guild_id)
         message = await post_once(
-            channel, marker, author_id=self.bot.user.id, attempt=attempt, embed=card, file=await _chart(digest)
+            channel, author_id=self.bot.user.id, attempt=attempt, embed=card, file=await _chart(digest)
         )
         review = await get_channel_id(self.bot.db, guild_id, "review")
         if digest.moderators and review is not None:
-            moderators = to_embed(moderator_text(digest, f"{marker}:moderators"), WARNING)
+            moderators = to_embed(moderator_text(digest, MODERATORS_FOOTER), WARNING)
             await post_once(
                 self.bot.get_partial_messageable(review, guild_id=guild_id),
-                f"{marker}:moderators",
                 author_id=self.bot.user.id,
                 attempt=attempt,
                 embed=moderators,
@@ -131,10 +133,9 @@ class DigestCog(commands.Cog, name="Digest"):
         settings = await get_settings(self.bot.db, guild_id)
         now = self.bot.clock.now()
         key, claimed = await claim_week(self.bot.db, guild_id, settings, now)
-        marker = f"collective:digest:{guild_id}:{key}" + ("" if claimed else f":extra:{now:%Y%m%d%H%M%S}")
         window = DigestWindow(now - timedelta(days=7), now, settings.zone)
         try:
-            message = await self.post(guild_id, window, marker, attempt=1)
+            message = await self.post(guild_id, window, attempt=1)
         except BaseException:
             if claimed:
                 await finish_claim(self.bot.db, guild_id, key, now, ok=False)

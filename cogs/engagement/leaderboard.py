@@ -30,9 +30,10 @@ from bot.services.engagement.points import Period
 from bot.services.engagement.profile import Profile, profile
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import GuildSettings, get_settings
+from bot.text import plural
 from bot.ui.embeds import add_field, embed
 from bot.ui.interactions import guild_id_of
-from bot.ui.times import local_time
+from bot.ui.times import when
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def profile_embed(data: Profile, name: str, *, full: bool = True) -> discord.Emb
     card = embed(f"👤 {name}")
     add_field(card, "Tier", data.tier or "—", inline=True)
     add_field(card, "Status", data.status, inline=True)
-    add_field(card, "Streak", f"{data.streak_weeks} active week{'s' if data.streak_weeks != 1 else ''}", inline=True)
+    add_field(card, "Streak", plural(data.streak_weeks, "active week"), inline=True)
     add_field(card, "Points this week", f"{data.points_week:,}", inline=True)
     add_field(card, "Points overall", f"{data.points_all:,}", inline=True)
     add_field(card, "Rank", f"#{data.rank} of {data.ranked}" if data.rank else "not ranked yet", inline=True)
@@ -74,7 +75,9 @@ def profile_embed(data: Profile, name: str, *, full: bool = True) -> discord.Emb
     add_field(card, "Submissions", submissions, inline=True)
     if full:
         currency = f" {data.currency}" if data.currency else ""
-        add_field(card, "Code sales", f"{data.orders} orders · {format_minor(data.revenue)}{currency}", inline=True)
+        add_field(
+            card, "Code sales", f"{plural(data.orders, 'order')} · {format_minor(data.revenue)}{currency}", inline=True
+        )
     card.set_footer(text="An active week is one in which points were earned.")
     return card
 
@@ -137,10 +140,9 @@ class Leaderboards(commands.Cog, name="Leaderboard"):
         top = await points_between(self.bot.db, ctx.guild_id, window.start, window.end)
         card = embed(f"🏆 This week's top {len(top) or 10}")
         card.description = "\n".join(_line(s, "points") for s in top) or "No points were earned this week."
-        card.description += f"\n\nWeek ending {local_time(window.end, window.zone)}. Check yours with /leaderboard."
-        card.set_footer(text=ctx.marker)
+        card.description += f"\n\nWeek ending {when(window.end)}. Check yours with /leaderboard."
         channel = self.bot.get_partial_messageable(channel_id, guild_id=ctx.guild_id)
-        await post_once(channel, ctx.marker, author_id=self.bot.user.id, attempt=ctx.attempt, embed=card)
+        await post_once(channel, author_id=self.bot.user.id, attempt=ctx.attempt, embed=card)
 
 
 async def setup(bot: CollectiveBot) -> None:

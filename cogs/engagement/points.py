@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup
 from bot.services.engagement import points
+from bot.text import plural
 from bot.ui.interactions import guild_id_of
 
 
@@ -39,7 +40,7 @@ class Points(commands.Cog, name="Points"):
             result = await points.adjust(tx, guild_id, member.id, amount, reason, actor_id=interaction.user.id, now=now)
         verb = "Added" if amount > 0 else "Removed"
         await interaction.response.send_message(
-            f"{verb} {abs(amount):,} points {'to' if amount > 0 else 'from'} {member.mention}"
+            f"{verb} {plural(abs(amount), 'point')} {'to' if amount > 0 else 'from'} {member.mention}"
             f" — their total is now {result.total:,}. Reason recorded in the audit log.",
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),

@@ -22,7 +22,7 @@ from bot.ui.base import SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import DANGER, SUCCESS, add_field, embed
 from bot.ui.interactions import guild_id_of
-from bot.ui.times import local_time
+from bot.ui.times import when
 
 if TYPE_CHECKING:
     from bot.app import CollectiveBot
@@ -34,10 +34,9 @@ log = logging.getLogger(__name__)
 
 
 def when_text(event: Event, zone: ZoneInfo) -> str:
-    start = local_time(event.starts_at, zone)
+    # Timestamps, so each member reads the event in their own zone; a same-day end shows only its time.
     same_day = event.starts_at.astimezone(zone).date() == event.ends_at.astimezone(zone).date()
-    end = event.ends_at.astimezone(zone).strftime("%H:%M") if same_day else local_time(event.ends_at, zone)
-    return f"{start} – {end}"
+    return f"{when(event.starts_at)} – {when(event.ends_at, 't' if same_day else 'f')}"
 
 
 def where_text(event: Event) -> str:

@@ -35,8 +35,9 @@ from bot.services.events.rsvps import members_with_status
 from bot.services.inputs.local_time import parse_local
 from bot.services.program import bindings
 from bot.services.program.guild_settings import get_settings
+from bot.text import plural
 from bot.ui.interactions import guild_id_of
-from bot.ui.times import local_time
+from bot.ui.times import when
 from cogs.events.event_ui import (
     announcement_card,
     refresh_announcement,
@@ -302,7 +303,7 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             text += f"\nReason: {reason}"
         await tell(self.bot, guild.id, people, text, cancelled)
         await interaction.followup.send(
-            f"Cancelled **{cancelled.title}**; told {len(people)} member(s).{problems}", ephemeral=True
+            f"Cancelled **{cancelled.title}**; told {plural(len(people), 'member')}.{problems}", ephemeral=True
         )
 
     @event.command(name="code", description="Show the event's check-in code (for the door or the screen)")
@@ -348,7 +349,7 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             now=self.bot.clock.now(),
         )
         await interaction.response.send_message(
-            f"Poll #{poll_id} is going up for the {voters} member(s) who came.", ephemeral=True
+            f"Poll #{poll_id} is going up for the {plural(voters, 'member')} who came.", ephemeral=True
         )
 
     @event.command(name="attendees", description="RSVPs and attendance for an event, as CSV")
@@ -360,7 +361,9 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
         rows = text.count("\n") - 1
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"event-{found.id}-attendees.csv")
         await interaction.response.send_message(
-            f"**{found.title}** ({local_time(found.starts_at, zone)}): {rows} member(s).", file=file, ephemeral=True
+            f"**{found.title}** ({when(found.starts_at)}): {plural(rows, 'member')}.",
+            file=file,
+            ephemeral=True,
         )
 
 

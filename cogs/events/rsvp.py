@@ -12,6 +12,7 @@ from discord.ext import commands
 
 import bot.services.events.digest  # noqa: F401 — registers the events digest sections
 from bot.app import CollectiveBot
+from bot.checks import FOR_AMBASSADORS
 from bot.dm import send_dm
 from bot.scheduler import Timer
 from bot.services.events import events
@@ -25,6 +26,7 @@ from bot.services.events.rsvps import (
 from bot.services.program import tiers
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
+from bot.text import plural
 from bot.ui.embeds import SUCCESS, embed
 from bot.ui.interactions import guild_id_of
 from bot.ui.paginator import Paginator, field_pages
@@ -58,7 +60,7 @@ class EventRsvp(commands.Cog, name="Events"):
 
     # -- commands ------------------------------------------------------------------------------------
 
-    @app_commands.command(name="events", description="Upcoming events and your RSVPs")
+    @app_commands.command(name="events", description="Upcoming events and your RSVPs", extras=FOR_AMBASSADORS)
     @app_commands.guild_only()
     async def events(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
@@ -86,7 +88,9 @@ class EventRsvp(commands.Cog, name="Events"):
         pages = field_pages("Upcoming events", entries, per_page=PER_PAGE, description=intro)
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
-    @app_commands.command(name="checkin", description="Check in at an event with the code the host shows")
+    @app_commands.command(
+        name="checkin", description="Check in at an event with the code the host shows", extras=FOR_AMBASSADORS
+    )
     @app_commands.describe(code="The event's check-in code")
     @app_commands.guild_only()
     async def checkin(self, interaction: discord.Interaction[Any], code: app_commands.Range[str, 1, 20]) -> None:
@@ -96,7 +100,9 @@ class EventRsvp(commands.Cog, name="Events"):
             check_in, guild_id, interaction.user.id, code, now=self.bot.clock.now(), zone=zone
         )
         card = embed(f"✅ Checked in: {attended.event.title}", colour=SUCCESS)
-        card.description = f"Thanks for coming! +{attended.points} points." if attended.points else "Thanks for coming!"
+        card.description = (
+            f"Thanks for coming! +{plural(attended.points, 'point')}." if attended.points else "Thanks for coming!"
+        )
         await interaction.response.send_message(embed=card, ephemeral=True)
 
     # -- voice attendance ----------------------------------------------------------------------------

@@ -128,7 +128,6 @@ def review_embed(app: Application, member: Member, *, position: int | None = Non
     add_field(card, "Status", status)
     if app.reason:
         add_field(card, "Reason given", app.reason)
-    card.set_footer(text=f"collective:application:{app.id}")
     return card
 
 

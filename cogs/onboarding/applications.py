@@ -27,6 +27,7 @@ from bot.services.onboarding.digest import ROLE_SYNC_TIMER
 from bot.services.program import members
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.program_settings import get_onboarding_settings
+from bot.text import plural
 from bot.ui.embeds import SUCCESS, embed
 from bot.ui.interactions import guild_id_of
 from cogs.onboarding import membership as ms
@@ -217,10 +218,9 @@ class Onboarding(commands.Cog, name="Onboarding"):
             card = embed(
                 "🪑 A seat is free",
                 f"Next in line on the waitlist: <@{app.user_id}> (application #{app.id}). "
-                f"{update.free_seats} seat(s) open.",
+                f"{plural(update.free_seats, 'seat')} open.",
                 colour=SUCCESS,
             )
-            card.set_footer(text=f"collective:application:{app.id}")
             await ms.tell_moderators(self.bot, guild_id, card=card, view=review_view(app))
 
     @commands.Cog.listener("on_raw_member_remove")

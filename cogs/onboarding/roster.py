@@ -17,6 +17,7 @@ from bot.services.onboarding import applications as onboarding
 from bot.services.onboarding import roster
 from bot.services.program import members, tiers
 from bot.services.program.guild_settings import get_settings
+from bot.text import plural
 from bot.ui.embeds import add_field, embed
 from bot.ui.interactions import guild_id_of
 from bot.ui.markup import timestamp
@@ -176,7 +177,7 @@ class AmbassadorGroup(ModeratorGroup, name="ambassador", description="The ambass
         day = self.bot.clock.now().strftime("%Y-%m-%d")
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"ambassadors-{day}.csv")
         rows = text.count("\n") - 1
-        await interaction.response.send_message(f"The roster: {rows} member(s).", file=file, ephemeral=True)
+        await interaction.response.send_message(f"The roster: {plural(rows, 'member')}.", file=file, ephemeral=True)
 
     @app_commands.command(name="forget", description="Erase a former member's personal data; totals stay anonymous")
     async def forget(self, interaction: discord.Interaction[Any], member: discord.User) -> None:

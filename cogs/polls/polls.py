@@ -30,11 +30,12 @@ from bot.scheduler import Timer
 from bot.services.polls import polls
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import get_settings
+from bot.text import plural
 from bot.ui.base import BaseModal, DisplayView, SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
 from bot.ui.interactions import guild_id_of
-from bot.ui.times import local_time
+from bot.ui.times import when
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def poll_embed(poll: polls.Poll, zone: Any) -> discord.Embed:
     who = f"ambassadors of the {poll.tier} tier" if poll.tier else "ambassadors"
     if poll.restricted:
         who = "the members it was sent to"
-    add_field(card, "Closes", f"{local_time(poll.closes_at, zone)} (<t:{int(poll.closes_at.timestamp())}:R>)")
+    add_field(card, "Closes", when(poll.closes_at))
     add_field(card, "Who votes", who, inline=True)
     add_field(card, "Anonymous", "yes" if poll.anonymous else "no — moderators see names", inline=True)
     if poll.multiple:
@@ -100,24 +101,23 @@ def poll_embed(poll: polls.Poll, zone: Any) -> discord.Embed:
     return card
 
 
-def results_embed(outcome: polls.PollResults, marker: str) -> discord.Embed:
+def results_embed(outcome: polls.PollResults) -> discord.Embed:
     poll = outcome.poll
     card = embed(f"📊 Results: {poll.question}", colour=SUCCESS)
     top = max((o.votes for o in outcome.options), default=0)
     lines = [
-        f"{'🏆 ' if o.votes == top and top else ''}**{o.label}** — {o.votes} vote{'' if o.votes == 1 else 's'}"
-        f" ({o.percent}%)"
+        f"{'🏆 ' if o.votes == top and top else ''}**{o.label}** — {plural(o.votes, 'vote')} ({o.percent}%)"
         for o in outcome.options
     ]
     card.description = clip("\n".join(lines), 4000)
-    add_field(card, "Voters", f"{outcome.voters} · {outcome.comments} comment{'s' if outcome.comments != 1 else ''}")
+    add_field(card, "Voters", f"{outcome.voters} · {plural(outcome.comments, 'comment')}")
     tiers = [
         f"**{tier}**: " + " · ".join(f"{label} {n}" for label, n in zip(poll.options, counts, strict=True) if n)
         for tier, counts in outcome.by_tier.items()
     ]
     add_field(card, "By tier", "\n".join(tiers) or "No votes.")
     card.set_image(url=f"attachment://{CHART_NAME}")
-    card.set_footer(text=marker)
+    card.set_footer(text=f"Poll #{poll.id} · closed")
     return card
 
 
@@ -232,8 +232,8 @@ class PollsCog(commands.Cog, name="Polls"):
         picked = ", ".join(f"**{label}**" for label in outcome.choices)
         text = f"{'Changed your vote to' if outcome.changed else 'Thanks! You voted'} {picked}."
         if outcome.points_awarded:
-            text += f" +{outcome.points_awarded} points."
-        text += f" You can change it until {local_time(poll.closes_at, settings.zone)}."
+            text += f" +{plural(outcome.points_awarded, 'point')}."
+        text += f" You can change it until {when(poll.closes_at)}."
         await interaction.response.send_message(text, ephemeral=True)
 
     # -- publishing ----------------------------------------------------------------------------------
@@ -294,13 +294,11 @@ class PollsCog(commands.Cog, name="Polls"):
             log.warning("results of poll %s not posted: no focus-group channel bound", poll.id)
             return None
         png = poll_chart(poll.question, poll.options, [o.votes for o in outcome.options], outcome.voters)
-        marker = f"collective:poll:{poll.id}:results"
         posted = await post_once(
             self.bot.get_partial_messageable(channel_id, guild_id=poll.guild_id),
-            marker,
             author_id=self.bot.user.id,
             attempt=attempt,
-            embed=results_embed(outcome, marker),
+            embed=results_embed(outcome),
             file=discord.File(io.BytesIO(png), filename=CHART_NAME),
         )
         await polls.set_results_url(self.bot.db, poll.id, posted.jump_url)
@@ -348,10 +346,8 @@ class PollsCog(commands.Cog, name="Polls"):
                 created_by=interaction.user.id,
                 now=now,
             )
-        settings = await get_settings(self.bot.db, guild_id)
         await interaction.response.send_message(
-            f"Poll #{poll_id} is going up in the focus-group channel;"
-            f" it closes {local_time(closes_at, settings.zone)}.",
+            f"Poll #{poll_id} is going up in the focus-group channel; it closes {when(closes_at)}.",
             ephemeral=True,
         )
 

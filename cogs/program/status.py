@@ -14,7 +14,7 @@ from bot.services.program.guild_settings import get_settings
 from bot.services.program.scheduler_status import scheduler_status
 from bot.ui.embeds import SUCCESS, WARNING, add_field, embed
 from bot.ui.interactions import guild_id_of
-from bot.ui.times import local_time
+from bot.ui.times import when
 
 
 class Status(commands.Cog, name="Operations"):
@@ -37,7 +37,7 @@ class Status(commands.Cog, name="Operations"):
             card, "Up for", f"{uptime.days}d {uptime.seconds // 3600}h {uptime.seconds % 3600 // 60}m", inline=True
         )
         add_field(card, "Schema version", str(status.schema_version), inline=True)
-        upcoming = "\n".join(f"{local_time(t.due_at, settings.zone)} — {t.kind} `{t.key}`" for t in status.upcoming)
+        upcoming = "\n".join(f"{when(t.due_at)} — {t.kind} `{t.key}`" for t in status.upcoming)
         add_field(card, f"Scheduled ({status.pending_timers} pending)", upcoming or "Nothing scheduled.")
         runs = "\n".join(f"{r.job} {r.period_key}: {r.status}" for r in status.recent_runs)
         add_field(card, "Recent recurring runs", runs or "None yet.")

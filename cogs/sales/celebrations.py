@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.dm import send_dm
 from bot.outbox import OutboxItem
-from bot.posting import find_marked, post_once
+from bot.posting import find_same, post_once
 from bot.scheduler import Timer
 from bot.services.program.bindings import get_channel_id
 from bot.services.sales import celebrations
@@ -54,8 +54,6 @@ class Celebrations(commands.Cog, name="Celebrations"):
         await self.bot.db.perform(celebrations.finish_burst, timer.guild_id, user_id, timer.key, upto, now)
 
     async def _send_dm(self, timer: Timer, burst: celebrations.Burst) -> None:
-        if timer.attempt > 1 and await self._already_sent(burst.user_id, timer.marker):
-            return
         code = burst.codes[0] if burst.codes else "your code"
         times = "" if burst.sales == 1 else f" {burst.sales} times"
         card = embed(
@@ -63,17 +61,20 @@ class Celebrations(commands.Cog, name="Celebrations"):
             f"Someone used **{code}**{times}. Thank you for spreading the word!\nRun `/code` for your numbers.",
             colour=SUCCESS,
         )
-        card.set_footer(text=timer.marker)
+        # The burst's due time tells this celebration from an earlier one worded the same (see bot.posting).
+        card.timestamp = timer.due_at
+        if timer.attempt > 1 and await self._already_sent(burst.user_id, card):
+            return
         delivery = await send_dm(self.bot, timer.guild_id, burst.user_id, embed=card)
         if delivery != "sent":
             log.info("sale celebration for %s in %s not delivered: %s", burst.user_id, timer.guild_id, delivery)
 
-    async def _already_sent(self, user_id: int, marker: str) -> bool:
+    async def _already_sent(self, user_id: int, card: discord.Embed) -> bool:
         assert self.bot.user is not None
         try:
             user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
             channel = user.dm_channel or await user.create_dm()
-            return await find_marked(channel, marker, author_id=self.bot.user.id) is not None
+            return await find_same(channel, {"embed": card}, author_id=self.bot.user.id) is not None
         except discord.HTTPException:
             return False
 
@@ -88,9 +89,9 @@ class Celebrations(commands.Cog, name="Celebrations"):
             return
         orders = "an order" if burst.sales == 1 else f"{burst.sales} orders"
         card = embed("🎉 Shout-out", f"<@{burst.user_id}>'s code just brought in {orders}. Go team!", colour=SUCCESS)
-        card.set_footer(text=timer.marker)
+        card.timestamp = timer.due_at
         assert self.bot.user is not None
-        await post_once(channel, timer.marker, author_id=self.bot.user.id, attempt=timer.attempt, embed=card)
+        await post_once(channel, author_id=self.bot.user.id, attempt=timer.attempt, embed=card)
 
 
 async def setup(bot: CollectiveBot) -> None:

@@ -13,7 +13,7 @@ from discord.ext import commands
 
 import bot.services.sales.digest  # noqa: F401 — registers the sales digest sections and chart metrics
 from bot.app import CollectiveBot
-from bot.checks import ModeratorGroup
+from bot.checks import FOR_AMBASSADORS, ModeratorGroup
 from bot.errors import InvalidInput, NotAllowed
 from bot.services.program import audit
 from bot.services.program.guild_settings import get_settings
@@ -24,6 +24,7 @@ from bot.services.sales.csv_import import ImportReport, import_shopify_csv
 from bot.services.sales.orders import get_sales_settings, record_manual_sale, set_sales_settings
 from bot.services.sales.payloads import format_minor
 from bot.services.sales.reports import PERIOD_LABELS, MemberLine, Totals
+from bot.text import plural
 from bot.ui.embeds import SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.interactions import guild_id_of
 from bot.ui.paginator import Paginator, line_pages
@@ -38,9 +39,13 @@ def totals_text(rows: list[Totals]) -> str:
         return "No orders yet."
     lines = []
     for t in rows:
-        text = f"**{t.orders}** order(s) · {format_minor(t.revenue_minor, t.currency)}"
+        text = f"{plural(t.orders, 'order')} · {format_minor(t.revenue_minor, t.currency)}"
         if t.refund_count:
-            text += f" · {t.refund_count} refund(s) −{format_minor(t.refunds_minor, t.currency)}"
+            # What the ambassador is paid on is the net: say it, rather than leave them to subtract.
+            text += (
+                f" · {plural(t.refund_count, 'refund')} −{format_minor(t.refunds_minor, t.currency)}"
+                f" · net **{format_minor(t.net_minor, t.currency)}**"
+            )
         lines.append(text)
     return "\n".join(lines)
 
@@ -48,7 +53,8 @@ def totals_text(rows: list[Totals]) -> str:
 def member_line(line: MemberLine) -> str:
     t = line.totals
     text = (
-        f"<@{line.user_id}> `{clip(line.codes, 60)}` — {t.orders} order(s), {format_minor(t.revenue_minor, t.currency)}"
+        f"<@{line.user_id}> `{clip(line.codes, 60)}` — {plural(t.orders, 'order')}, "
+        f"{format_minor(t.revenue_minor, t.currency)}"
         f", refunds {format_minor(t.refunds_minor, t.currency)}, net **{format_minor(t.net_minor, t.currency)}**"
     )
     if line.commission_bp:
@@ -59,7 +65,7 @@ def member_line(line: MemberLine) -> str:
 def import_summary(report: ImportReport, filename: str, *, done: bool) -> discord.Embed:
     title = f"{'✅ Imported' if done else '⏳ Importing'} {clip(filename, 80)}"
     card = embed(title, colour=SUCCESS if done and not report.rejected_count else WARNING)
-    add_field(card, "Orders read", f"{report.orders_read} ({report.rows_read} rows)", inline=True)
+    add_field(card, "Orders read", f"{report.orders_read:,} ({plural(report.rows_read, 'row')})", inline=True)
     add_field(card, "Attributed", str(report.attributed), inline=True)
     add_field(card, "Duplicates skipped", str(report.duplicates), inline=True)
     if done:
@@ -82,7 +88,9 @@ class Codes(commands.Cog, name="Codes & sales"):
 
     # -- ambassadors ------------------------------------------------------------------------------------
 
-    @app_commands.command(name="code", description="Your discount code, a line to share, and your sales")
+    @app_commands.command(
+        name="code", description="Your discount code, a line to share, and your sales", extras=FOR_AMBASSADORS
+    )
     @app_commands.guild_only()
     async def code(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
@@ -108,8 +116,12 @@ class Codes(commands.Cog, name="Codes & sales"):
             )
             add_field(card, f"Commission ({numbers.commission_bp / 100:g}%)", earned or "Nothing yet")
         if numbers.rank is not None:
-            add_field(card, "Rank by sales", f"#{numbers.rank[0]} of {numbers.rank[1]} ambassadors with sales")
-        card.set_footer(text=f"Weeks start Monday · times in {settings.timezone} · revenue net of discounts")
+            add_field(
+                card, "Rank by sales", f"#{numbers.rank[0]} of {plural(numbers.rank[1], 'ambassador')} with sales"
+            )
+        card.set_footer(
+            text=f"Weeks start Monday · times in {settings.timezone} · revenue net of discounts; net also of refunds"
+        )
         await interaction.response.send_message(embed=card, ephemeral=True)
 
     # -- moderators: codes ------------------------------------------------------------------------------
@@ -257,7 +269,7 @@ class Codes(commands.Cog, name="Codes & sales"):
         name = f"payouts-{span.start.astimezone(settings.zone):%Y-%m}.csv"
         data = sales_reports.payouts_csv(lines)
         await interaction.response.send_message(
-            f"💸 Payouts for {span.label}: {len(lines)} line(s).",
+            f"💸 Payouts for {span.label}: {plural(len(lines), 'line')}.",
             file=discord.File(io.BytesIO(data), filename=name),
             ephemeral=True,
         )

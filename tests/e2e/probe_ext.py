@@ -34,11 +34,10 @@ class Probe(commands.Cog, name="Probe"):
         assert self.bot.user is not None
         await post_once(
             channel,
-            timer.marker,
             author_id=self.bot.user.id,
             attempt=timer.attempt,
             content=f"{timer.payload['text']}",
-            embed=discord.Embed(description="scheduled").set_footer(text=timer.marker),
+            embed=discord.Embed(description="scheduled"),
         )
 
     @app_commands.command(name="probe-twice", description="Answers its interaction twice")

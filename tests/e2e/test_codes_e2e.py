@@ -19,7 +19,7 @@ from bot.services.sales import codes
 from bot.webhooks import sign
 from emulator import Emulator
 from tests.e2e.conftest import BotRunner, World
-from tests.fixtures.commerce.sales_world import HERE, encode, shopify_order
+from tests.fixtures.commerce.sales_world import HERE, encode, sample, shopify_order
 
 SECRET = "e2e-shopify-secret"
 START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -123,7 +123,15 @@ async def test_approved_ambassador_sees_code_then_sale_and_gets_one_dm(
 
     after = await alice.slash("code")
     shown = text_of(after.embeds)
-    assert "**5** order(s) · 2,935.00 USD" in shown and "#1 of 1" in shown
+    assert "5 orders · 2,935.00 USD" in shown and "#1 of 1 ambassador with sales" in shown
+    assert "net" not in shown.replace("net of discounts", "").replace("net also of refunds", "")  # nothing to net
+
+    # A refund: /code says what is left, not only what was given back.
+    refund = sample("shopify_refund_example.json")  # 391.33 USD of merchandise
+    refund["order_id"] = 9_007_199_254_740_993
+    assert await post_order(bot, encode(refund), "refund-1", topic="refunds/create") == 200
+    shown = text_of((await alice.slash("code")).embeds)
+    assert "5 orders · 2,935.00 USD · 1 refund −391.33 USD · net **2,543.67 USD**" in shown, shown
 
     # A stranger to the program is refused politely; moderators see the report.
     bob = await emu.actor(gid, world.bob.id).slash("code")

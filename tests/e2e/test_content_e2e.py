@@ -12,7 +12,7 @@ from bot.clock import FixedClock, to_db
 from bot.services.engagement import points
 from bot.services.program import bindings
 from emulator import Emulator, Reply
-from emulator.models import Message
+from emulator.models import Message, walk_components
 from tests.e2e.conftest import BotRunner, World
 
 START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -98,7 +98,7 @@ async def submit_through_button(emu: Emulator, world: World, brief_message: Mess
     return await actor.click(consent.message, button_of(consent.message, "Submit"))
 
 
-async def decide(emu: Emulator, world: World, review: Message, label: str, values: dict[str, str]) -> Reply:
+async def decide(emu: Emulator, world: World, review: Message, label: str, values: dict[str, str | list[str]]) -> Reply:
     mira = emu.actor(world.guild.id, world.moderator.id)
     form = await mira.click(review, button_of(review, label))
     return await mira.submit_modal(form.modal, values)
@@ -123,7 +123,13 @@ async def test_brief_to_approval_points_and_dm(emu: Emulator, world: World, runn
     review = emu.state.messages_in(ch.review)[-1]
     assert "TikTok" in review.embeds[0]["title"] and LINK in review.embeds[0]["description"]
 
-    approved = await decide(emu, world, review, "Approve", {"feedback": "Lovely light!", "feature": "yes"})
+    # Featuring is picked from a select, never typed: nothing to mistype, so the feedback is never thrown away.
+    form = await emu.actor(world.guild.id, world.moderator.id).click(review, button_of(review, "Approve"))
+    assert form.modal is not None
+    inputs = {c.get("custom_id"): c for c in walk_components(form.modal["components"]) if c.get("custom_id")}
+    assert inputs["feature"]["type"] == 3 and [o["value"] for o in inputs["feature"]["options"]] == ["yes", "no"]
+    assert [t for t in inputs.values() if t["type"] == 4] == [inputs["feedback"]]
+    approved = await decide(emu, world, review, "Approve", {"feedback": "Lovely light!", "feature": ["yes"]})
     assert "Approved #1" in everything(approved) and "+40 points" in everything(approved)
     assert await points.balance(bot.db, world.guild.id, world.alice.id) == 40
     dm = emu.dms_to(world.alice.id)[-1]
@@ -257,7 +263,7 @@ async def test_concurrent_approvals_one_decision_wins(emu: Emulator, world: Worl
     first = await mira.click(review, button_of(review, "Approve"))
     second = await owner.click(review, button_of(review, "Reject"))
     results = await asyncio.gather(
-        mira.submit_modal(first.modal, {"feedback": "", "feature": "no"}),
+        mira.submit_modal(first.modal, {"feedback": "", "feature": ["no"]}),
         owner.submit_modal(second.modal, {"feedback": "Off brand"}),
     )
     texts = [everything(r) for r in results]
@@ -305,7 +311,7 @@ async def test_moderator_housekeeping(emu: Emulator, world: World, runner: BotRu
     ch = await prepare(emu, world, bot, ambassadors=(world.alice.id,))
     mira = emu.actor(world.guild.id, world.moderator.id)
     settings = await mira.slash("brief settings", reminder_days=3, feature_in_showcase=False)
-    assert "3 day(s)" in settings.content and "off" in settings.content
+    assert "3 days" in settings.content and "off" in settings.content
     brief_message = await publish_brief(emu, world, ch)
     choices = await mira.autocomplete("brief edit", "brief", "winter")
     assert [c["value"] for c in choices] == ["1"]
@@ -320,7 +326,9 @@ async def test_moderator_housekeeping(emu: Emulator, world: World, runner: BotRu
     }
     edited = await mira.submit_modal(form.modal, values)
     assert "updated" in everything(edited)
-    assert "Thu 10 Dec 2026, 18:00" in str(emu.state.message(brief_message.id).embeds[0]["fields"])
+    # Typed in the server's zone (UTC here), shown as a Discord timestamp: each reader sees their own zone.
+    due_stamp = f"<t:{int(datetime(2026, 12, 10, 18, tzinfo=UTC).timestamp())}:f>"
+    assert due_stamp in str(emu.state.message(brief_message.id).embeds[0]["fields"])
     due = await bot.db.fetchval("SELECT due_at FROM timers WHERE kind = 'brief-reminder'")
     assert due == to_db(datetime(2026, 12, 7, 18, tzinfo=UTC))
     listed = await mira.slash("brief list")

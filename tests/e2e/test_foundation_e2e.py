@@ -11,6 +11,7 @@ import pytest
 from emulator import Emulator
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.probe_ext import PROBE_POST
+from tests.e2e.test_codes_e2e import make_ambassador
 
 
 def _text(reply_embeds: list[dict[str, object]]) -> str:
@@ -32,14 +33,31 @@ async def test_connects_syncs_and_creates_program_settings(emu: Emulator, world:
 
 
 async def test_help_is_role_aware(emu: Emulator, world: World, runner: BotRunner) -> None:
-    await runner.start()
+    bot = await runner.start()
+    # A customer who hasn't applied: what they can use now, nothing for moderators or ambassadors, no 🛡️.
     member_reply = await emu.actor(world.guild.id, world.alice.id).slash("help")
     assert member_reply.ephemeral
     member_text = _text(member_reply.embeds)
-    assert "/help" in member_text and "/status" not in member_text
+    assert "/help" in member_text and "/apply" in member_text
+    for hidden in ("/status", "/setup", "/code", "/submit", "/checkin"):
+        assert f"`{hidden}`" not in member_text, hidden
+    assert "🛡️" not in member_text
 
-    mod_reply = await emu.actor(world.guild.id, world.moderator.id).slash("help")
-    assert "🛡️ `/status`" in _text(mod_reply.embeds)
+    await make_ambassador(bot, world.guild.id, world.alice.id, "alice")
+    ambassador_text = _text((await emu.actor(world.guild.id, world.alice.id).slash("help")).embeds)
+    assert "`/code`" in ambassador_text and "`/submit`" in ambassador_text and "`/setup`" not in ambassador_text
+
+    # Moderators see everything, and every moderator command — /setup included — carries the mark.
+    mod_text = _text((await emu.actor(world.guild.id, world.moderator.id).slash("help")).embeds)
+    lines = [line for line in mod_text.splitlines() if line.startswith(("🛡️ `/", "`/"))]
+    for command in ("/status", "/setup", "/digest post", "/codes report"):
+        assert f"🛡️ `{command}`" in lines_starting(lines, command), command
+    for command in ("/help", "/apply", "/code", "/leaderboard"):
+        assert lines_starting(lines, command).startswith(f"`{command}`"), command
+
+
+def lines_starting(lines: list[str], command: str) -> str:
+    return next(line for line in lines if line.removeprefix("🛡️ ").startswith(f"`{command}`"))
 
 
 async def test_status_is_for_moderators_only(emu: Emulator, world: World, runner: BotRunner) -> None:

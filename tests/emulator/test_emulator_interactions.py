@@ -19,6 +19,30 @@ class Feedback(discord.ui.Modal, title="Feedback"):
         await interaction.response.send_message(f"thanks: {self.text.value}", ephemeral=True)
 
 
+class Verdict(discord.ui.Modal, title="Verdict"):
+    """A select inside a label, beside a text input in one: how forms ask a pick-one question."""
+
+    note: discord.ui.Label[Verdict] = discord.ui.Label(
+        text="Note", component=discord.ui.TextInput(custom_id="note", required=False)
+    )
+    choice: discord.ui.Label[Verdict] = discord.ui.Label(
+        text="Feature it?",
+        component=discord.ui.Select(
+            custom_id="choice",
+            options=[
+                discord.SelectOption(label="Yes", value="yes"),
+                discord.SelectOption(label="No", value="no", default=True),
+            ],
+        ),
+    )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        assert isinstance(self.note.component, discord.ui.TextInput)
+        assert isinstance(self.choice.component, discord.ui.Select)
+        picked = ",".join(self.choice.component.values)
+        await interaction.response.send_message(f"{picked}: {self.note.component.value}", ephemeral=True)
+
+
 class Counter(discord.ui.View):
     def __init__(self) -> None:
         super().__init__(timeout=None)
@@ -62,6 +86,10 @@ def build_commands(bot: EmuBot) -> None:
     @bot.tree.command(description="Feedback form")
     async def feedback(interaction: discord.Interaction) -> None:
         await interaction.response.send_modal(Feedback())
+
+    @bot.tree.command(description="Give a verdict")
+    async def verdict(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(Verdict())
 
     @bot.tree.command(description="Answers twice")
     async def twice(interaction: discord.Interaction) -> None:
@@ -150,6 +178,21 @@ async def test_modal_shown_and_submitted(emu: Emulator, guild: Guild) -> None:
         answer = await actor.submit_modal(reply.modal, {"feedback_text": "great"})
         assert answer.content == "thanks: great"
         assert answer.ephemeral
+
+
+async def test_a_select_in_a_modal_is_answered_with_the_values_picked(emu: Emulator, guild: Guild) -> None:
+    alice = emu.add_member(guild.id, "alice")
+    async with running(emu, EmuBot(build_commands)):
+        actor = emu.actor(guild.id, alice.id)
+        reply = await actor.slash("verdict")
+        assert (await actor.submit_modal(reply.modal, {"note": "nice", "choice": ["yes"]})).content == "yes: nice"
+        reply = await actor.slash("verdict")
+        assert (await actor.submit_modal(reply.modal, {})).content == "no: "  # untouched: its default option
+        reply = await actor.slash("verdict")
+        with pytest.raises(AssertionError, match="offers"):
+            await actor.submit_modal(reply.modal, {"choice": ["maybe"]})
+        with pytest.raises(AssertionError, match="list of values"):
+            await actor.submit_modal(reply.modal, {"choice": "yes"})
 
 
 async def test_second_initial_response_is_refused(emu: Emulator, guild: Guild) -> None:

@@ -160,7 +160,9 @@ async def submission_post(p: Program) -> Message:
     return next(m for m in reversed(p.emu.state.messages_in(review)) if m.components)
 
 
-def with_modal(custom_id_prefix: str, post: Callable[[Program], Awaitable[Message]], values: dict[str, str]) -> Action:
+def with_modal(
+    custom_id_prefix: str, post: Callable[[Program], Awaitable[Message]], values: dict[str, str | list[str]]
+) -> Action:
     """Press a moderator button on a prepared post; if it opens a form, fill it in."""
 
     async def prepare(p: Program) -> Act:
@@ -372,7 +374,7 @@ BUTTONS: dict[str, Action] = {
     "WaitlistButton": with_modal("collective:application:waitlist:", application_post, {}),
     "RejectButton": with_modal("collective:application:reject:", application_post, {"reason": "Not this season."}),
     "ApproveSubmissionButton": with_modal(
-        "collective:submission:approve:", submission_post, {"feedback": "Lovely", "feature": "no"}
+        "collective:submission:approve:", submission_post, {"feedback": "Lovely", "feature": ["no"]}
     ),
     "ChangesSubmissionButton": with_modal(
         "collective:submission:changes:", submission_post, {"feedback": "Brighter light, please"}

@@ -42,12 +42,9 @@ async def bind_channels(bot: CollectiveBot, emu: Emulator, guild_id: int, *names
     return ids
 
 
-def footers(message: Any) -> list[str]:
-    return [str(card.get("footer", {}).get("text", "")) for card in message.embeds]
-
-
-def marked(emu: Emulator, channel_id: int, marker: str) -> list[Any]:
-    return [m for m in emu.state.messages_in(channel_id) if any(marker in text for text in footers(m))]
+def titled(emu: Emulator, channel_id: int, title: str) -> list[Any]:
+    """The channel's posts with an embed titled ``title``: how a member tells the digest from other posts."""
+    return [m for m in emu.state.messages_in(channel_id) if any(title in c.get("title", "") for c in m.embeds)]
 
 
 def text_of(message: Any) -> str:
@@ -77,7 +74,7 @@ async def test_a_refused_digest_is_retried_and_moderators_are_told(
 
     clock.advance(timedelta(minutes=1))
     await bot.scheduler.run_due(clock.now())
-    assert len(marked(emu, channels["announcements"], f"collective:digest:{gid}:")) == 1
+    assert len(titled(emu, channels["announcements"], "This week in the program")) == 1
     assert await bot.db.fetchval("SELECT status FROM job_runs WHERE job = 'digest'") == "done"
     notices = [m for m in emu.state.messages_in(channels["review"]) if "refused" in text_of(m)]
     assert len(notices) == 1  # told once, not again on success
@@ -140,8 +137,8 @@ async def test_a_storm_of_429s_and_5xx_still_posts_everything_once(
     report = await bot.scheduler.run_due(clock.now())
     assert report.failed == [] and {label.split()[0] for label in report.ran} >= {"digest", "leaderboard"}
     assert all(rule.exhausted for rule in storm + errors), [(r.path.pattern, r.hits) for r in storm + errors]
-    assert len(marked(emu, channels["announcements"], f"collective:digest:{gid}:")) == 1
-    assert len(marked(emu, channels["leaderboard"], f"collective:leaderboard:{gid}:")) == 1
+    assert len(titled(emu, channels["announcements"], "This week in the program")) == 1
+    assert len(titled(emu, channels["leaderboard"], "This week's top")) == 1
 
 
 async def pending_celebrations(bot: CollectiveBot) -> bool:

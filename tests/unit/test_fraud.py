@@ -57,7 +57,7 @@ async def test_digest_sections_and_metrics(db: Database, clock: FixedClock) -> N
     week = DigestWindow(clock.now() - timedelta(days=7), clock.now(), clock.now().tzinfo)  # type: ignore[arg-type]
     earlier = DigestWindow(week.start - timedelta(days=7), week.start, week.zone)
     (public,) = await sales_section(db, GUILD, week)
-    assert public.audience == "public" and "1 order(s)" in public.lines[0] and "-50%" in public.lines[0]
+    assert public.audience == "public" and "1 order through codes" in public.lines[0] and "-50%" in public.lines[0]
     (private,) = await flags_section(db, GUILD, week)
     assert private.audience == "moderators" and "own email" in private.lines[0]
     assert await orders_metric(db, GUILD, [earlier, week]) == [2, 1]

@@ -147,7 +147,7 @@ async def test_digest_sections_and_metric(db: Database, clock: FixedClock) -> No
     clock.advance(content_digest.STALE_AFTER * 2)
     window = DigestWindow(start, clock.now(), UTC_ZONE)
     sections = {s.key: s for s in await content_digest.content_sections(db, GUILD, window)}
-    assert "1 piece(s)" in sections["content_approved"].lines[0]
+    assert "1 piece of content" in sections["content_approved"].lines[0]
     assert "Winter glow" in sections["briefs_open"].lines[0]
     assert sections["review_backlog"].audience == "moderators"
     assert await content_digest.content_approved(db, GUILD, [window, DigestWindow(start, start, UTC_ZONE)]) == [1, 0]

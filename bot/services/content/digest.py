@@ -9,6 +9,7 @@ from bot.clock import from_db, to_db
 from bot.db import Database
 from bot.services.digest.sections import DigestSection, DigestWindow, section_provider, weekly_metric
 from bot.services.program.bindings import get_channel_id
+from bot.text import plural
 
 STALE_AFTER = timedelta(hours=48)
 
@@ -29,13 +30,15 @@ async def content_sections(db: Database, guild_id: int, window: DigestWindow) ->
     )
     if approved:
         showcase = await get_channel_id(db, guild_id, "showcase")
-        lines = [f"{len(approved)} piece(s) of content approved this week — thank you, creators!"]
-        highlights = []
+        lines = [f"{plural(len(approved), 'piece')} of content approved this week — thank you, creators!"]
+        highlights: list[tuple[str, str]] = []
         for row in approved:
             about = f" for “{row['title']}”" if row["title"] else ""
             lines.append(f"{ref.member(row['user_id'])} — {row['platform']}{about}: {row['link']}")
             if showcase and row["showcase_message_id"]:
-                highlights.append(ref.message(guild_id, showcase, row["showcase_message_id"]))
+                highlights.append(
+                    (f"{row['platform']}{about}", ref.message(guild_id, showcase, row["showcase_message_id"]))
+                )
         sections.append(DigestSection("content_approved", "Content approved", lines, order=40, highlights=highlights))
 
     briefs = await db.fetchall(
@@ -60,7 +63,7 @@ async def content_sections(db: Database, guild_id: int, window: DigestWindow) ->
         (guild_id, to_db(window.end - STALE_AFTER)),
     )
     if stale:
-        lines = [f"{len(stale)} submission(s) waiting more than 48 hours — /review opens the oldest."]
+        lines = [f"{plural(len(stale), 'submission')} waiting more than 48 hours — /review opens the oldest."]
         lines += [
             f"#{row['id']} by {ref.member(row['user_id'])}, since {_day(row['created_at'], window)}" for row in stale
         ]

@@ -31,7 +31,8 @@ class DigestSection:
     lines: list[str]  # formatted, most important first; the digest trims to fit Discord's limits
     audience: Literal["public", "moderators"] = "public"
     order: int = 100  # lower comes first
-    highlights: list[str] = field(default_factory=list)  # short links worth a mention (message URLs)
+    # Links worth a mention as (what it is, URL): the label is what readers click, so it says what they get.
+    highlights: list[tuple[str, str]] = field(default_factory=list)
 
 
 SectionProvider = Callable[[Database, int, DigestWindow], Awaitable[list[DigestSection]]]

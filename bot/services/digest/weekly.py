@@ -19,6 +19,7 @@ from bot.services.digest import sections as digest_sections
 from bot.services.digest.sections import DigestSection, DigestWindow
 from bot.services.polls.polls import results as poll_results
 from bot.services.program.guild_settings import GuildSettings
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +98,15 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
+def _link_label(label: str) -> str:
+    # Brackets would end the link text early; a long label would crowd out the section's lines.
+    return _clip(label.replace("[", "(").replace("]", ")").strip() or "link", 40)
+
+
 def _section_text(section: DigestSection, limit: int) -> str:
     """The section's lines, most important first, within ``limit`` characters; the rest counted."""
     lines = [line for line in section.lines if line.strip()] or ["Nothing this week."]
-    links = " · ".join(f"[{i}]({url})" for i, url in enumerate(section.highlights[:10], start=1))
+    links = " · ".join(f"[{_link_label(label)}]({url})" for label, url in section.highlights[:10])
     kept: list[str] = []
     used = 0
     for index, line in enumerate(lines):
@@ -149,9 +155,13 @@ def fit_embed(title: str, description: str, sections: list[DigestSection], foote
 
 
 def summary_line(digest: Digest) -> str:
+    """The days the digest covers. A week posted Monday 09:00 ends with Sunday: naming the Monday too read as
+    an eight-day week running into the next one."""
     start = digest.window.start.astimezone(digest.window.zone)
-    end = (digest.window.end - timedelta(seconds=1)).astimezone(digest.window.zone)
-    return f"The week of {start:%a %d %b} – {end:%a %d %b %Y}."
+    last_day = digest.window.end.astimezone(digest.window.zone) - timedelta(days=1)
+    if last_day.date() <= start.date():
+        return f"{start:%a %d %b %Y}."
+    return f"The week of {start:%a %d %b} – {last_day:%a %d %b %Y}."
 
 
 def public_text(digest: Digest, marker: str) -> EmbedText:
@@ -244,13 +254,14 @@ async def points_section(db: Database, guild_id: int, window: DigestWindow) -> l
         f"{medal} **{row['display_name']}** — {int(row['amount']):,} pts"
         for medal, row in zip(medals, top, strict=False)
     ]
-    lines += [
-        f"📈 **{row['display_name']}** climbed {row['amount']} place{'s' if row['amount'] != 1 else ''} to"
-        f" #{row['end_rank']}"
+    movers = [
+        f"📈 **{row['display_name']}** climbed {plural(row['amount'], 'place')} to #{row['end_rank']}"
         for row in rows
         if row["kind"] == "climb"
     ]
-    return [DigestSection("points", "🏆 Points: top 5 and biggest movers", lines, order=20)]
+    # Announce the movers only in a week that has some.
+    title = "🏆 Points: top 5 and biggest movers" if movers else "🏆 Points: top 5"
+    return [DigestSection("points", title, lines + movers, order=20)]
 
 
 @digest_sections.weekly_metric("points", "Points earned")
@@ -277,15 +288,15 @@ async def polls_section(db: Database, guild_id: int, window: DigestWindow) -> li
     if not rows and not open_now:
         return []
     lines: list[str] = []
-    links: list[str] = []
+    links: list[tuple[str, str]] = []
     for row in rows[:10]:
         outcome = await poll_results(db, int(row["id"]))
         winners = " / ".join(outcome.winners) or "no votes"
         lines.append(f"**{outcome.poll.question}** → {winners} ({outcome.voters} voted)")
         if outcome.poll.results_url:
-            links.append(outcome.poll.results_url)
+            links.append((f"Results: {outcome.poll.question}", outcome.poll.results_url))
     if len(rows) > 10:
         lines.append(f"… and {len(rows) - 10} more closed polls")
     if open_now:
-        lines.append(f"🗳️ {open_now} poll{'s' if open_now != 1 else ''} open now — vote in the focus-group channel.")
+        lines.append(f"🗳️ {plural(open_now, 'poll')} open now — vote in the focus-group channel.")
     return [DigestSection("polls", "🗳️ Focus-group polls", lines, order=60, highlights=links)]

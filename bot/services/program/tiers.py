@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.text import plural
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
 
@@ -105,7 +106,10 @@ async def delete_tier(tx: Transaction, guild_id: int, key: str) -> Tier:
     tier = await get_tier(tx, guild_id, key)
     used = int(await tx.fetchval("SELECT COUNT(*) FROM members WHERE guild_id = ? AND tier = ?", (guild_id, tier.key)))
     if used:
-        raise Conflict(f"{used} member(s) are in the {tier.name} tier; move them with /ambassador tier first.")
+        raise Conflict(
+            f"{plural(used, 'member')} {'is' if used == 1 else 'are'} in the {tier.name} tier;"
+            " move them with /ambassador tier first."
+        )
     await tx.execute("DELETE FROM tiers WHERE guild_id = ? AND key = ?", (guild_id, tier.key))
     await tx.execute("DELETE FROM bindings WHERE guild_id = ? AND purpose = ?", (guild_id, f"role:tier:{tier.key}"))
     return tier

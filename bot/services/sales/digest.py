@@ -12,6 +12,7 @@ from bot.db import Database
 from bot.services.digest.sections import DigestSection, DigestWindow, section_provider, weekly_metric
 from bot.services.sales import fraud
 from bot.services.sales.payloads import exponent, format_minor
+from bot.text import plural
 
 
 def _change(now: int, before: int) -> str:
@@ -57,11 +58,11 @@ async def sales_section(db: Database, guild_id: int, window: DigestWindow) -> li
         orders, before = sum(t.orders for t in now_lines), sum(t.orders for t in old_lines)
         net, net_before = sum(t.net for t in now_lines), sum(t.net for t in old_lines)
         lines.append(
-            f"🛍️ {orders} order(s) through codes ({_change(orders, before)} vs last week), "
+            f"🛍️ {plural(orders, 'order')} through codes ({_change(orders, before)} vs last week), "
             f"{format_minor(net, currency)} net ({_change(net, net_before)})"
         )
     for place, line in enumerate(this_week[:3], start=1):
-        lines.append(f"{place}. {ref.member(line.user_id)} — {line.orders} order(s)")
+        lines.append(f"{place}. {ref.member(line.user_id)} — {plural(line.orders, 'order')}")
     return [DigestSection("sales", "Sales through codes", lines, order=30)]
 
 

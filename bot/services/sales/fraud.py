@@ -15,6 +15,7 @@ from typing import Literal
 
 from bot.clock import from_db, to_db
 from bot.db import Database
+from bot.text import plural
 
 SPIKE_FACTOR = 3
 SPIKE_MIN_ORDERS = 10
@@ -43,7 +44,7 @@ async def self_referrals(db: Database, guild_id: int, start: datetime, end: date
             "self_referral",
             int(row["user_id"]),
             row["code"],
-            f"{row['n']} order(s) paid with the ambassador's own email: {str(row['orders'])[:200]}",
+            f"{plural(row['n'], 'order')} paid with the ambassador's own email: {str(row['orders'])[:200]}",
         )
         for row in rows
     ]
@@ -59,7 +60,8 @@ async def unknown_codes(db: Database, guild_id: int, since: datetime, limit: int
             "unknown_code",
             None,
             row["code"],
-            f"used in {row['orders']} order(s) but no ambassador holds it (last {from_db(row['last_seen_at']):%d %b})",
+            f"used in {plural(row['orders'], 'order')} but no ambassador holds it"
+            f" (last {from_db(row['last_seen_at']):%d %b})",
         )
         for row in rows
     ]
