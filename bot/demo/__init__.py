@@ -15,11 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import FixedClock
-from bot.demo import codes, content, engagement, events, foundation, onboarding
+from bot.demo import codes, content, digest, engagement, events, foundation, money, onboarding
 from bot.demo.stage import TOKEN, Demo, running_bot
 from emulator import Emulator
 
-WEEK_START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday morning
+# A Monday, half a minute after the digest's default time (09:00 UTC): the scripted week ends exactly seven days
+# later with the next Monday's digest. Half a minute, because the scheduler skips a period due before it first
+# saw the server — at 09:00 sharp it would owe this Monday's digest before /setup made a channel for it.
+WEEK_START = datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC)
 MANAGE_GUILD = 1 << 5
 
 Scene = Callable[[Demo], Awaitable[None]]
@@ -29,7 +32,9 @@ SCENES: list[Scene] = [
     codes.play,
     content.play,
     engagement.play,
+    money.play,
     events.play,
+    digest.play,  # last: the week ends with it, and it shows the event created before it
 ]
 
 

@@ -1,16 +1,14 @@
-"""Demo scene: a focus-group poll (vote, change of mind, automatic close), standings, and the weekly digest."""
+"""Demo scene: a focus-group poll (vote, change of mind, automatic close) and where alice stands."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from bot.demo.stage import Demo
-from bot.periods import weekly
 from bot.services.program import bindings
-from bot.services.program.guild_settings import get_settings
 from emulator.models import Message
 
-CHANNELS = ("announcements", "focus_group", "leaderboard", "review")
+CHANNELS = ("focus_group", "leaderboard")
 
 
 def _bot_posts(demo: Demo, channel_id: int) -> list[Message]:
@@ -32,8 +30,7 @@ async def _press(demo: Demo, who: str, message: Message, poll_id: int, option: i
 async def play(demo: Demo) -> None:
     db, guild_id = demo.bot.db, demo.guild_id
     focus = await bindings.get_channel_id(db, guild_id, "focus_group")
-    announcements = await bindings.get_channel_id(db, guild_id, "announcements")
-    assert focus is not None and announcements is not None
+    assert focus is not None
 
     demo.scene("Focus group: mira asks what to make next")
     before = len(_bot_posts(demo, focus))
@@ -59,12 +56,3 @@ async def play(demo: Demo) -> None:
     demo.scene("alice checks where she stands")
     await demo.slash("alice", "leaderboard")
     await demo.slash("alice", "profile")
-
-    settings = await get_settings(db, guild_id)
-    due = weekly(demo.clock.now(), settings.zone, settings.digest_weekday, settings.digest_time).following.due_at
-    before = len(_bot_posts(demo, announcements))
-    await demo.advance_to(due)
-    demo.scene("Monday 09:00: the weekly digest posts by itself")
-    for message in _bot_posts(demo, announcements)[before:]:
-        demo.show_message(message, "#announcements")
-        demo.narrate(f"attached: {', '.join(message.files) or 'nothing'}")

@@ -1,9 +1,11 @@
-"""Demo scene: an in-person meetup with one seat — RSVP, waitlist, reminder, check-in and points."""
+"""Demo scene: an in-person meetup with one seat — RSVP, waitlist, reminder, check-in and points; then next
+week's workshop is announced, so the digest at the end of the week has an upcoming event to show."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from bot.demo.stage import Demo
 from bot.services.engagement import points
@@ -30,20 +32,16 @@ async def _press(demo: Demo, who: str, message: Message, custom_id: str, label: 
     demo.show_reply(reply, who)
 
 
-async def play(demo: Demo) -> None:
-    demo.scene("Events: mira plans an in-person meetup with a single seat")
+async def _create(demo: Demo, start: datetime, **options: Any) -> tuple[Message, int]:
+    """/event create as mira types it (times in the server's zone); the announcement and the event's number."""
     zone = (await get_settings(demo.bot.db, demo.guild_id)).zone
-    day = (demo.clock.now().astimezone(zone) + timedelta(days=3)).date()
-    start = datetime.combine(day, time(18, 0), tzinfo=zone)
+    local = start.astimezone(zone)
     await demo.slash(
         "mira",
         "event create",
-        title="Glow Lab tour",
-        start=start.strftime("%Y-%m-%d %H:%M"),
-        end=(start + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
-        capacity=1,
-        location="Glow HQ, Berlin",
-        description="See where the serums are made, meet the formulators, take home a sample box.",
+        start=local.strftime("%Y-%m-%d %H:%M"),
+        end=(local + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
+        **options,
     )
     scheduled = demo.emu.state.events_in(demo.guild_id)[-1]
     demo.narrate(f"Discord now lists the scheduled event “{scheduled.name}” in the server's Events tab")
@@ -51,7 +49,21 @@ async def play(demo: Demo) -> None:
     assert channel_id is not None
     post = _latest_from_bot(demo, channel_id)
     demo.show_message(post, "#announcements")
-    event_id = int(re.findall(r"Event #(\d+)", post.embeds[0]["footer"]["text"])[0])
+    return post, int(re.findall(r"Event #(\d+)", post.embeds[0]["footer"]["text"])[0])
+
+
+async def play(demo: Demo) -> None:
+    await demo.advance_to(demo.day(2, 12))
+    demo.scene("Events: mira plans an in-person meetup with a single seat")
+    start = demo.day(3, 18)
+    post, event_id = await _create(
+        demo,
+        start,
+        title="Glow Lab tour",
+        capacity=1,
+        location="Glow HQ, Berlin",
+        description="See where the serums are made, meet the formulators, take home a sample box.",
+    )
     going, decline = f"collective:event:going:{event_id}", f"collective:event:decline:{event_id}"
 
     seen = len(demo.emu.dms_to(demo.people["chen"]))
@@ -75,3 +87,15 @@ async def play(demo: Demo) -> None:
     await demo.slash("chen", "checkin", code=code)
     total = await points.balance(demo.bot.db, demo.guild_id, demo.people["chen"])
     demo.narrate(f"chen's points balance is now {total}; the second check-in awarded nothing more")
+
+    await demo.advance_to(demo.day(4, 10))
+    demo.scene("mira announces next week's workshop")
+    post, event_id = await _create(
+        demo,
+        demo.day(10, 18),
+        title="Winter skin workshop",
+        capacity=12,
+        location="Glow HQ, Berlin",
+        description="Hands-on: build a winter routine with the formulators.",
+    )
+    await _press(demo, "alice", post, f"collective:event:going:{event_id}", "Going")

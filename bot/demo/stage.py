@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,13 @@ class Demo:
         self.out = out
         self.people: dict[str, int] = {}
         self.guild_id = 0
+        self.started = clock.now()
+
+    def day(self, offset: int, hour: int, minute: int = 0) -> datetime:
+        """A time in the scripted week: ``offset`` days after the first day, at hour:minute UTC. Scenes move
+        to fixed times so the week stays a week, however long the scenes before them took."""
+        first = datetime.combine(self.started.astimezone(UTC).date(), time(hour, minute), tzinfo=UTC)
+        return first + timedelta(days=offset)
 
     def print(self, text: str = "") -> None:
         print(text, file=self.out)
@@ -58,11 +65,21 @@ class Demo:
             self.print(line)
 
     async def slash(self, who: str, command: str, **options: Any) -> Reply:
-        shown = " ".join(f"{k}:{v}" for k, v in options.items())
+        shown = " ".join(f"{k}:{self._shown(v)}" for k, v in options.items())
         self.print(f"\n » {who}: /{command} {shown}".rstrip())
         reply = await self.emu.actor(self.guild_id, self.people[who]).slash(command, **options)
         self.show_reply(reply, who)
         return reply
+
+    def _shown(self, value: Any) -> str:
+        """An option as the member typed or picked it: a file by its name, a member by their @name (the
+        driver sends their id, which nobody sees)."""
+        if isinstance(value, tuple):  # an attachment: (filename, bytes, content type)
+            return str(value[0])
+        names = {user_id: name for name, user_id in self.people.items()}
+        if isinstance(value, int) and value in names:
+            return f"@{names[value]}"
+        return str(value)
 
     def show_message(self, message: Message, where: str) -> None:
         self.print(f"   bot → {where}:")
