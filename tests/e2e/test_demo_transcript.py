@@ -191,20 +191,9 @@ def test_the_demos_own_lines_show_no_markers_ids_or_plural_slips(transcript: str
     assert _plural_problems(own) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 15 item 6, fixed in parallel outside bot/demo: message footers still carry the exactly-once "
-    "markers (collective:timer:…, collective:poll:…:results, collective:application:…, "
-    "collective:digest:<server id>:…) posted by cogs/ and bot/posting.py",
-)
 def test_what_members_and_moderators_see_has_no_internal_markers_or_raw_ids(transcript: str) -> None:
     assert _marker_and_id_problems(_shown_by_bot(transcript)) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 15 item 7, fixed in parallel outside bot/demo: cogs/ and services/ still write "
-    "'order(s)', 'day(s)', 'piece(s)', '1 orders', '1 ambassadors'",
-)
 def test_what_members_and_moderators_see_has_no_plural_slips(transcript: str) -> None:
     assert _plural_problems(_shown_by_bot(transcript)) == []
