@@ -31,13 +31,15 @@ Undo = Callable[[], Awaitable[None]]  # void the record whose post Discord refus
 class Rendered:
     """What a record looks like on Discord."""
 
-    embed: discord.Embed
+    embed: discord.Embed | None  # None on a refresh that only changes the controls
     view: discord.ui.View | None = None
     content: str | None = None
     file: discord.File | None = None  # a file can be sent once: render afresh for each attempt
 
     def send_kwargs(self) -> dict[str, Any]:
-        send: dict[str, Any] = {"embed": self.embed, "allowed_mentions": discord.AllowedMentions.none()}
+        send: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+        if self.embed is not None:
+            send["embed"] = self.embed
         if self.view is not None:
             send["view"] = self.view
         if self.content is not None:
@@ -85,7 +87,10 @@ async def refresh_record(
         return False
     message = bot.get_partial_messageable(channel_id, guild_id=guild_id).get_partial_message(message_id)
     try:
-        await message.edit(embed=rendered.embed, view=rendered.view)
+        if rendered.embed is None:
+            await message.edit(view=rendered.view)
+        else:
+            await message.edit(embed=rendered.embed, view=rendered.view)
     except discord.HTTPException as exc:
         log.warning("could not update the post %s in channel %s: %s", message_id, channel_id, exc)
         return False

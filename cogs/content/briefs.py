@@ -28,6 +28,7 @@ from bot.ui.embeds import BRAND, SUCCESS, clip, embed
 from bot.ui.interactions import guild_id_of
 from bot.ui.markup import message_url
 from bot.ui.paginator import Paginator, field_pages
+from bot.ui.posted_record import Rendered, post_record, refresh_record
 from bot.ui.times import when
 from cogs.content.brief_ui import (
     CancelDraftButton,
@@ -40,7 +41,6 @@ from cogs.content.brief_ui import (
 from cogs.content.content_ui import (
     FormModal,
     channel_id_or_setup,
-    messageable,
     zone_of,
 )
 from cogs.onboarding.membership import tell_moderators
@@ -123,9 +123,12 @@ class Briefs(commands.Cog, name="Briefs"):
 
     async def _post(self, brief: Brief, channel_id: int) -> Brief:
         zone = await zone_of(self.bot, brief.guild_id)
-        message = await messageable(self.bot, brief.guild_id, channel_id).send(
-            embed=brief_embed(brief, zone), view=brief_view(brief)
-        )
+
+        async def store(channel_id: int, message_id: int) -> None:
+            await briefs.set_posted(self.bot.db, brief.id, channel_id, message_id, None)
+
+        rendered = Rendered(brief_embed(brief, zone), brief_view(brief))
+        message = await post_record(self.bot, brief.guild_id, channel_id, rendered, store=store)
         thread_id = None
         try:
             thread = await message.create_thread(
@@ -138,15 +141,14 @@ class Briefs(commands.Cog, name="Briefs"):
             await tell_moderators(
                 self.bot, brief.guild_id, f"⚠️ Brief “{brief.title}” has no questions thread. {explain_refusal(exc)}"
             )
-        await briefs.set_posted(self.bot.db, brief.id, channel_id, message.id, thread_id)
+        if thread_id is not None:
+            await briefs.set_posted(self.bot.db, brief.id, channel_id, message.id, thread_id)
         return await briefs.get_brief(self.bot.db, brief.guild_id, brief.id)
 
     async def _refresh_post(self, brief: Brief) -> None:
-        if brief.channel_id is None or brief.message_id is None:
-            return
         zone = await zone_of(self.bot, brief.guild_id)
-        message = messageable(self.bot, brief.guild_id, brief.channel_id).get_partial_message(brief.message_id)
-        await message.edit(embed=brief_embed(brief, zone), view=brief_view(brief))
+        rendered = Rendered(brief_embed(brief, zone), brief_view(brief))
+        await refresh_record(self.bot, brief.guild_id, brief.channel_id, brief.message_id, rendered)
 
     async def _default_points(self, guild_id: int) -> int:
         return (await get_settings(self.bot.db, guild_id)).points_submission_approved

@@ -15,7 +15,6 @@ from discord.ext import commands
 
 from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup
-from bot.posting import post_once
 from bot.scheduler import Timer
 from bot.services.content import drops
 from bot.services.content.drops import Drop, DropImage
@@ -25,8 +24,9 @@ from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.paginator import Paginator, field_pages
+from bot.ui.posted_record import Rendered, post_record
 from bot.ui.times import when
-from cogs.content.content_ui import channel_id_or_setup, messageable, zone_of
+from cogs.content.content_ui import channel_id_or_setup, zone_of
 
 log = logging.getLogger(__name__)
 PER_PAGE = 6
@@ -128,22 +128,19 @@ class Drops(commands.Cog, name="Drops"):
             return
         channel_id = await channel_id_or_setup(self.bot, drop.guild_id, "drops")
         zone = await zone_of(self.bot, drop.guild_id)
-        send: dict[str, Any] = {"embed": drop_embed(drop, zone)}
+        rendered = Rendered(drop_embed(drop, zone))
         image = await drops.image_of(self.bot.db, drop.id)
         if image is not None:
-            send["file"] = discord.File(io.BytesIO(image.data), filename=image.name)
+            rendered.file = discord.File(io.BytesIO(image.data), filename=image.name)
         if drop.ask_ack and drop.embargo_until is not None:
-            send["view"] = DisplayView().button(
+            rendered.view = DisplayView().button(
                 ack_label(drop, zone), custom_id("drop", "ack", drop.id), discord.ButtonStyle.primary
             )
-        assert self.bot.user is not None
-        message = await post_once(
-            messageable(self.bot, drop.guild_id, channel_id),
-            author_id=self.bot.user.id,
-            attempt=timer.attempt,
-            **send,
-        )
-        await drops.mark_published(self.bot.db, drop.id, channel_id, message.id, now)
+
+        async def store(channel_id: int, message_id: int) -> None:
+            await drops.mark_published(self.bot.db, drop.id, channel_id, message_id, now)
+
+        await post_record(self.bot, drop.guild_id, channel_id, rendered, store=store, attempt=timer.attempt)
 
     @drop.command(name="list", description="Scheduled and published drops, with who acknowledged")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:

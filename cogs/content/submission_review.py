@@ -28,6 +28,7 @@ from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import DANGER, SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.markup import message_url
+from bot.ui.posted_record import Rendered, refresh_record
 from cogs.content.content_ui import (
     Field,
     FormHandler,
@@ -176,13 +177,8 @@ class Review(commands.Cog, name="Review"):
             return None
         zone = await zone_of(self.bot, sub.guild_id)
         card = submission_card(sub, outcome.brief.title if outcome.brief else None, zone)
-        try:
-            message = messageable(self.bot, sub.guild_id, sub.review_channel_id).get_partial_message(
-                sub.review_message_id
-            )
-            await message.edit(embed=card, view=None, allowed_mentions=discord.AllowedMentions.none())
-        except discord.HTTPException as exc:
-            log.warning("could not update the review post of submission %s: %s", sub.id, exc)
+        decided = Rendered(card, None)  # decided: the buttons go
+        if not await refresh_record(self.bot, sub.guild_id, sub.review_channel_id, sub.review_message_id, decided):
             return "(I couldn't update the post in the review channel.)"
         return None
 

@@ -30,6 +30,7 @@ from bot.ui.embeds import BRAND, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.markup import message_url
 from bot.ui.paginator import Paginator, field_pages
+from bot.ui.posted_record import Rendered, post_record
 from bot.ui.times import local_time
 from cogs.content.content_ui import (
     Field,
@@ -238,10 +239,11 @@ class Submissions(commands.Cog, name="Submissions"):
         channel_id = await channel_id_or_setup(self.bot, sub.guild_id, "review")
         zone = await zone_of(self.bot, sub.guild_id)
         card = submission_card(sub, await brief_title_of(self.bot, sub), zone)
-        message = await messageable(self.bot, sub.guild_id, channel_id).send(
-            embed=card, view=review_buttons(sub.id), allowed_mentions=discord.AllowedMentions.none()
-        )
-        await submissions.set_review_message(self.bot.db, sub.id, channel_id, message.id)
+
+        async def store(channel_id: int, message_id: int) -> None:
+            await submissions.set_review_message(self.bot.db, sub.id, channel_id, message_id)
+
+        await post_record(self.bot, sub.guild_id, channel_id, Rendered(card, review_buttons(sub.id)), store=store)
 
     async def _flag_stale(self, timer: Timer, now: datetime) -> None:
         guild_id = timer.guild_id

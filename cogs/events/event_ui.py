@@ -22,6 +22,7 @@ from bot.ui.base import SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import DANGER, SUCCESS, add_field, embed
 from bot.ui.interactions import guild_id_of
+from bot.ui.posted_record import Rendered, refresh_record
 from bot.ui.times import when
 
 if TYPE_CHECKING:
@@ -92,20 +93,11 @@ def rsvp_view(event: Event) -> discord.ui.View:
 
 async def refresh_announcement(bot: CollectiveBot, event: Event, zone: ZoneInfo) -> None:
     """Redraw the announcement (counts, edits, cancellation). Failure is logged, never fatal."""
-    if event.announcement_channel_id is None or event.announcement_message_id is None:
-        return
-    channel = bot.get_channel(event.announcement_channel_id)
-    if not isinstance(channel, discord.TextChannel):
+    if event.announcement_message_id is None:
         return
     card = announcement_card(event, await counts(bot.db, event.id), zone)
-    message = channel.get_partial_message(event.announcement_message_id)
-    try:
-        if event.status == "cancelled":
-            await message.edit(embed=card, view=None)
-        else:
-            await message.edit(embed=card, view=rsvp_view(event))
-    except discord.HTTPException as exc:
-        log.warning("could not update the announcement of event %s: %s", event.id, exc)
+    rendered = Rendered(card, None if event.status == "cancelled" else rsvp_view(event))
+    await refresh_record(bot, event.guild_id, event.announcement_channel_id, event.announcement_message_id, rendered)
 
 
 async def tell(bot: CollectiveBot, guild_id: int, user_ids: list[int], text: str, event: Event) -> None:

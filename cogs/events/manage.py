@@ -37,6 +37,7 @@ from bot.services.program import bindings
 from bot.services.program.guild_settings import get_settings
 from bot.text import plural
 from bot.ui.interactions import guild_id_of
+from bot.ui.posted_record import Rendered, post_record
 from bot.ui.times import when
 from cogs.events.event_ui import (
     announcement_card,
@@ -157,19 +158,23 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
             await db.perform(discard_event, guild.id, event.id)
             raise InvalidInput(f"Discord refused the scheduled event ({_reason(exc)}). Nothing was created.") from exc
         event = replace(event, discord_event_id=scheduled.id)
-        try:
-            message = await announcements.send(
-                embed=announcement_card(event, await counts(db, event.id), settings.zone), view=rsvp_view(event)
+
+        async def store(channel_id: int, message_id: int) -> None:
+            await attach_discord(
+                db, guild.id, event.id, discord_event_id=scheduled.id, channel_id=channel_id, message_id=message_id
             )
-        except discord.HTTPException as exc:
+
+        async def undo() -> None:  # nobody has seen the event yet: void it, and Discord's copy with it
             await db.perform(discard_event, guild.id, event.id)
             await _quietly(scheduled.delete())
+
+        rendered = Rendered(announcement_card(event, await counts(db, event.id), settings.zone), rsvp_view(event))
+        try:
+            message = await post_record(self.bot, guild.id, announcements.id, rendered, store=store, undo=undo)
+        except discord.HTTPException as exc:
             raise InvalidInput(
                 f"I couldn't post in {announcements.mention} ({_reason(exc)}). Nothing was created."
             ) from exc
-        await attach_discord(
-            db, guild.id, event.id, discord_event_id=scheduled.id, channel_id=announcements.id, message_id=message.id
-        )
         event = await get_event(db, guild.id, event.id)
         await interaction.followup.send(
             f"✅ Created **{event.title}** (event #{event.id}), {when_text(event, settings.zone)}, "

@@ -30,6 +30,7 @@ from bot.services.program.program_settings import get_onboarding_settings
 from bot.text import plural
 from bot.ui.embeds import SUCCESS, embed
 from bot.ui.interactions import guild_id_of
+from bot.ui.posted_record import Rendered, post_record, refresh_record
 from cogs.onboarding import membership as ms
 from cogs.onboarding.application_ui import DYNAMIC_ITEMS, ApplicationModal, RejectModal, review_embed, review_view
 
@@ -96,16 +97,15 @@ class Onboarding(commands.Cog, name="Onboarding"):
         member = await members.get_member(self.bot.db, app.guild_id, app.user_id)
         if channel is None:
             return
-        view = review_view(app)
+
+        async def store(channel_id: int, message_id: int) -> None:
+            await onboarding.set_review_post(self.bot.db, app.guild_id, app.id, channel_id, message_id)
+
+        rendered = Rendered(review_embed(app, member), review_view(app))
         try:
-            if view is None:
-                message = await channel.send(embed=review_embed(app, member), allowed_mentions=NO_MENTIONS)
-            else:
-                message = await channel.send(embed=review_embed(app, member), view=view, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as exc:
+            await post_record(self.bot, app.guild_id, channel.id, rendered, store=store)
+        except discord.HTTPException as exc:  # the application is stored: /applications still lists it
             log.warning("could not post application %s for review: %s", app.id, exc)
-            return
-        await onboarding.set_review_post(self.bot.db, app.guild_id, app.id, channel.id, message.id)
 
     # -- the review buttons -----------------------------------------------------------------------------
 
@@ -184,17 +184,9 @@ class Onboarding(commands.Cog, name="Onboarding"):
         return f"Rejected {who}; {note}."
 
     async def refresh_review_post(self, app: Application, *, position: int | None = None) -> None:
-        if app.review_channel_id is None or app.review_message_id is None:
-            return
-        channel = self.bot.get_channel(app.review_channel_id)
-        if not isinstance(channel, discord.TextChannel):
-            return
         member = await members.get_member(self.bot.db, app.guild_id, app.user_id)
-        message = channel.get_partial_message(app.review_message_id)
-        try:
-            await message.edit(embed=review_embed(app, member, position=position), view=review_view(app))
-        except discord.HTTPException as exc:
-            log.warning("could not update the review post of application %s: %s", app.id, exc)
+        rendered = Rendered(review_embed(app, member, position=position), review_view(app))
+        await refresh_record(self.bot, app.guild_id, app.review_channel_id, app.review_message_id, rendered)
 
     # -- seats, leaving and role retries ------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from bot.checks import ModeratorGroup
 from bot.dm import send_dm
 from bot.errors import Conflict, InvalidInput
 from bot.outbox import OutboxItem
-from bot.posting import find_posted, post_once
+from bot.posting import post_once
 from bot.scheduler import Timer
 from bot.services.polls import polls
 from bot.services.program.bindings import get_channel_id
@@ -35,6 +35,7 @@ from bot.ui.base import BaseModal, DisplayView, SafeDynamicItem
 from bot.ui.custom_ids import custom_id, template
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
 from bot.ui.interactions import guild_id_of
+from bot.ui.posted_record import Rendered, post_record, refresh_record
 from bot.ui.times import when
 
 log = logging.getLogger(__name__)
@@ -71,16 +72,6 @@ def components(poll: polls.Poll, *, disabled: bool = False) -> discord.ui.View:
             )
         )
     return view
-
-
-def controls_poll_id(message: discord.Message) -> int | None:
-    """The poll whose voting controls ``message`` carries (found by their custom ids, which members never see)."""
-    for row in message.components:
-        for item in getattr(row, "children", [row]):
-            parts = (getattr(item, "custom_id", None) or "").split(":")
-            if len(parts) >= 4 and parts[:3] in (["collective", "poll", "vote"], ["collective", "poll", "pick"]):
-                return int(parts[3]) if parts[3].isdigit() else None
-    return None
 
 
 def poll_embed(poll: polls.Poll, zone: Any) -> discord.Embed:
@@ -257,16 +248,12 @@ class PollsCog(commands.Cog, name="Polls"):
         if channel_id is None:
             log.warning("poll %s not posted: guild %s has no focus-group channel bound", poll.id, guild_id)
             return
-        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
-        assert self.bot.user is not None
-        message = None
-        if item.attempt > 1:  # an attempt cut off after Discord accepted the post: its controls name the poll
-            message = await find_posted(
-                channel, author_id=self.bot.user.id, matches=lambda m: controls_poll_id(m) == poll.id
-            )
-        if message is None:
-            message = await channel.send(embed=poll_embed(poll, settings.zone), view=components(poll))
-        await polls.set_posted(self.bot.db, poll.id, channel_id, message.id)
+
+        async def store(channel_id: int, message_id: int) -> None:
+            await polls.set_posted(self.bot.db, poll.id, channel_id, message_id)
+
+        rendered = Rendered(poll_embed(poll, settings.zone), components(poll))
+        await post_record(self.bot, guild_id, channel_id, rendered, store=store, attempt=item.attempt)
 
     # -- closing -------------------------------------------------------------------------------------
 
@@ -281,14 +268,8 @@ class PollsCog(commands.Cog, name="Polls"):
         assert self.bot.user is not None
         outcome = await polls.results(self.bot.db, poll_id)
         poll = outcome.poll
-        if poll.channel_id and poll.message_id:
-            try:
-                message = self.bot.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id).get_partial_message(
-                    poll.message_id
-                )
-                await message.edit(view=components(poll, disabled=True))
-            except discord.HTTPException as exc:
-                log.warning("could not disable the controls of poll %s: %s", poll.id, exc)
+        disabled = Rendered(None, components(poll, disabled=True))
+        await refresh_record(self.bot, poll.guild_id, poll.channel_id, poll.message_id, disabled)
         channel_id = await get_channel_id(self.bot.db, poll.guild_id, "focus_group") or poll.channel_id
         if channel_id is None:
             log.warning("results of poll %s not posted: no focus-group channel bound", poll.id)
