@@ -41,7 +41,7 @@ class OutboxItem:
     created_at: datetime
 
 
-Subscriber = Callable[[OutboxItem], Awaitable[None]]
+Subscriber = Callable[[OutboxItem], Awaitable[Any]]  # what it returns reaches a ``deliver_now`` caller
 
 
 class Outbox:
@@ -198,7 +198,22 @@ class Outbox:
             await self._deliver(row)
         return attempted
 
-    async def _deliver(self, row: Any) -> None:
+    async def deliver_now(self, topic: str, key: str) -> dict[str, Any] | None:
+        """Deliver the row ``(topic, key)`` in this task, right after the commit that wrote it (``emit(...,
+        inline=True)``), returning each subscriber's result by name; None when it is not pending any more (the
+        background delivery took it) or a subscriber failed (it is retried in the background)."""
+        row = await self._db.fetchone("SELECT * FROM outbox WHERE topic = ? AND key = ?", (topic, key))
+        if row is None or row["status"] != "pending":
+            return None
+        claimed = await self._db.execute(
+            "UPDATE outbox SET status = 'running', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+            (row["id"],),
+        )
+        if not claimed:
+            return None
+        return await self._deliver(row)
+
+    async def _deliver(self, row: Any) -> dict[str, Any] | None:
         item = OutboxItem(
             id=row["id"],
             guild_id=row["guild_id"],
@@ -209,12 +224,13 @@ class Outbox:
             created_at=from_db(row["created_at"]),
         )
         delivered: list[str] = json.loads(row["delivered_to"])
+        results: dict[str, Any] = {}
         error: Exception | None = None
         for name, handler in list(self._subscribers.get(item.topic, {}).items()):
             if name in delivered:
                 continue
             try:
-                await handler(item)
+                results[name] = await handler(item)
             except Exception as exc:
                 log.error(
                     "outbox %s #%d: %s failed (attempt %d)", item.topic, item.id, name, item.attempt, exc_info=exc
@@ -240,3 +256,4 @@ class Outbox:
                 "UPDATE outbox SET status = 'pending', delivered_to = ?, available_at = ?, last_error = ? WHERE id = ?",
                 (json.dumps(delivered), to_db(retry_at), repr(error)[:500], item.id),
             )
+        return results if error is None else None

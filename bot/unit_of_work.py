@@ -18,7 +18,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -26,6 +26,7 @@ import aiosqlite
 from bot.clock import to_db
 
 Params = Sequence[Any] | dict[str, Any]
+INLINE_GRACE = timedelta(minutes=2)  # how long the background delivery leaves an inline row to its caller
 T = TypeVar("T")
 
 
@@ -107,11 +108,25 @@ class UnitOfWork:
     # -- what follows the commit -------------------------------------------------------------------------
 
     async def emit(
-        self, guild_id: int, topic: str, now: datetime, payload: dict[str, Any] | None = None, *, key: str | None = None
+        self,
+        guild_id: int,
+        topic: str,
+        now: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        inline: bool = False,
     ) -> None:
-        """Deliver ``payload`` to the subscribers of ``topic`` after commit (once per ``(topic, key)`` if keyed)."""
-        stamp = to_db(now)
-        await self.execute(_OUTBOX_INSERT, (guild_id, topic, key, json.dumps(payload or {}, default=str), stamp, stamp))
+        """Deliver ``payload`` to the subscribers of ``topic`` after commit (once per ``(topic, key)`` if keyed).
+
+        ``inline``: the caller delivers it itself right after the commit (``Outbox.deliver_now``), to answer with
+        what happened; the background delivery waits ``INLINE_GRACE`` first, so it only steps in when the caller
+        could not (a crash between the commit and the delivery)."""
+        available = now + INLINE_GRACE if inline else now
+        await self.execute(
+            _OUTBOX_INSERT,
+            (guild_id, topic, key, json.dumps(payload or {}, default=str), to_db(available), to_db(now)),
+        )
         self.emitted += 1
 
     async def schedule(

@@ -19,6 +19,7 @@ from bot.scheduler import Timer
 from bot.services.content import briefs
 from bot.services.content import digest as _content_digest  # noqa: F401 — registers the digest providers
 from bot.services.content.briefs import Brief
+from bot.services.inputs.record_ids import record_id
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
 from bot.text import plural
@@ -321,13 +322,10 @@ class Briefs(commands.Cog, name="Briefs"):
 
 
 def _brief_id(value: str) -> int:
-    try:
-        brief_id = int(value.strip().lstrip("#"))
-        if not 0 < brief_id < 2**63:  # SQLite integers are 64-bit
-            raise ValueError(brief_id)
-        return brief_id
-    except ValueError:
-        raise NotFound("I can't find that brief. Pick one from the list.") from None
+    brief_id = record_id(value)
+    if brief_id is None:
+        raise NotFound("I can't find that brief. Pick one from the list.")
+    return brief_id
 
 
 async def setup(bot: CollectiveBot) -> None:

@@ -19,6 +19,7 @@ from bot.scheduler import Timer
 from bot.services.content import drops
 from bot.services.content.drops import Drop, DropImage
 from bot.services.inputs.links import IMAGE_TYPES, check_upload
+from bot.services.inputs.record_ids import record_id
 from bot.ui.base import DisplayView, RecordButton
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, add_field, clip, embed
@@ -165,11 +166,7 @@ class Drops(commands.Cog, name="Drops"):
     @app_commands.describe(drop="The scheduled drop to cancel")
     async def cancel(self, interaction: discord.Interaction[Any], drop: str) -> None:
         guild_id = guild_id_of(interaction)
-        try:
-            drop_id = int(drop.strip().lstrip("#"))
-            drop_id = drop_id if 0 < drop_id < 2**63 else 0  # SQLite integers are 64-bit
-        except ValueError:
-            drop_id = 0
+        drop_id = record_id(drop) or 0  # no such drop: the service says it can't find it
         cancelled = await self.bot.db.perform(
             drops.cancel, guild_id, drop_id, interaction.user.id, self.bot.clock.now()
         )

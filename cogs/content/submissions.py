@@ -22,6 +22,7 @@ from bot.scheduler import Timer
 from bot.services.content import briefs, submissions
 from bot.services.content.submissions import STATUS_LABELS, Draft, Submission, Upload
 from bot.services.inputs.links import CONTENT_TYPES, check_upload
+from bot.services.inputs.record_ids import record_id
 from bot.services.program.bindings import ROLE_MODERATOR, get_binding
 from bot.services.program.members import require_ambassador
 from bot.text import plural
@@ -306,15 +307,10 @@ class Submissions(commands.Cog, name="Submissions"):
 def _brief_id(value: str | None) -> int | None:
     if value is None or value.strip().lower() in ("", "none"):
         return None
-    try:
-        brief_id = int(value.strip().lstrip("#"))
-        if not 0 < brief_id < 2**63:  # SQLite integers are 64-bit
-            raise ValueError(brief_id)
-        return brief_id
-    except ValueError:
-        raise NotFound(
-            f"I can't find a brief called “{clip(value, 60)}”. Pick one from the list, or leave it empty."
-        ) from None
+    brief_id = record_id(value)
+    if brief_id is None:
+        raise NotFound(f"I can't find a brief called “{clip(value, 60)}”. Pick one from the list, or leave it empty.")
+    return brief_id
 
 
 async def setup(bot: CollectiveBot) -> None:

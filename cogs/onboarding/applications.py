@@ -27,6 +27,7 @@ from bot.services.onboarding.digest import ROLE_SYNC_TIMER
 from bot.services.program import members
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.program_settings import get_onboarding_settings
+from bot.services.sales.codes import current_code
 from bot.text import plural
 from bot.ui.embeds import SUCCESS, embed
 from bot.ui.interactions import guild_id_of
@@ -36,6 +37,7 @@ from cogs.onboarding.application_ui import DYNAMIC_ITEMS, ApplicationModal, Reje
 
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
+FOLLOW_UP = "onboarding.follow-up"  # the outbox subscriber of a decision's Discord side
 
 
 class Onboarding(commands.Cog, name="Onboarding"):
@@ -46,11 +48,13 @@ class Onboarding(commands.Cog, name="Onboarding"):
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
         self.bot.scheduler.register_timer(ROLE_SYNC_TIMER, self.role_sync_timer)
         self.bot.outbox.subscribe(members.SEATS_CHANGED, "onboarding.fill-seat", self.on_seats_changed)
+        self.bot.outbox.subscribe(onboarding.DECIDED, FOLLOW_UP, self.follow_up)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         self.bot.scheduler.unregister_timer(ROLE_SYNC_TIMER)
         self.bot.outbox.unsubscribe(members.SEATS_CHANGED, "onboarding.fill-seat")
+        self.bot.outbox.unsubscribe(onboarding.DECIDED, FOLLOW_UP)
 
     # -- applying ---------------------------------------------------------------------------------------
 
@@ -68,7 +72,7 @@ class Onboarding(commands.Cog, name="Onboarding"):
 
     async def application_submitted(self, interaction: discord.Interaction[Any], modal: ApplicationModal) -> None:
         guild_id = guild_id_of(interaction)
-        guild_id, now = guild_id, self.bot.clock.now()
+        now = self.bot.clock.now()
         form = modal.form()
         settings = await get_onboarding_settings(self.bot.db, guild_id)
         async with self.bot.db.transaction() as tx:
@@ -152,27 +156,40 @@ class Onboarding(commands.Cog, name="Onboarding"):
     # -- after a decision has committed -----------------------------------------------------------------
 
     async def after_decision(self, decision: ApplicationDecision) -> str:
-        """Side effects of a committed decision; returns a summary for the moderator."""
-        app, guild_id, user_id = decision.application, decision.application.guild_id, decision.application.user_id
-        await self.refresh_review_post(app, position=decision.position)
+        """Run the decision's follow-ups now — committed with it as an outbox row, so a crash before this point
+        leaves them to the background delivery — and say how they went."""
+        key = onboarding.follow_up_key(decision.application.id, decision.outcome)
+        results = await self.bot.outbox.deliver_now(onboarding.DECIDED, key)
+        if results is None or FOLLOW_UP not in results:
+            return f"✅ Decided ({decision.outcome}); the review post, roles and messages follow in a moment."
+        return str(results[FOLLOW_UP])
+
+    async def follow_up(self, item: OutboxItem) -> str:
+        """The Discord side of a committed decision: the review post redrawn, then roles, code and welcome (approved)
+        or a DM (waitlisted, rejected). Returns a summary for the moderator."""
+        app = await onboarding.get_application(self.bot.db, item.guild_id, int(item.payload["application_id"]))
+        outcome, position = item.payload["outcome"], item.payload.get("position")
+        guild_id, user_id = app.guild_id, app.user_id
+        await self.refresh_review_post(app, position=position)
         who = f"<@{user_id}>"
-        if decision.outcome == "approved":
+        if outcome == "approved":
+            issued = await current_code(self.bot.db, guild_id, user_id)
             problems = await ms.sync_roles_or_retry(self.bot, guild_id, user_id)
-            welcome = await ms.welcome(self.bot, guild_id, user_id, decision.code)
-            code = decision.code.code if decision.code else "—"
+            welcome = await ms.welcome(self.bot, guild_id, user_id, issued)
+            code = issued.code if issued else "—"
             roles = "roles given" if not problems else "⚠️ roles not yet given (reported in the review channel)"
             where = {"dm": "welcome sent by DM", "channel": "DMs closed: welcomed in a private channel",
                      "failed": "⚠️ the welcome could not be delivered"}[welcome]  # fmt: skip
             return f"✅ Approved {who}: code `{code}`, {roles}, {where}."
-        if decision.outcome == "waitlisted":
+        if outcome == "waitlisted":
             card = embed(
                 "You're on the waitlist",
-                f"Thanks for applying! The program is full right now. You're number **{decision.position}** in line; "
+                f"Thanks for applying! The program is full right now. You're number **{position}** in line; "
                 "we'll message you as soon as a seat frees up.",
             )
             delivered = await send_dm(self.bot, guild_id, user_id, embed=card)
             note = "" if delivered == "sent" else " (their DMs are closed, so they weren't told)"
-            return f"⏳ {who} is on the waitlist at position {decision.position}{note}."
+            return f"⏳ {who} is on the waitlist at position {position}{note}."
         card = embed(
             "About your ambassador application",
             f"Thank you for applying. This time we're not moving forward.\n\n**From the brand team:** {app.reason}",

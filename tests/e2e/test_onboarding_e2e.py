@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+from bot.clock import FixedClock
+from bot.services.onboarding import applications
+from bot.services.program.guild_settings import get_settings
+from bot.unit_of_work import INLINE_GRACE
 from emulator import Emulator, Reply
 from emulator.models import Message
 from tests.e2e.conftest import BotRunner, World
@@ -331,3 +336,34 @@ async def test_auto_approve_when_switched_on(emu: Emulator, world: World, runner
     assert (await member_row(runner, world.guild.id, world.alice.id))[0] == "active"
     post = emu.state.messages_in(review_id)[-1]
     assert "by the bot" in str(post.embeds) and not post.components
+
+
+async def test_a_decision_whose_interaction_died_is_followed_up_by_the_outbox(
+    emu: Emulator, world: World, runner: BotRunner
+) -> None:
+    """The approval commits with its follow-ups as an outbox row; if the deciding interaction never delivers it
+    (the bot died right after the commit), the background delivery does — once — when the grace period ends."""
+    clock = FixedClock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    runner.clock = clock
+    bot = await runner.start()
+    await setup_program(emu, world)
+    await apply(emu, world, world.alice.id)
+    review_id = emu.state.channel_named(world.guild.id, "review").id
+    await until(lambda: review_post(emu, review_id, world.alice.id), "the review post")
+    settings = await get_settings(bot.db, world.guild.id)
+    async with bot.db.transaction() as tx:  # what the Approve button commits, without its after-commit part
+        app_id = int(await tx.fetchval("SELECT id FROM applications WHERE user_id = ?", (world.alice.id,)))
+        await applications.approve(tx, world.guild.id, app_id, world.moderator.id, clock.now(), settings)
+    await bot.outbox.deliver_due()
+    assert not emu.dms_to(world.alice.id)  # the interaction's turn: the background waits out the grace period
+    clock.advance(INLINE_GRACE + timedelta(seconds=1))
+    await bot.outbox.deliver_due()
+    await until(lambda: any("Welcome" in str(m.embeds) for m in emu.dms_to(world.alice.id)), "the welcome DM")
+    assert review_post_buttons_gone(emu, review_id, world.alice.id)
+    await bot.outbox.deliver_due()  # delivered once: nothing is left to deliver again
+    assert len([m for m in emu.dms_to(world.alice.id) if "Welcome" in str(m.embeds)]) == 1
+
+
+def review_post_buttons_gone(emu: Emulator, review_id: int, user_id: int) -> bool:
+    posts = [m for m in emu.state.messages_in(review_id) if f"<@{user_id}>" in str(m.embeds)]
+    return bool(posts) and not posts[-1].components

@@ -33,6 +33,7 @@ AppStatus = Literal["pending", "waitlisted", "approved", "rejected", "withdrawn"
 DecisionKind = Literal["approved", "waitlisted", "rejected"]
 
 REASON_LIMIT = 500
+DECIDED = "application.decided"  # outbox: {"application_id", "outcome", "position"} → the decision's follow-ups
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,7 @@ async def approve(
     )
     after = await members.get_member(tx, guild_id, app.user_id)
     decided = await get_application(tx, guild_id, app.id)
+    await _follow_up(tx, decided, "approved", now)
     return ApplicationDecision("approved", decided, after, before.status, code=code, audit=entry)
 
 
@@ -283,6 +285,7 @@ async def _to_waitlist(
     )  # fmt: skip
     after = await members.get_member(tx, app.guild_id, app.user_id)
     decided = await get_application(tx, app.guild_id, app.id)
+    await _follow_up(tx, decided, "waitlisted", now, position=position)
     return ApplicationDecision("waitlisted", decided, after, before.status, position=position, audit=entry)
 
 
@@ -330,7 +333,22 @@ async def reject(
     )
     after = await members.get_member(tx, guild_id, app.user_id)
     decided = await get_application(tx, guild_id, app.id)
+    await _follow_up(tx, decided, "rejected", now)
     return ApplicationDecision("rejected", decided, after, before.status, audit=entry)
+
+
+async def _follow_up(
+    tx: Transaction, app: Application, outcome: DecisionKind, now: datetime, *, position: int | None = None
+) -> None:
+    """What must follow a decision on Discord (the review post redrawn; roles, code and welcome, or a DM) as an
+    outbox row in the decision's own transaction: the deciding interaction delivers it at once to tell the
+    moderator how it went, and a crash before that leaves it to the background delivery."""
+    payload = {"application_id": app.id, "outcome": outcome, "position": position}
+    await tx.emit(app.guild_id, DECIDED, now, payload, key=follow_up_key(app.id, outcome), inline=True)
+
+
+def follow_up_key(application_id: int, outcome: DecisionKind) -> str:
+    return f"{application_id}:{outcome}"
 
 
 async def withdraw_open(tx: Transaction, guild_id: int, user_id: int, now: datetime) -> Application | None:
