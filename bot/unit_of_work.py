@@ -137,8 +137,13 @@ class UnitOfWork:
         due_at: datetime,
         now: datetime,
         payload: dict[str, Any] | None = None,
+        *,
+        move_pending: bool = False,
     ) -> int:
-        """A durable timer, unless one with this (guild, kind, key) exists; returns its id."""
+        """A durable timer, unless one with this (guild, kind, key) exists; returns its id. ``move_pending``: a
+        pending one is moved to ``due_at`` (an edited due date, a poll closed early)."""
+        if move_pending:
+            await self.reschedule(guild_id, kind, key, due_at)
         await self.execute(
             """INSERT INTO timers (guild_id, kind, key, due_at, payload, created_at)
                VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, key) DO NOTHING""",
@@ -160,19 +165,6 @@ class UnitOfWork:
         )
         self.timers_changed = True
         return cur.rowcount == 1
-
-    async def schedule_or_move(
-        self,
-        guild_id: int,
-        kind: TimerKind,
-        key: str,
-        due_at: datetime,
-        now: datetime,
-        payload: dict[str, Any] | None = None,
-    ) -> None:
-        """The timer due at ``due_at`` whether or not one was pending."""
-        if not await self.reschedule(guild_id, kind, key, due_at):
-            await self.schedule(guild_id, kind, key, due_at, now, payload)
 
     async def cancel_timer(self, guild_id: int, kind: TimerKind, key: str, now: datetime) -> bool:
         cur = await self.execute(

@@ -257,8 +257,8 @@ async def _schedule_timers(tx: Transaction, brief: Brief, now: datetime) -> None
     days = (await get_content_settings(tx, brief.guild_id)).reminder_days_before
     remind_at = reminder_at(brief.due_at, days)
     if remind_at > now:
-        await tx.schedule_or_move(brief.guild_id, REMINDER, key, remind_at, now, payload)
-    await tx.schedule_or_move(brief.guild_id, CLOSE, key, brief.due_at, now, payload)
+        await tx.schedule(brief.guild_id, REMINDER, key, remind_at, now, payload, move_pending=True)
+    await tx.schedule(brief.guild_id, CLOSE, key, brief.due_at, now, payload, move_pending=True)
 
 
 async def list_briefs(

@@ -7,7 +7,7 @@ cog mirrors it to Discord (the guild scheduled event, the announcement, reminder
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -33,30 +33,6 @@ START = TimerKind("event-start", "an event's start")  # payload: {"event_id": â€
 
 
 @dataclass(frozen=True)
-class Event:
-    id: int
-    guild_id: int
-    title: str
-    description: str
-    starts_at: datetime
-    ends_at: datetime
-    location: str | None
-    channel_id: int | None
-    capacity: int
-    tier: str | None
-    points: int
-    status: Literal["scheduled", "cancelled"]
-    discord_event_id: int | None
-    announcement_channel_id: int | None
-    announcement_message_id: int | None
-    created_by: int
-
-    @property
-    def online(self) -> bool:
-        return self.channel_id is not None
-
-
-@dataclass(frozen=True)
 class EventDraft:
     """What a moderator asks for; ``validate_draft`` checks it before anything is written."""
 
@@ -69,6 +45,26 @@ class EventDraft:
     capacity: int
     tier: str | None
     points: int
+
+
+@dataclass(frozen=True)
+class Event(EventDraft):
+    """A stored event: the draft a moderator asked for, with what the program and Discord added to it."""
+
+    id: int
+    guild_id: int
+    status: Literal["scheduled", "cancelled"]
+    discord_event_id: int | None
+    announcement_channel_id: int | None
+    announcement_message_id: int | None
+    created_by: int
+
+    @property
+    def online(self) -> bool:
+        return self.channel_id is not None
+
+    def draft(self) -> EventDraft:
+        return EventDraft(**{f.name: getattr(self, f.name) for f in fields(EventDraft)})
 
 
 @dataclass(frozen=True)
@@ -229,18 +225,7 @@ async def edit_event(
         raise Conflict("That event is over; it can't be edited.")
     if ("location" in changes and before.online) or ("channel_id" in changes and not before.online):
         raise InvalidInput("An event can't switch between in person and online; cancel it and create a new one.")
-    draft = EventDraft(
-        before.title,
-        before.description,
-        before.starts_at,
-        before.ends_at,
-        before.location,
-        before.channel_id,
-        before.capacity,
-        before.tier,
-        before.points,
-    )
-    draft = replace(draft, **changes)  # type: ignore[arg-type]
+    draft = replace(before.draft(), **changes)  # type: ignore[arg-type]
     under_way = before.starts_at <= now and draft.starts_at == before.starts_at
     draft = await validate_draft(tx, guild_id, draft, now, future_start=not under_way)
     await tx.execute(

@@ -350,7 +350,7 @@ async def close_poll(
     if cur.rowcount != 1:
         return False
     # The close timer posts the results (retried, and moderators told of a refusal): due now when closed early.
-    await tx.schedule_or_move(poll.guild_id, CLOSE, f"poll:{poll_id}", now, now, {"poll_id": poll_id})
+    await tx.schedule(poll.guild_id, CLOSE, f"poll:{poll_id}", now, now, {"poll_id": poll_id}, move_pending=True)
     if closed_by is not None:  # a moderator closed it early; the timer's own close is no one's action
         await audit.record(tx, poll.guild_id, closed_by, "poll.close", None, now, poll_id=poll_id)
     return True
