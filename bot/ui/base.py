@@ -67,30 +67,50 @@ class SafeDynamicItem:
             await report_interaction_error(interaction, exc, where=f"dynamic item {custom_id}")
 
 
-class RecordButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
-    """Answers presses of a persistent button whose custom_id is ``collective:<feature>:<action>:<id>``.
+class RecordItem(SafeDynamicItem, discord.ui.DynamicItem[Any], template=r"(?!)"):
+    """A persistent button or select whose custom_id is ``collective:<feature>:<action>:<id>[:<id>…]``: the one
+    base for every component that must answer after a restart.
 
-    Declare ``class Publish(RecordButton, feature="brief", action="publish")`` and implement ``handle``;
-    ``self.record_id`` is the id from the custom_id. The message renders the button itself; register the
-    class with ``bot.add_dynamic_items`` so presses are answered after a restart too.
+    Declare ``class Approve(RecordItem, feature="application", action="approve", keys=("application_id",
+    "seen"))`` and implement ``handle``; ``self.ids`` holds the ids from the custom_id, in ``keys`` order. The
+    message renders the component itself (label, style, options); register the class with
+    ``bot.add_dynamic_items`` so presses are answered after a restart too. A select overrides ``make_item``.
     """
 
-    feature: str
-    action: str
+    feature: ClassVar[str]
+    action: ClassVar[str]
+    keys: ClassVar[tuple[str, ...]]
 
-    def __init_subclass__(cls, *, feature: str, action: str, **kwargs: Any) -> None:
-        super().__init_subclass__(template=template(feature, action, "record_id"), **kwargs)
-        cls.feature, cls.action = feature, action
+    def __init_subclass__(
+        cls, *, feature: str, action: str, keys: tuple[str, ...] = ("record_id",), **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(template=template(feature, action, *keys), **kwargs)
+        cls.feature, cls.action, cls.keys = feature, action, keys
 
-    def __init__(self, record_id: int, item: discord.ui.Button[Any] | None = None) -> None:
-        super().__init__(item or discord.ui.Button(custom_id=custom_id(self.feature, self.action, record_id)))
-        self.record_id = record_id
+    def __init__(self, *ids: int, item: discord.ui.Item[Any] | None = None) -> None:
+        super().__init__(item or self.make_item(custom_id(self.feature, self.action, *ids)))
+        self.ids = ids
+
+    @classmethod
+    def make_item(cls, custom_id: str) -> discord.ui.Item[Any]:
+        return discord.ui.Button(custom_id=custom_id)
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
-        return cls(int(match["record_id"]), item if isinstance(item, discord.ui.Button) else None)
+        return cls(*(int(match[key]) for key in cls.keys), item=item)
+
+
+class RecordButton(RecordItem, feature="record", action="press"):
+    """A persistent button keyed by one record id (``self.record_id``)."""
+
+    def __init_subclass__(cls, *, feature: str, action: str, **kwargs: Any) -> None:
+        super().__init_subclass__(feature=feature, action=action, keys=("record_id",), **kwargs)
+
+    @property
+    def record_id(self) -> int:
+        return self.ids[0]
 
 
 class DisplayView(discord.ui.View):

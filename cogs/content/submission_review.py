@@ -7,8 +7,7 @@ A decision is one transaction (status, points, audit); the review post, the show
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any, Self
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -23,8 +22,8 @@ from bot.services.content.submissions import ReviewOutcome, Verdict
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import get_settings
 from bot.text import plural
-from bot.ui.base import BaseModal, DisplayView, SafeDynamicItem
-from bot.ui.custom_ids import custom_id, template
+from bot.ui.base import BaseModal, DisplayView, RecordButton
+from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import DANGER, SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.markup import message_url
@@ -95,32 +94,26 @@ class ApproveModal(BaseModal):
         )
 
 
-def _decision_item(action: str) -> type[SafeDynamicItem]:
-    class DecisionButton(
-        SafeDynamicItem,
-        discord.ui.DynamicItem[discord.ui.Button[Any]],
-        template=template("submission", action, "submission_id"),
-    ):
-        moderator_only = True
+class _DecisionButton(RecordButton, feature="submission", action="decide"):
+    moderator_only = True
 
-        def __init__(self, submission_id: int) -> None:
-            super().__init__(discord.ui.Button(label=action, custom_id=custom_id("submission", action, submission_id)))
-            self.submission_id = submission_id
-
-        @classmethod
-        async def from_custom_id(
-            cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-        ) -> Self:
-            return cls(int(match["submission_id"]))
-
-        async def handle(self, interaction: discord.Interaction[Any]) -> None:
-            await _open_decision(interaction, action, self.submission_id)
-
-    DecisionButton.__name__ = DecisionButton.__qualname__ = f"{action.title()}SubmissionButton"
-    return DecisionButton
+    async def handle(self, interaction: discord.Interaction[Any]) -> None:
+        await _open_decision(interaction, self.action, self.record_id)
 
 
-DECISION_ITEMS = [_decision_item(action) for action in FORMS]
+class ApproveSubmissionButton(_DecisionButton, feature="submission", action="approve"):
+    pass
+
+
+class ChangesSubmissionButton(_DecisionButton, feature="submission", action="changes"):
+    pass
+
+
+class RejectSubmissionButton(_DecisionButton, feature="submission", action="reject"):
+    pass
+
+
+DECISION_ITEMS = [ApproveSubmissionButton, ChangesSubmissionButton, RejectSubmissionButton]
 
 
 class Review(commands.Cog, name="Review"):
@@ -128,10 +121,10 @@ class Review(commands.Cog, name="Review"):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*DECISION_ITEMS)  # type: ignore[arg-type]
+        self.bot.add_dynamic_items(*DECISION_ITEMS)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(*DECISION_ITEMS)  # type: ignore[arg-type]
+        self.bot.remove_dynamic_items(*DECISION_ITEMS)
 
     async def decide(
         self,

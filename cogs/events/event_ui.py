@@ -8,7 +8,6 @@ the service's transaction committed.
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -18,8 +17,8 @@ from bot.dm import send_dm
 from bot.services.events.events import Counts, Event, counts, find_event
 from bot.services.events.rsvps import rsvp
 from bot.services.program.guild_settings import get_settings
-from bot.ui.base import SafeDynamicItem
-from bot.ui.custom_ids import custom_id, template
+from bot.ui.base import DisplayView, RecordButton
+from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import DANGER, SUCCESS, add_field, embed
 from bot.ui.interactions import guild_id_of
 from bot.ui.posted_record import Rendered, refresh_record
@@ -79,13 +78,10 @@ def announcement_card(event: Event, taken: Counts, zone: ZoneInfo) -> discord.Em
 
 
 def rsvp_view(event: Event) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(GoingButton(event.id))
-    view.add_item(DeclineButton(event.id))
+    view = DisplayView().button("Going", custom_id("event", "going", event.id), discord.ButtonStyle.success)
+    view.button("Can't go", custom_id("event", "decline", event.id))
     url = event_url(event)
-    if url is not None:
-        view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label="Event page", url=url))
-    return view
+    return view.link("Event page", url) if url is not None else view
 
 
 # -- keeping Discord in step ---------------------------------------------------------------------------
@@ -123,12 +119,12 @@ async def tell_promoted(bot: CollectiveBot, event: Event, promoted: list[int], z
 # -- RSVP buttons --------------------------------------------------------------------------------------
 
 
-class _RsvpButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+class _RsvpButton(RecordButton, feature="event", action="rsvp"):
     going = True
 
-    def __init__(self, event_id: int, *, label: str, style: discord.ButtonStyle, action: str) -> None:
-        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id("event", action, event_id)))
-        self.event_id = event_id
+    @property
+    def event_id(self) -> int:
+        return self.record_id
 
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         bot: CollectiveBot = interaction.client
@@ -161,27 +157,9 @@ class _RsvpButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]
         await tell_promoted(bot, event, outcome.promoted, zone)
 
 
-class GoingButton(_RsvpButton, template=template("event", "going", "event_id")):
+class GoingButton(_RsvpButton, feature="event", action="going"):
     going = True
 
-    def __init__(self, event_id: int) -> None:
-        super().__init__(event_id, label="Going", style=discord.ButtonStyle.success, action="going")
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> GoingButton:
-        return cls(int(match["event_id"]))
-
-
-class DeclineButton(_RsvpButton, template=template("event", "decline", "event_id")):
+class DeclineButton(_RsvpButton, feature="event", action="decline"):
     going = False
-
-    def __init__(self, event_id: int) -> None:
-        super().__init__(event_id, label="Can't go", style=discord.ButtonStyle.secondary, action="decline")
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> DeclineButton:
-        return cls(int(match["event_id"]))

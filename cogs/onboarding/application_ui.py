@@ -13,8 +13,8 @@ import discord
 from bot.services.onboarding import applications as onboarding
 from bot.services.onboarding.applications import LIMITS, REASON_LIMIT, Application, AppStatus
 from bot.services.program.members import Member
-from bot.ui.base import BaseModal, SafeDynamicItem
-from bot.ui.custom_ids import custom_id, template
+from bot.ui.base import BaseModal, DisplayView, RecordItem
+from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, DANGER, SUCCESS, WARNING, add_field, embed
 from bot.ui.markup import timestamp
 
@@ -51,46 +51,33 @@ def _handler(interaction: discord.Interaction[Any]) -> ReviewHandler:
     return cog  # type: ignore[return-value]
 
 
-class _ReviewButton(SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"$^"):
+class _ReviewButton(RecordItem, feature=FEATURE, action="decide", keys=("application_id", "seen")):
     moderator_only = True
-    action = ""
-    label = ""
-    style = discord.ButtonStyle.secondary
 
-    def __init__(self, application_id: int, seen: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=self.label, style=self.style, custom_id=custom_id(FEATURE, self.action, application_id, seen)
-            )
-        )
-        self.application_id = application_id
-        # The status the moderator saw when pressing: a decision only applies if it still holds.
-        self.seen: AppStatus = SEEN[seen] if seen < len(SEEN) else "pending"
+    def __init_subclass__(cls, *, action: str, **kwargs: Any) -> None:
+        super().__init_subclass__(feature=FEATURE, action=action, keys=("application_id", "seen"), **kwargs)
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any, /
-    ) -> _ReviewButton:
-        return cls(int(match["application_id"]), int(match["seen"]))
+    @property
+    def application_id(self) -> int:
+        return self.ids[0]
+
+    @property
+    def seen(self) -> AppStatus:
+        """The status the moderator saw when pressing: a decision only applies if it still holds."""
+        return SEEN[self.ids[1]] if self.ids[1] < len(SEEN) else "pending"
 
 
-class ApproveButton(_ReviewButton, template=template(FEATURE, "approve", "application_id", "seen")):
-    action, label, style = "approve", "Approve", discord.ButtonStyle.success
-
+class ApproveButton(_ReviewButton, action="approve"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         await _handler(interaction).approve_clicked(interaction, self.application_id, self.seen)
 
 
-class WaitlistButton(_ReviewButton, template=template(FEATURE, "waitlist", "application_id", "seen")):
-    action, label, style = "waitlist", "Waitlist", discord.ButtonStyle.secondary
-
+class WaitlistButton(_ReviewButton, action="waitlist"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         await _handler(interaction).waitlist_clicked(interaction, self.application_id, self.seen)
 
 
-class RejectButton(_ReviewButton, template=template(FEATURE, "reject", "application_id", "seen")):
-    action, label, style = "reject", "Reject", discord.ButtonStyle.danger
-
+class RejectButton(_ReviewButton, action="reject"):
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
         await _handler(interaction).reject_clicked(interaction, self.application_id, self.seen)
 
@@ -102,13 +89,11 @@ def review_view(app: Application) -> discord.ui.View | None:
     """Buttons for what can still be decided: all three while pending, Approve/Reject on the waitlist."""
     if app.status not in ("pending", "waitlisted"):
         return None
-    view = discord.ui.View(timeout=None)
     seen = SEEN.index(app.status)
-    view.add_item(ApproveButton(app.id, seen))
+    view = DisplayView().button("Approve", custom_id(FEATURE, "approve", app.id, seen), discord.ButtonStyle.success)
     if app.status == "pending":
-        view.add_item(WaitlistButton(app.id, seen))
-    view.add_item(RejectButton(app.id, seen))
-    return view
+        view.button("Waitlist", custom_id(FEATURE, "waitlist", app.id, seen))
+    return view.button("Reject", custom_id(FEATURE, "reject", app.id, seen), discord.ButtonStyle.danger)
 
 
 def review_embed(app: Application, member: Member, *, position: int | None = None) -> discord.Embed:

@@ -31,8 +31,8 @@ from bot.services.polls import polls
 from bot.services.program.bindings import get_channel_id
 from bot.services.program.guild_settings import get_settings
 from bot.text import plural
-from bot.ui.base import BaseModal, DisplayView, SafeDynamicItem
-from bot.ui.custom_ids import custom_id, template
+from bot.ui.base import BaseModal, DisplayView, RecordItem
+from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, SUCCESS, add_field, clip, embed
 from bot.ui.interactions import guild_id_of
 from bot.ui.posted_record import Rendered, post_record, refresh_record
@@ -118,47 +118,25 @@ def _polls_cog(interaction: discord.Interaction[Any]) -> PollsCog:
     return cog
 
 
-class VoteButton(
-    SafeDynamicItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=template("poll", "vote", "poll_id", "option"),
-):
-    def __init__(self, poll_id: int, option: int) -> None:
-        super().__init__(discord.ui.Button(label="…", custom_id=custom_id("poll", "vote", poll_id, option)))
-        self.poll_id, self.option = poll_id, option
+class VoteButton(RecordItem, feature="poll", action="vote", keys=("poll_id", "option")):
+    async def handle(self, interaction: discord.Interaction[Any]) -> None:
+        poll_id, option = self.ids
+        await _polls_cog(interaction).choose(interaction, poll_id, [option])
 
+
+class VoteSelect(RecordItem, feature="poll", action="pick", keys=("poll_id",)):
     @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any, /
-    ) -> VoteButton:
-        return cls(int(match["poll_id"]), int(match["option"]))
+    def make_item(cls, custom_id: str) -> discord.ui.Item[Any]:
+        return discord.ui.Select(custom_id=custom_id, options=[discord.SelectOption(label="…")])
 
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
-        await _polls_cog(interaction).choose(interaction, self.poll_id, [self.option])
-
-
-class VoteSelect(
-    SafeDynamicItem, discord.ui.DynamicItem[discord.ui.Select[Any]], template=template("poll", "pick", "poll_id")
-):
-    def __init__(self, poll_id: int) -> None:
-        super().__init__(
-            discord.ui.Select(custom_id=custom_id("poll", "pick", poll_id), options=[discord.SelectOption(label="…")])
-        )
-        self.poll_id = poll_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any, /
-    ) -> VoteSelect:
-        return cls(int(match["poll_id"]))
-
-    async def handle(self, interaction: discord.Interaction[Any]) -> None:
-        values: list[str] = list(self.item.values)
+        # The poll's select came with the interaction: its values are what the member picked.
+        values: list[str] = list(getattr(self.item, "values", []))
         try:
             choices = [int(value) for value in values]
         except ValueError:
             raise InvalidInput("Pick one of the poll's options.") from None
-        await _polls_cog(interaction).choose(interaction, self.poll_id, choices)
+        await _polls_cog(interaction).choose(interaction, self.ids[0], choices)
 
 
 class CommentModal(BaseModal):
