@@ -86,7 +86,7 @@ def generate(orders: int, seed: int = 7) -> tuple[bytes, int]:
 
 async def prepare(db: Database) -> None:
     now = datetime.now(UTC)
-    await ensure_guild(db, GUILD, ProgramDefaults(), now)
+    await db.perform(ensure_guild, GUILD, ProgramDefaults(), now)
     async with db.transaction() as tx:
         for user_id, code in enumerate(AMBASSADORS, start=1):
             await tx.execute(

@@ -137,7 +137,7 @@ async def run_collective(folder: Path, load: Load) -> dict[str, Any]:
     db = await Database.open(folder / f"collective-{load.rate or 'max'}.db")
     await db.migrate()
     now = datetime.now(UTC)
-    await ensure_guild(db, GUILD, ProgramDefaults(), now)
+    await db.perform(ensure_guild, GUILD, ProgramDefaults(), now)
     for user_id, code in enumerate(CODES, start=1):
         async with db.transaction() as tx:
             await tx.execute(

@@ -135,7 +135,7 @@ class CollectiveBot(commands.Bot):
         # Scheduled work talks to guilds, so it waits for the gateway's first READY (once per process).
         await self.wait_until_ready()
         for guild in self.guilds:
-            await ensure_guild(self.db, guild.id, self.settings.program, self.clock.now())
+            await self.db.perform(ensure_guild, guild.id, self.settings.program, self.clock.now())
         await self.outbox.start()
         report = await self.scheduler.start()
         if report.ran or report.missed:
@@ -144,7 +144,7 @@ class CollectiveBot(commands.Bot):
         log.info("ready: %d server(s), scheduler started", len(self.guilds))  # bench/ times start-up to this line
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        if await ensure_guild(self.db, guild.id, self.settings.program, self.clock.now()):
+        if await self.db.perform(ensure_guild, guild.id, self.settings.program, self.clock.now()):
             log.info("new server %s (%s): program settings created from defaults", guild.name, guild.id)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:

@@ -36,7 +36,7 @@ async def send_dm(bot: CollectiveBot, guild_id: int, user_id: int, **send: Any) 
     except discord.Forbidden as exc:
         if exc.code == DM_CLOSED:
             if member is not None:
-                await mark_dm_closed(bot.db, guild_id, user_id)
+                await bot.db.perform(mark_dm_closed, guild_id, user_id)
             log.info("member %s in guild %s does not accept DMs; remembered", user_id, guild_id)
             return "closed"
         log.warning("DM to %s refused: %s", user_id, exc)

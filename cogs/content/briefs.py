@@ -126,7 +126,7 @@ class Briefs(commands.Cog, name="Briefs"):
         zone = await zone_of(self.bot, brief.guild_id)
 
         async def store(channel_id: int, message_id: int) -> None:
-            await briefs.set_posted(self.bot.db, brief.id, channel_id, message_id, None)
+            await self.bot.db.perform(briefs.set_posted, brief.id, channel_id, message_id, None)
 
         rendered = Rendered(brief_embed(brief, zone), brief_view(brief))
         message = await post_record(self.bot, brief.guild_id, channel_id, rendered, store=store)
@@ -143,7 +143,7 @@ class Briefs(commands.Cog, name="Briefs"):
                 self.bot, brief.guild_id, f"⚠️ Brief “{brief.title}” has no questions thread. {explain_refusal(exc)}"
             )
         if thread_id is not None:
-            await briefs.set_posted(self.bot.db, brief.id, channel_id, message.id, thread_id)
+            await self.bot.db.perform(briefs.set_posted, brief.id, channel_id, message.id, thread_id)
         return await briefs.get_brief(self.bot.db, brief.guild_id, brief.id)
 
     async def _refresh_post(self, brief: Brief) -> None:
@@ -175,7 +175,7 @@ class Briefs(commands.Cog, name="Briefs"):
             result = await send_dm(self.bot, brief.guild_id, user_id, embed=card, view=view)
             if result == "failed":
                 log.warning("reminder for brief %s could not reach %s", brief.id, user_id)
-            await briefs.mark_reminded(self.bot.db, brief.id, user_id, now)
+            await self.bot.db.perform(briefs.mark_reminded, brief.id, user_id, now)
 
     async def _close_due(self, timer: Timer, now: datetime) -> None:
         try:

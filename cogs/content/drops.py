@@ -139,7 +139,7 @@ class Drops(commands.Cog, name="Drops"):
             )
 
         async def store(channel_id: int, message_id: int) -> None:
-            await drops.mark_published(self.bot.db, drop.id, channel_id, message_id, now)
+            await self.bot.db.perform(drops.mark_published, drop.id, channel_id, message_id, now)
 
         await post_record(self.bot, drop.guild_id, channel_id, rendered, store=store, attempt=timer.attempt)
 

@@ -191,7 +191,7 @@ class Review(commands.Cog, name="Review"):
         except discord.HTTPException as exc:
             log.warning("could not feature submission %s: %s", sub.id, exc)
             return f"Not featured: I couldn't post in <#{channel_id}> ({exc.text or exc.status})."
-        await submissions.set_showcase_message(self.bot.db, sub.id, message.id)
+        await self.bot.db.perform(submissions.set_showcase_message, sub.id, message.id)
         return f"Featured in <#{channel_id}>: {message_url(sub.guild_id, channel_id, message.id)}"
 
     async def _tell_ambassador(self, outcome: ReviewOutcome) -> str | None:

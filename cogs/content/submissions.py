@@ -242,7 +242,7 @@ class Submissions(commands.Cog, name="Submissions"):
         card = submission_card(sub, await brief_title_of(self.bot, sub), zone)
 
         async def store(channel_id: int, message_id: int) -> None:
-            await submissions.set_review_message(self.bot.db, sub.id, channel_id, message_id)
+            await self.bot.db.perform(submissions.set_review_message, sub.id, channel_id, message_id)
 
         await post_record(self.bot, sub.guild_id, channel_id, Rendered(card, review_buttons(sub.id)), store=store)
 
@@ -269,7 +269,7 @@ class Submissions(commands.Cog, name="Submissions"):
             embed=notice,
             allowed_mentions=discord.AllowedMentions(roles=True, users=False),
         )
-        await submissions.mark_flagged(self.bot.db, sub.id, now)
+        await self.bot.db.perform(submissions.mark_flagged, sub.id, now)
 
     # -- mine ------------------------------------------------------------------------------------------
 

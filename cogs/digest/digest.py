@@ -132,16 +132,16 @@ class DigestCog(commands.Cog, name="Digest"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await get_settings(self.bot.db, guild_id)
         now = self.bot.clock.now()
-        key, claimed = await claim_week(self.bot.db, guild_id, settings, now)
+        key, claimed = await self.bot.db.perform(claim_week, guild_id, settings, now)
         window = DigestWindow(now - timedelta(days=7), now, settings.zone)
         try:
             message = await self.post(guild_id, window, attempt=1)
         except BaseException:
             if claimed:
-                await finish_claim(self.bot.db, guild_id, key, now, ok=False)
+                await self.bot.db.perform(finish_claim, guild_id, key, now, ok=False)
             raise
         if claimed:
-            await finish_claim(self.bot.db, guild_id, key, now, ok=message is not None)
+            await self.bot.db.perform(finish_claim, guild_id, key, now, ok=message is not None)
         if message is not None:
             async with self.bot.db.transaction() as tx:
                 await audit.record(

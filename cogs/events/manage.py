@@ -160,8 +160,13 @@ class EventAdmin(commands.Cog, name="Events (hosting)"):
         event = replace(event, discord_event_id=scheduled.id)
 
         async def store(channel_id: int, message_id: int) -> None:
-            await attach_discord(
-                db, guild.id, event.id, discord_event_id=scheduled.id, channel_id=channel_id, message_id=message_id
+            await db.perform(
+                attach_discord,
+                guild.id,
+                event.id,
+                discord_event_id=scheduled.id,
+                channel_id=channel_id,
+                message_id=message_id,
             )
 
         async def undo() -> None:  # nobody has seen the event yet: void it, and Discord's copy with it

@@ -160,7 +160,7 @@ class EventRsvp(commands.Cog, name="Events"):
             "Can't make it any more? Press **Can't go** on the announcement so the next person gets your spot."
         )
         for user_id in await members_with_status(self.bot.db, event.id, "going"):
-            if await claim_reminder(self.bot.db, event, user_id, timer.key, now):
+            if await self.bot.db.perform(claim_reminder, event, user_id, timer.key, now):
                 await send_dm(self.bot, event.guild_id, user_id, content=text)
 
 

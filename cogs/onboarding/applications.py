@@ -103,7 +103,7 @@ class Onboarding(commands.Cog, name="Onboarding"):
             return
 
         async def store(channel_id: int, message_id: int) -> None:
-            await onboarding.set_review_post(self.bot.db, app.guild_id, app.id, channel_id, message_id)
+            await self.bot.db.perform(onboarding.set_review_post, app.guild_id, app.id, channel_id, message_id)
 
         rendered = Rendered(review_embed(app, member), review_view(app))
         try:

@@ -228,7 +228,7 @@ class PollsCog(commands.Cog, name="Polls"):
             return
 
         async def store(channel_id: int, message_id: int) -> None:
-            await polls.set_posted(self.bot.db, poll.id, channel_id, message_id)
+            await self.bot.db.perform(polls.set_posted, poll.id, channel_id, message_id)
 
         rendered = Rendered(poll_embed(poll, settings.zone), components(poll))
         await post_record(self.bot, guild_id, channel_id, rendered, store=store, attempt=item.attempt)
@@ -260,7 +260,7 @@ class PollsCog(commands.Cog, name="Polls"):
             embed=results_embed(outcome),
             file=discord.File(io.BytesIO(png), filename=CHART_NAME),
         )
-        await polls.set_results_url(self.bot.db, poll.id, posted.jump_url)
+        await self.bot.db.perform(polls.set_results_url, poll.id, posted.jump_url)
         return posted
 
     # -- moderator commands --------------------------------------------------------------------------

@@ -47,7 +47,7 @@ async def add_member(
 
 
 async def build_program(db: Database, now: datetime) -> Program:
-    await ensure_guild(db, GUILD, ProgramDefaults(), now)
+    await db.perform(ensure_guild, GUILD, ProgramDefaults(), now)
     await db.execute(
         "INSERT INTO tiers (guild_id, key, name, commission_bp) VALUES (?, 'gold', 'Gold', 1000)", (GUILD,)
     )

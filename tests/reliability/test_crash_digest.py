@@ -30,7 +30,7 @@ async def seed(db_path: Path, world: World, announcements: int) -> None:
     defaults = ProgramDefaults(digest_weekday=WEEKDAYS[due.weekday()], digest_time=due.time())
     async with await Database.open(db_path) as db:
         await db.migrate()
-        await ensure_guild(db, world.guild.id, defaults, due - timedelta(days=2))
+        await db.perform(ensure_guild, world.guild.id, defaults, due - timedelta(days=2))
         async with db.transaction() as tx:
             await bind(tx, world.guild.id, channel_purpose("announcements"), announcements, due - timedelta(days=2))
 

@@ -53,7 +53,7 @@ async def seed(db_path: Path, world: World) -> None:
     now = datetime.now(UTC)
     async with await Database.open(db_path) as db:
         await db.migrate()
-        await ensure_guild(db, world.guild.id, ProgramDefaults(), now - timedelta(days=30))
+        await db.perform(ensure_guild, world.guild.id, ProgramDefaults(), now - timedelta(days=30))
         for user, code in ((world.alice, CODES[0]), (world.bob, CODES[1])):
             await add_ambassador(db, user.id, user.username, now, code=code, guild_id=world.guild.id)
 

@@ -58,7 +58,7 @@ async def commit_change(db_path: Path, world: World, feature: str, channel_id: i
     now = datetime.now(UTC)
     async with await Database.open(db_path) as db:
         await db.migrate()
-        await ensure_guild(db, world.guild.id, ProgramDefaults(), now - timedelta(days=2))
+        await db.perform(ensure_guild, world.guild.id, ProgramDefaults(), now - timedelta(days=2))
         async with db.transaction() as tx:
             await bind(tx, world.guild.id, channel_purpose(FOLLOW_UPS[feature].purpose), channel_id, now)
         if feature == "drop":

@@ -28,7 +28,7 @@ SENDERS = 16
 async def seed(db_path: Path, world: World, now: datetime) -> list[str]:
     async with await Database.open(db_path) as db:
         await db.migrate()
-        await ensure_guild(db, world.guild.id, ProgramDefaults(), now - timedelta(days=1))
+        await db.perform(ensure_guild, world.guild.id, ProgramDefaults(), now - timedelta(days=1))
         alice = await add_ambassador(db, world.alice.id, "alice", now, code="ALICE10", guild_id=world.guild.id)
         bob = await add_ambassador(db, world.bob.id, "bob", now, code="BOB10", guild_id=world.guild.id)
     return [alice.code, bob.code]

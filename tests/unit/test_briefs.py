@@ -124,7 +124,7 @@ async def test_reminder_targets_skip_submitters_and_the_reminded(db: Database, c
     )
     await db.perform(submissions.submit, GUILD, draft, now)
     assert await briefs.reminder_targets(db, brief.id) == [ALICE]
-    await briefs.mark_reminded(db, brief.id, ALICE, now)
+    await db.perform(briefs.mark_reminded, brief.id, ALICE, now)
     assert await briefs.reminder_targets(db, brief.id) == []
     assert briefs.reminder_at(brief.due_at, 2) == brief.due_at - timedelta(days=2)
 

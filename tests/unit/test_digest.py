@@ -30,7 +30,7 @@ def assert_within_limits(text: object) -> None:
 
 
 async def test_window_is_the_week_before_the_due_time(db: Database, clock: FixedClock) -> None:
-    await ensure_guild(db, GUILD, ProgramDefaults(timezone="Europe/Berlin"), clock.now())
+    await db.perform(ensure_guild, GUILD, ProgramDefaults(timezone="Europe/Berlin"), clock.now())
     settings = await get_settings(db, GUILD)
     due = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 09:00 Berlin
     window = window_for(settings, due)
@@ -115,7 +115,7 @@ async def test_a_failing_provider_costs_only_its_section(
 
 async def test_manual_post_claims_the_week_so_the_automatic_one_skips(db: Database) -> None:
     clock = FixedClock(MONDAY_9 - timedelta(hours=1))
-    await ensure_guild(db, GUILD, ProgramDefaults(), clock.now() - timedelta(days=1))
+    await db.perform(ensure_guild, GUILD, ProgramDefaults(), clock.now() - timedelta(days=1))
     settings = await get_settings(db, GUILD)
     ran: list[str] = []
 
@@ -124,10 +124,10 @@ async def test_manual_post_claims_the_week_so_the_automatic_one_skips(db: Databa
 
     scheduler = Scheduler(db, clock, grace=timedelta(hours=24))
     scheduler.register_job(RecurringJob("digest", _weekly, handler))
-    key, claimed = await claim_week(db, GUILD, settings, clock.now())
+    key, claimed = await db.perform(claim_week, GUILD, settings, clock.now())
     assert (key, claimed) == ("2026-W48", True)
-    assert (await claim_week(db, GUILD, settings, clock.now()))[1] is False
-    await finish_claim(db, GUILD, key, clock.now(), ok=True)
+    assert (await db.perform(claim_week, GUILD, settings, clock.now()))[1] is False
+    await db.perform(finish_claim, GUILD, key, clock.now(), ok=True)
     clock.set(MONDAY_9)
     await scheduler.run_due(clock.now())
     assert ran == []
@@ -138,8 +138,8 @@ async def test_manual_post_claims_the_week_so_the_automatic_one_skips(db: Databa
 
 async def test_a_failed_manual_post_releases_the_claim(db: Database) -> None:
     now = MONDAY_9 - timedelta(hours=1)
-    await ensure_guild(db, GUILD, ProgramDefaults(), now - timedelta(days=1))
+    await db.perform(ensure_guild, GUILD, ProgramDefaults(), now - timedelta(days=1))
     settings = await get_settings(db, GUILD)
-    key, _ = await claim_week(db, GUILD, settings, now)
-    await finish_claim(db, GUILD, key, now, ok=False)
-    assert (await claim_week(db, GUILD, settings, now))[1] is True
+    key, _ = await db.perform(claim_week, GUILD, settings, now)
+    await db.perform(finish_claim, GUILD, key, now, ok=False)
+    assert (await db.perform(claim_week, GUILD, settings, now))[1] is True

@@ -51,8 +51,8 @@ async def test_schedule_publish_once_and_acknowledge(db: Database, clock: FixedC
     assert drop.status == "scheduled" and (await drops.image_of(db, drop.id)) == image
     with pytest.raises(NotAllowed):
         await db.perform(drops.acknowledge, GUILD, drop.id, ALICE, now)  # not out yet
-    assert await drops.mark_published(db, drop.id, 5, 6, now)
-    assert not await drops.mark_published(db, drop.id, 5, 7, now)
+    assert await db.perform(drops.mark_published, drop.id, 5, 6, now)
+    assert not await db.perform(drops.mark_published, drop.id, 5, 7, now)
     assert (await drops.get_drop(db, GUILD, drop.id)).message_id == 6
     assert (await db.perform(drops.acknowledge, GUILD, drop.id, ALICE, now))[1]
     assert not (await db.perform(drops.acknowledge, GUILD, drop.id, ALICE, now))[1]

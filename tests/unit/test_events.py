@@ -218,5 +218,5 @@ async def test_reminder_plan_and_claims(db: Database, clock: FixedClock, people:
     assert is_current_timer(event, key)
     moved = replace(event, starts_at=START + timedelta(hours=1))
     assert not is_current_timer(moved, key)  # a stale timer of the old start time
-    assert await claim_reminder(db, event, ALICE, key, clock.now())
-    assert not await claim_reminder(db, event, ALICE, key, clock.now())
+    assert await db.perform(claim_reminder, event, ALICE, key, clock.now())
+    assert not await db.perform(claim_reminder, event, ALICE, key, clock.now())

@@ -35,7 +35,7 @@ def form(**overrides: str) -> onboarding.ApplicationForm:
 
 
 async def program(db: Database, clock: FixedClock, capacity: int = 30) -> GuildSettings:
-    await ensure_guild(db, GUILD, ProgramDefaults(capacity=capacity), clock.now())
+    await db.perform(ensure_guild, GUILD, ProgramDefaults(capacity=capacity), clock.now())
     return await get_settings(db, GUILD)
 
 
@@ -155,7 +155,7 @@ async def test_capacity_waitlist_and_seat_freed(db: Database, clock: FixedClock)
         full = await onboarding.seat_freed(tx, GUILD, clock.now(), settings, auto_promote=True)
     assert full.free_seats == 0 and full.next_up is None and full.promoted is None
     # A seat frees: moderators learn who is next; with auto-promote the next is approved.
-    await members.mark_dm_closed(db, GUILD, 1)
+    await db.perform(members.mark_dm_closed, GUILD, 1)
     async with db.transaction() as tx:
         await members.set_status(tx, GUILD, 1, "removed", clock.now())
         update = await onboarding.seat_freed(tx, GUILD, clock.now(), settings, auto_promote=False)

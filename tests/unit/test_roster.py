@@ -24,7 +24,7 @@ MOD = 900
 
 
 async def program(db: Database, clock: FixedClock, capacity: int = 30) -> GuildSettings:
-    await ensure_guild(db, GUILD, ProgramDefaults(capacity=capacity), clock.now())
+    await db.perform(ensure_guild, GUILD, ProgramDefaults(capacity=capacity), clock.now())
     async with db.transaction() as tx:
         await tiers.upsert_tier(tx, GUILD, "ambassador", "Ambassador", 0, "free product")
         await tiers.upsert_tier(tx, GUILD, "creator", "Creator", tiers.parse_commission("12.5%"), "paid")

@@ -82,7 +82,7 @@ async def reopen(tmp_path: Path) -> AsyncIterator[Reopen]:
 
 
 async def _program(db: Database, created: datetime) -> None:
-    await ensure_guild(db, GUILD, ProgramDefaults(digest_weekday="monday", digest_time=time(9, 0)), created)
+    await db.perform(ensure_guild, GUILD, ProgramDefaults(digest_weekday="monday", digest_time=time(9, 0)), created)
 
 
 async def test_timer_survives_a_restart(reopen: Reopen, clock: FixedClock) -> None:

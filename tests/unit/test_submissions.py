@@ -130,8 +130,8 @@ async def test_queue_queries_and_flags(db: Database, clock: FixedClock) -> None:
     assert [s.id for s in await submissions.pending_since(db, GUILD, clock.now() - content_digest.STALE_AFTER)] == [
         first.id
     ]
-    assert await submissions.mark_flagged(db, first.id, clock.now())
-    assert not await submissions.mark_flagged(db, first.id, clock.now())
+    assert await db.perform(submissions.mark_flagged, first.id, clock.now())
+    assert not await db.perform(submissions.mark_flagged, first.id, clock.now())
     assert [s.platform for s in await submissions.mine(db, GUILD, ALICE)] == ["Instagram", "TikTok"]
     assert await submissions.guild_of(db, first.id) == GUILD
 

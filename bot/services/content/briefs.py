@@ -208,8 +208,8 @@ async def cancel_draft(tx: Transaction, guild_id: int, brief_id: int, actor_id: 
     return await _get(tx, guild_id, brief_id)
 
 
-async def set_posted(db: Database, brief_id: int, channel_id: int, message_id: int, thread_id: int | None) -> None:
-    await db.execute(
+async def set_posted(tx: Transaction, brief_id: int, channel_id: int, message_id: int, thread_id: int | None) -> None:
+    await tx.change(
         "UPDATE briefs SET channel_id = ?, message_id = ?, thread_id = COALESCE(?, thread_id) WHERE id = ?",
         (channel_id, message_id, thread_id, brief_id),
     )
@@ -325,8 +325,8 @@ async def reminder_targets(db: Database, brief_id: int) -> list[int]:
     return [int(row["user_id"]) for row in rows]
 
 
-async def mark_reminded(db: Database, brief_id: int, user_id: int, now: datetime) -> None:
-    await db.execute(
+async def mark_reminded(tx: Transaction, brief_id: int, user_id: int, now: datetime) -> None:
+    await tx.change(
         "UPDATE brief_optins SET reminded_at = ? WHERE brief_id = ? AND user_id = ? AND reminded_at IS NULL",
         (to_db(now), brief_id, user_id),
     )

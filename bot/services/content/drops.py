@@ -158,8 +158,8 @@ async def image_of(db: Database, drop_id: int) -> DropImage | None:
     return DropImage(row["image_name"], row["image_type"], bytes(row["image_data"]))
 
 
-async def mark_published(db: Database, drop_id: int, channel_id: int, message_id: int, now: datetime) -> bool:
-    changed = await db.execute(
+async def mark_published(tx: Transaction, drop_id: int, channel_id: int, message_id: int, now: datetime) -> bool:
+    changed = await tx.change(
         "UPDATE drops SET status = 'published', channel_id = ?, message_id = ?, published_at = ?"
         " WHERE id = ? AND status = 'scheduled'",
         (channel_id, message_id, to_db(now), drop_id),

@@ -197,15 +197,15 @@ async def submit(tx: Transaction, guild_id: int, draft: Draft, now: datetime) ->
         raise Conflict("This link was just submitted; each piece of content can be submitted once.") from None
 
 
-async def set_review_message(db: Database, submission_id: int, channel_id: int, message_id: int) -> None:
-    await db.execute(
+async def set_review_message(tx: Transaction, submission_id: int, channel_id: int, message_id: int) -> None:
+    await tx.change(
         "UPDATE submissions SET review_channel_id = ?, review_message_id = ? WHERE id = ?",
         (channel_id, message_id, submission_id),
     )
 
 
-async def set_showcase_message(db: Database, submission_id: int, message_id: int) -> None:
-    await db.execute("UPDATE submissions SET showcase_message_id = ? WHERE id = ?", (message_id, submission_id))
+async def set_showcase_message(tx: Transaction, submission_id: int, message_id: int) -> None:
+    await tx.change("UPDATE submissions SET showcase_message_id = ? WHERE id = ?", (message_id, submission_id))
 
 
 async def decide(
@@ -294,9 +294,9 @@ async def pending_since(db: Database, guild_id: int, before: datetime) -> list[S
     return [_submission(row) for row in rows]
 
 
-async def mark_flagged(db: Database, submission_id: int, now: datetime) -> bool:
+async def mark_flagged(tx: Transaction, submission_id: int, now: datetime) -> bool:
     """Claim the "waiting too long" flag for a still-pending submission; False when not needed or done."""
-    changed = await db.execute(
+    changed = await tx.change(
         "UPDATE submissions SET flagged_at = ? WHERE id = ? AND status = 'pending' AND flagged_at IS NULL",
         (to_db(now), submission_id),
     )

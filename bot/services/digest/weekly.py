@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import to_db
-from bot.db import Database
+from bot.db import Database, Transaction
 from bot.periods import weekly
 from bot.services.digest import sections as digest_sections
 from bot.services.digest.sections import DigestSection, DigestWindow
@@ -172,7 +172,7 @@ def moderator_text(digest: Digest, marker: str) -> EmbedText:
     return fit_embed("🛡️ For moderators this week", summary_line(digest), digest.moderators, marker)
 
 
-async def claim_week(db: Database, guild_id: int, settings: GuildSettings, now: datetime) -> tuple[str, bool]:
+async def claim_week(tx: Transaction, guild_id: int, settings: GuildSettings, now: datetime) -> tuple[str, bool]:
     """For ``/digest post``: claim this calendar week's digest period so the automatic one won't post again.
 
     Returns (period key, claimed). ``claimed`` is False when this week's digest was already posted or
@@ -182,7 +182,7 @@ async def claim_week(db: Database, guild_id: int, settings: GuildSettings, now: 
     this_week = now.astimezone(settings.zone).isocalendar()
     week_key = f"{this_week[0]}-W{this_week[1]:02d}"
     period = window.current if window.current.key == week_key else window.following
-    changed = await db.execute(
+    changed = await tx.change(
         """INSERT INTO job_runs (guild_id, job, period_key, due_at, status, attempts, claimed_at, result)
            VALUES (?, 'digest', ?, ?, 'claimed', 1, ?, 'manual') ON CONFLICT (guild_id, job, period_key) DO NOTHING""",
         (guild_id, period.key, to_db(period.due_at), to_db(now)),
@@ -190,16 +190,16 @@ async def claim_week(db: Database, guild_id: int, settings: GuildSettings, now: 
     return period.key, changed == 1
 
 
-async def finish_claim(db: Database, guild_id: int, period_key: str, now: datetime, ok: bool) -> None:
+async def finish_claim(tx: Transaction, guild_id: int, period_key: str, now: datetime, ok: bool) -> None:
     """Mark a manual claim done, or release it (the automatic run will then post) when posting failed."""
     if ok:
-        await db.execute(
+        await tx.change(
             "UPDATE job_runs SET status = 'done', finished_at = ?"
             " WHERE guild_id = ? AND job = 'digest' AND period_key = ?",
             (to_db(now), guild_id, period_key),
         )
     else:
-        await db.execute(
+        await tx.change(
             "DELETE FROM job_runs WHERE guild_id = ? AND job = 'digest' AND period_key = ? AND result = 'manual'",
             (guild_id, period_key),
         )

@@ -195,9 +195,9 @@ async def create_event(
 
 
 async def attach_discord(
-    db: Database, guild_id: int, event_id: int, *, discord_event_id: int | None, channel_id: int, message_id: int
+    tx: Transaction, guild_id: int, event_id: int, *, discord_event_id: int | None, channel_id: int, message_id: int
 ) -> None:
-    await db.execute(
+    await tx.change(
         """UPDATE events SET discord_event_id = ?, announcement_channel_id = ?, announcement_message_id = ?
            WHERE guild_id = ? AND id = ?""",
         (discord_event_id, channel_id, message_id, guild_id, event_id),

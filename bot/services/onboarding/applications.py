@@ -182,8 +182,10 @@ async def submit_application(
     return await get_application(tx, guild_id, cur.lastrowid)
 
 
-async def set_review_post(db: Database, guild_id: int, application_id: int, channel_id: int, message_id: int) -> None:
-    await db.execute(
+async def set_review_post(
+    tx: Transaction, guild_id: int, application_id: int, channel_id: int, message_id: int
+) -> None:
+    await tx.change(
         "UPDATE applications SET review_channel_id = ?, review_message_id = ? WHERE guild_id = ? AND id = ?",
         (channel_id, message_id, guild_id, application_id),
     )

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import from_db, to_db
 from bot.config import ProgramDefaults, weekday_index
-from bot.db import Database
+from bot.db import Database, Transaction
 from bot.errors import NotFound
 
 
@@ -51,10 +51,10 @@ def _from_row(row: sqlite3.Row) -> GuildSettings:
     )
 
 
-async def ensure_guild(db: Database, guild_id: int, defaults: ProgramDefaults, now: datetime) -> bool:
+async def ensure_guild(tx: Transaction, guild_id: int, defaults: ProgramDefaults, now: datetime) -> bool:
     """Create the server's settings from the defaults unless they exist. Returns True when created."""
     stamp = to_db(now)
-    created = await db.execute(
+    created = await tx.change(
         """INSERT INTO guild_settings (guild_id, timezone, digest_weekday, digest_time, capacity,
                code_prefix, points_submission_approved, points_sale, points_poll_vote,
                points_event_attendance, created_at, updated_at)

@@ -75,8 +75,8 @@ async def get_member(db: Database | Transaction, guild_id: int, user_id: int) ->
     return member
 
 
-async def mark_dm_closed(db: Database, guild_id: int, user_id: int, closed: bool = True) -> None:
-    await db.execute(
+async def mark_dm_closed(tx: Transaction, guild_id: int, user_id: int, closed: bool = True) -> None:
+    await tx.change(
         "UPDATE members SET dm_closed = ? WHERE guild_id = ? AND user_id = ?", (int(closed), guild_id, user_id)
     )
 

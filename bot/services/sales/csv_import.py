@@ -13,7 +13,9 @@ Rules the import keeps:
   export has no ``Id`` column; the same keys webhooks use, so an order never counts twice);
 - crash-consistent by resumable batches: each batch of whole orders commits in one transaction together
   with the import's progress row. A crash loses at most the batch in flight; importing the file again
-  skips what was committed (as duplicates) and finishes the rest.
+  skips what was committed (as duplicates) and finishes the rest. This is the one service that commits
+  more than once — it takes the database, not a unit of work — because a long import must make progress
+  visible and survive a crash halfway.
 Imported sales award points like any sale, but do not trigger "your code was just used" DMs: an export is
 history, not news.
 """
