@@ -285,6 +285,7 @@ class Scheduler:
                     (to_db(now), timer.id),
                 )
                 report.ran.append(label)
+                log.info("scheduled work done: %s (%s)", self.label(timer.kind), label)
 
     async def _timer_failed(self, timer: Timer, now: datetime, exc: Exception, label: str, report: RunReport) -> None:
         log.error("%s failed (attempt %d)", label, timer.attempt, exc_info=exc)
@@ -377,6 +378,7 @@ class Scheduler:
                     (to_db(now), guild_id, job.name, period.key),
                 )
                 report.ran.append(label)
+                log.info("scheduled work done: %s (%s)", self.label(job.name), label)
 
     async def _claim(self, guild_id: int, job: str, period: Period, now: datetime) -> int | None:
         """Insert the period's run row, or take over a failed one. Returns the attempt number, or None."""

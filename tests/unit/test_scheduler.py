@@ -6,6 +6,7 @@ A "restart" is a new Database connection and a new Scheduler over the same file,
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -267,3 +268,15 @@ async def test_apscheduler_triggers_due_work(db: Database) -> None:
     finally:
         await scheduler.shutdown()
     assert await db.fetchval("SELECT status FROM timers") == "done"
+
+
+async def test_done_work_is_logged_at_info_by_what_moderators_call_it(
+    db: Database, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The operator's log says what scheduled work ran (issue 15: INFO shows scheduled posts), in plain words.
+    scheduler = make_scheduler(db, clock, Recorder())
+    await schedule(db, clock, REMINDER, "brief:9", clock.now())
+    with caplog.at_level(logging.INFO, logger="bot.scheduler"):
+        await scheduler.run_due(clock.now())
+    done = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO and "done" in r.getMessage()]
+    assert len(done) == 1 and done[0].startswith("scheduled work done: a reminder")
