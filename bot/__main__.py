@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
         "restore", parents=[common], help="replace the database with a backup (the bot must be stopped)"
     )
     restore_cmd.add_argument("backup", type=Path, help="a file written by `backup` or the daily backup")
+    shop = sub.add_parser("shop", parents=[common], help="the brand's shop connection")
+    shop_sub = shop.add_subparsers(dest="shop_command", required=True, metavar="SHOP_COMMAND")
+    shop_sub.add_parser("check", parents=[common], help="check each [shops.<server id>]: reachable, token, scopes")
     demo = sub.add_parser("demo", parents=[common], help="play a scripted week against a local Discord emulator")
     demo.add_argument("--quiet", action="store_true", help="print only the transcript, no bot logs")
     return parser
@@ -211,6 +214,19 @@ def _check(settings: Settings) -> int:
     return 0
 
 
+async def _shop_check(settings: Settings) -> int:
+    """One line per connected store; exit 2 when any is unusable (a supervisor or CI can act on it)."""
+    from bot.shop.check import check_all
+
+    if not settings.shops:
+        print("no shop connected: add a [shops.<server id>] section (README, Connecting your shop)")
+        return 2
+    results = await check_all(settings)
+    for result in results:
+        print(result.describe())
+    return 0 if all(r.ok for r in results) else 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings: Settings | None = None
@@ -222,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _load(args)
         if args.command == "check-config":
             return _check(settings)
+        if args.command == "shop":
+            return asyncio.run(_shop_check(settings))
         if args.command == "health":
             healthy, line = check_health(health_path(settings.database.path))
             print(line)

@@ -95,6 +95,55 @@ class WebhookSettings(_Section):
         }
 
 
+SHOPIFY_DOMAIN_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$")
+SHOPIFY_API_VERSION = "2025-01"  # the version whose schema the bot's queries are checked against
+# What the bot asks of a Shopify store (the app's Admin API access scopes; README "Connecting your shop").
+SHOPIFY_SCOPES = ("write_discounts", "read_orders", "read_products")
+
+
+class ShopifyConnection(_Section):
+    """One brand server's Shopify store: the Admin API of an app the brand created for its own store."""
+
+    platform: Literal["shopify"] = "shopify"
+    shop_domain: str
+    access_token: SecretStr | None = None  # from the environment: COLLECTIVE_SHOPS__<server id>__ACCESS_TOKEN
+    api_version: str = SHOPIFY_API_VERSION
+    # Where the Admin API lives; only a test or the demo points it elsewhere (the fake shop).
+    admin_url: str | None = None
+
+    @field_validator("shop_domain")
+    @classmethod
+    def _myshopify(cls, value: str) -> str:
+        domain = value.strip().lower().removeprefix("https://").rstrip("/")
+        if not SHOPIFY_DOMAIN_RE.fullmatch(domain):
+            raise ValueError("must be the shop's *.myshopify.com domain, e.g. glow-skincare.myshopify.com")
+        return domain
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"20\d\d-(01|04|07|10)", value):
+            raise ValueError("must be a Shopify API version such as 2025-01 (January, April, July or October)")
+        return value
+
+    @field_validator("access_token", mode="before")
+    @classmethod
+    def _blank_is_missing(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return None if value is None else value.rstrip("/")
+
+    @property
+    def graphql_url(self) -> str:
+        base = self.admin_url or f"https://{self.shop_domain}"
+        return f"{base}/admin/api/{self.api_version}/graphql.json"
+
+
 class PointValues(_Section):
     submission_approved: int = Field(default=50, ge=0, le=10_000)
     sale: int = Field(default=20, ge=0, le=10_000)
@@ -159,6 +208,8 @@ class Settings(BaseSettings):
     program: ProgramDefaults = Field(default_factory=ProgramDefaults)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    # Keyed by the Discord server id: [shops.123456789012345678] in the TOML file.
+    shops: dict[int, ShopifyConnection] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -180,6 +231,7 @@ class Settings(BaseSettings):
             self.webhooks.shopify_secret,
             self.webhooks.woocommerce_secret,
             self.webhooks.generic_secret,
+            *(shop.access_token for shop in self.shops.values()),
         ):
             if secret is not None and secret.get_secret_value():
                 found.append(secret.get_secret_value())
