@@ -1,10 +1,10 @@
 """A fake shop beside the Discord emulator: Shopify's GraphQL Admin API (WooCommerce comes later).
 
-    shop = FakeShopify(scopes={"write_discounts", "read_orders"}, clock=ManualClock())
-    await shop.start()
-    ...  # point the bot's Shopify client at shop.url
-    await shop.place_order(code="ALICE10", total="45.00")
-    await shop.stop()
+shop = FakeShopify(scopes={"write_discounts", "read_orders"}, clock=ManualClock())
+await shop.start()
+...  # point the bot's Shopify client at shop.url
+await shop.place_order(code="ALICE10", total="45.00")
+await shop.stop()
 """
 
 from emulator.shop.faults import ShopFaults
