@@ -1,0 +1,13 @@
+"""A fake shop beside the Discord emulator: Shopify's GraphQL Admin API (WooCommerce comes later).
+
+shop = FakeShopify(scopes={"write_discounts", "read_orders"}, clock=ManualClock())
+await shop.start()
+...  # point the bot's Shopify client at shop.url
+await shop.place_order(code="ALICE10", total="45.00")
+await shop.stop()
+"""
+
+from emulator.shop.faults import ShopFaults
+from emulator.shop.shopify import Clock, CostBucket, Delivery, FakeShopify, ManualClock
+
+__all__ = ["Clock", "CostBucket", "Delivery", "FakeShopify", "ManualClock", "ShopFaults"]
