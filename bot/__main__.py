@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     shop = sub.add_parser("shop", parents=[common], help="the brand's shop connection")
     shop_sub = shop.add_subparsers(dest="shop_command", required=True, metavar="SHOP_COMMAND")
     shop_sub.add_parser("check", parents=[common], help="check each [shops.<server id>]: reachable, token, scopes")
+    shop_sub.add_parser(
+        "webhooks", parents=[common], help="register the order and refund webhooks in each shop (once) and list them"
+    )
     demo = sub.add_parser("demo", parents=[common], help="play a scripted week against a local Discord emulator")
     demo.add_argument("--quiet", action="store_true", help="print only the transcript, no bot logs")
     return parser
@@ -227,6 +230,34 @@ async def _shop_check(settings: Settings) -> int:
     return 0 if all(r.ok for r in results) else 2
 
 
+async def _shop_webhooks(settings: Settings) -> int:
+    """Register what the ledger needs in every connected shop; safe to run again (nothing is added twice)."""
+    import aiohttp
+
+    from bot.shop.shopify import ShopError, ShopifyClient
+    from bot.shop.webhook_subscriptions import delivery_url, ensure_subscriptions
+
+    public_url = settings.webhooks.public_url
+    if public_url is None:
+        raise ConfigError("webhooks.public_url: set the public HTTPS address of the webhook server first")
+    if not settings.shops:
+        print("no shop connected: add a [shops.<server id>] section (README, Connecting your shop)")
+        return 2
+    failed = False
+    async with aiohttp.ClientSession() as session:
+        for guild_id, connection in sorted(settings.shops.items()):
+            try:
+                report = await ensure_subscriptions(
+                    ShopifyClient(session, connection), delivery_url(public_url, guild_id)
+                )
+            except ShopError as exc:
+                print(f"server {guild_id}: {connection.shop_domain}: {exc}")
+                failed = True
+                continue
+            print(f"server {guild_id}: {connection.shop_domain}:\n  " + report.describe().replace("\n", "\n  "))
+    return 2 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings: Settings | None = None
@@ -238,6 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _load(args)
         if args.command == "check-config":
             return _check(settings)
+        if args.command == "shop" and args.shop_command == "webhooks":
+            return asyncio.run(_shop_webhooks(settings))
         if args.command == "shop":
             return asyncio.run(_shop_check(settings))
         if args.command == "health":

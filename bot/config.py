@@ -72,6 +72,21 @@ class WebhookSettings(_Section):
     shopify_secret: SecretStr | None = None
     woocommerce_secret: SecretStr | None = None
     generic_secret: SecretStr | None = None
+    # The address shops deliver to, as the world sees it (the TLS proxy in front of host:port), e.g.
+    # https://collective.example.com — `shop webhooks` registers <public_url>/webhooks/shopify/<server id>.
+    public_url: str | None = None
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_https(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str):
+            local = value.startswith(("http://127.0.0.1", "http://localhost"))  # a test or the demo only
+            if not (value.startswith("https://") or local):
+                raise ValueError("must start with https:// (shops deliver only to HTTPS addresses)")
+            return value.rstrip("/")
+        return value
 
     @field_validator("shopify_secret", "woocommerce_secret", "generic_secret", mode="before")
     @classmethod

@@ -1,0 +1,108 @@
+"""The webhook subscriptions the ledger needs, registered in the brand's Shopify store by Collective itself.
+
+``ensure_subscriptions`` finds what is already there (paging ``webhookSubscriptions``), keeps it, creates only what
+is missing (``webhookSubscriptionCreate``), and reports both, so running it again changes nothing. Shopify signs
+deliveries to an app's subscriptions with the app's client secret: that is ``webhooks.shopify_secret`` then.
+Schema 2025-01 names the address ``callbackUrl`` (``uri`` arrived in a later version).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.shop.shopify import ShopError, ShopifyClient, ShopUserErrors, user_errors
+
+# The topics the ledger records (bot/webhooks.py): a paid order, an order at creation (counted before payment
+# only when a program says so), and a refund.
+TOPICS = ("ORDERS_PAID", "ORDERS_CREATE", "REFUNDS_CREATE")
+PAGE = 100
+
+LIST_QUERY = """
+query Subscriptions($first: Int!, $after: String, $topics: [WebhookSubscriptionTopic!]) {
+  webhookSubscriptions(first: $first, after: $after, topics: $topics) {
+    nodes { id topic callbackUrl format }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+CREATE_MUTATION = """
+mutation Subscribe($topic: WebhookSubscriptionTopic!, $subscription: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $subscription) {
+    webhookSubscription { id topic callbackUrl format }
+    userErrors { field message }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    topic: str
+    callback_url: str
+
+
+@dataclass(frozen=True)
+class SubscriptionReport:
+    kept: tuple[Subscription, ...]
+    created: tuple[Subscription, ...]
+
+    def describe(self) -> str:
+        lines = [f"{s.topic} → {s.callback_url} (already there)" for s in self.kept]
+        lines += [f"{s.topic} → {s.callback_url} (created)" for s in self.created]
+        return "\n".join(lines)
+
+
+def delivery_url(public_url: str, guild_id: int) -> str:
+    """Where Shopify delivers a server's orders: the webhook server's public address (README, Deployment)."""
+    return f"{public_url.rstrip('/')}/webhooks/shopify/{guild_id}"
+
+
+async def existing_subscriptions(client: ShopifyClient) -> list[Subscription]:
+    found: list[Subscription] = []
+    after: str | None = None
+    while True:
+        data = await client.execute(LIST_QUERY, {"first": PAGE, "after": after, "topics": list(TOPICS)})
+        page = _dict(data.get("webhookSubscriptions"))
+        for node in page.get("nodes") or []:
+            subscription = _subscription(node)
+            if subscription is not None:
+                found.append(subscription)
+        info = _dict(page.get("pageInfo"))
+        if not info.get("hasNextPage") or not info.get("endCursor"):
+            return found
+        after = str(info["endCursor"])
+
+
+async def ensure_subscriptions(client: ShopifyClient, url: str) -> SubscriptionReport:
+    """Every topic in ``TOPICS`` delivered to ``url``, once: existing subscriptions are kept, missing ones made."""
+    existing = await existing_subscriptions(client)
+    kept = tuple(s for s in existing if s.callback_url == url and s.topic in TOPICS)
+    have = {s.topic for s in kept}
+    created = []
+    for topic in TOPICS:
+        if topic in have:
+            continue
+        data = await client.execute(
+            CREATE_MUTATION, {"topic": topic, "subscription": {"callbackUrl": url, "format": "JSON"}}
+        )
+        payload = _dict(data.get("webhookSubscriptionCreate"))
+        errors = user_errors(payload)
+        if errors:
+            raise ShopUserErrors(f"the {topic} webhook", errors)
+        made = _subscription(payload.get("webhookSubscription"))
+        if made is None:
+            raise ShopError(f"{client.connection.shop_domain} created the {topic} webhook but did not say which")
+        created.append(made)
+    return SubscriptionReport(kept, tuple(created))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _subscription(node: Any) -> Subscription | None:
+    if not isinstance(node, dict) or not node.get("id") or not node.get("topic"):
+        return None
+    return Subscription(str(node["id"]), str(node["topic"]), str(node.get("callbackUrl") or ""))
