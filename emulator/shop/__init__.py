@@ -7,7 +7,9 @@ await shop.place_order(code="ALICE10", total="45.00")
 await shop.stop()
 """
 
+from emulator.shop.clock import Clock, CostBucket, ManualClock
 from emulator.shop.faults import ShopFaults
-from emulator.shop.shopify import Clock, CostBucket, Delivery, FakeShopify, ManualClock
+from emulator.shop.shopify import FakeShopify
+from emulator.shop.webhooks import Delivery
 
 __all__ = ["Clock", "CostBucket", "Delivery", "FakeShopify", "ManualClock", "ShopFaults"]
