@@ -167,21 +167,7 @@ async def create_event(
         """INSERT INTO events (guild_id, title, description, starts_at, ends_at, location, channel_id,
                capacity, tier, points, created_by, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            guild_id,
-            draft.title,
-            draft.description,
-            to_db(draft.starts_at),
-            to_db(draft.ends_at),
-            draft.location,
-            draft.channel_id,
-            draft.capacity,
-            draft.tier,
-            draft.points,
-            created_by,
-            to_db(now),
-            to_db(now),
-        ),
+        (guild_id, *_columns(draft), created_by, to_db(now), to_db(now)),
     )
     event_id = int(cur.lastrowid or 0)
     await tx.execute(
@@ -192,6 +178,12 @@ async def create_event(
     event = await get_event(tx, guild_id, event_id)
     await schedule_reminders(tx, event, now)
     return event
+
+
+def _columns(draft: EventDraft) -> tuple[object, ...]:
+    """A draft's values in the column order both the INSERT and the UPDATE name them."""
+    return (draft.title, draft.description, to_db(draft.starts_at), to_db(draft.ends_at), draft.location,
+            draft.channel_id, draft.capacity, draft.tier, draft.points)  # fmt: skip
 
 
 async def attach_discord(
@@ -232,20 +224,7 @@ async def edit_event(
         """UPDATE events SET title = ?, description = ?, starts_at = ?, ends_at = ?, location = ?,
                channel_id = ?, capacity = ?, tier = ?, points = ?, updated_at = ?
            WHERE guild_id = ? AND id = ? AND status = 'scheduled'""",
-        (
-            draft.title,
-            draft.description,
-            to_db(draft.starts_at),
-            to_db(draft.ends_at),
-            draft.location,
-            draft.channel_id,
-            draft.capacity,
-            draft.tier,
-            draft.points,
-            to_db(now),
-            guild_id,
-            event_id,
-        ),
+        (*_columns(draft), to_db(now), guild_id, event_id),
     )
     after = await get_event(tx, guild_id, event_id)
     if after.starts_at != before.starts_at:
