@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup
 from bot.errors import InvalidInput
-from bot.services.program import audit, members, program_settings, tiers
+from bot.services.program import audit, program_settings, tiers
 from bot.services.program.bindings import CHANNELS, ROLE_AMBASSADOR, ROLE_MODERATOR, all_bindings, bind, channel_purpose
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.program_settings import SETTINGS, display
@@ -73,8 +73,6 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
                 tx, guild_id, interaction.user.id, "settings.change", None, now,
                 setting=setting, old=change.old, new=change.new,
             )  # fmt: skip
-            if setting == "capacity" and int(change.new) > int(change.old):
-                await tx.emit(guild_id, members.SEATS_CHANGED, now)  # the waitlist may move up
         await interaction.response.send_message(
             f"{change.label}: **{display(setting, change.old)}** → **{display(setting, change.new)}**.", ephemeral=True
         )

@@ -17,6 +17,7 @@ from bot.clock import to_db
 from bot.config import WEEKDAYS
 from bot.db import Database, Transaction
 from bot.errors import InvalidInput, NotFound
+from bot.services.program import members
 from bot.services.sales import codes
 
 
@@ -150,4 +151,6 @@ async def change_setting(tx: Transaction, guild_id: int, key: str, value: str, n
         f"UPDATE guild_settings SET {spec.column} = ?, updated_at = ? WHERE guild_id = ?",
         (new, to_db(now), guild_id),
     )
+    if key == "capacity" and int(new) > int(old):
+        await tx.emit(guild_id, members.SEATS_CHANGED, now)  # more seats: the waitlist may move up
     return SettingChange(key, spec.label, old, new)
