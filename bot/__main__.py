@@ -234,7 +234,8 @@ async def _shop_webhooks(settings: Settings) -> int:
     """Register what the ledger needs in every connected shop; safe to run again (nothing is added twice)."""
     import aiohttp
 
-    from bot.shop.shopify import ShopError, ShopifyClient
+    from bot.shop.errors import ShopError
+    from bot.shop.shopify import ShopifyClient
     from bot.shop.webhook_subscriptions import delivery_url, ensure_subscriptions
 
     public_url = settings.webhooks.public_url

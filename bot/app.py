@@ -26,6 +26,7 @@ from bot.outbox import Outbox
 from bot.posting import report_refused_work
 from bot.scheduler import Scheduler
 from bot.services.program.guild_settings import ensure_guild
+from bot.shop.connections import ShopConnections
 from bot.tree import CollectiveTree
 from bot.webhooks import WebhookServer, start_webhook_server
 
@@ -98,6 +99,8 @@ class CollectiveBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.scheduler = Scheduler(db, self.clock, grace=timedelta(hours=settings.program.grace_window_hours))
         self.outbox = Outbox(db, self.clock)
+        self.shops = ShopConnections(settings, db)
+        self.new_shops: list[int] = []  # servers whose shop is new to them this start (webhooks, backfill)
         self.scheduler.on_failure = functools.partial(report_refused_work, self)  # moderators hear of 403s
         if settings.database.backup_dir is not None:
             self.scheduler.register_job(backup_job(db, settings.database.backup_dir, settings.database.backup_keep))
@@ -124,6 +127,7 @@ class CollectiveBot(commands.Bot):
         applied = await self.db.migrate()
         if applied:
             log.info("database migrated to version %d", applied[-1].version)
+        self.new_shops = await self.shops.start(self.clock.now())
         for name in self.extension_names:
             await self.load_extension(name)
         self.spawn(self._start_scheduler(), name="scheduler-start")
@@ -170,4 +174,5 @@ class CollectiveBot(commands.Bot):
         await self.outbox.stop()
         for task in list(self._background):
             task.cancel()
+        await self.shops.close()
         await super().close()

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.config import SHOPIFY_SCOPES, Settings, ShopifyConnection
-from bot.shop.shopify import ShopError, ShopifyClient
+from bot.shop.errors import ShopError
+from bot.shop.shopify import ShopifyClient
 
 CONNECTION_QUERY = """
 query ConnectionCheck {

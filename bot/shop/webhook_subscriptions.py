@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.shop.shopify import ShopError, ShopifyClient, ShopUserErrors, user_errors
+from bot.shop.errors import ShopError, ShopUserErrors
+from bot.shop.shopify import ShopifyClient, user_errors
 
 # The topics the ledger records (bot/webhooks.py): a paid order, an order at creation (counted before payment
 # only when a program says so), and a refund.

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 from bot.__main__ import main
 from bot.config import ShopifyConnection
 from bot.shop.check import CONNECTION_QUERY, check_shop
-from bot.shop.shopify import ShopAuthError, ShopifyClient, ShopUnavailable, ShopUserErrors, user_errors
+from bot.shop.errors import ShopAuthError, ShopUnavailable, ShopUserErrors
+from bot.shop.shopify import ShopifyClient, user_errors
 from emulator.shop import FakeShopify, ManualClock
 
 GUILD = 123456789012345678

@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from bot.__main__ import main
 from bot.config import ShopifyConnection
-from bot.shop.shopify import ShopifyClient, ShopUserErrors
+from bot.shop.errors import ShopUserErrors
+from bot.shop.shopify import ShopifyClient
 from bot.shop.webhook_subscriptions import TOPICS, delivery_url, ensure_subscriptions
 from emulator.shop import FakeShopify, ManualClock
 

@@ -24,6 +24,7 @@ from bot.services.program.members import Member, Status
 from bot.services.sales import codes
 from bot.services.sales.codes import Code, CodeStatus
 from bot.services.sales.payloads import format_minor
+from bot.services.shop import code_state
 
 FILTERABLE: tuple[Status, ...] = ("active", "paused", "waitlisted", "applicant", "left", "removed", "rejected")
 FORGOTTEN_NAME = "(forgotten member)"
@@ -155,6 +156,7 @@ async def change_tier(
     if member.tier == tier.key:
         raise Conflict(f"{ref.member(user_id)} is already in the {tier.name} tier.")
     await tx.execute("UPDATE members SET tier = ? WHERE guild_id = ? AND user_id = ?", (tier.key, guild_id, user_id))
+    await code_state.member_tier_changed(tx, guild_id, user_id, now)
     entry = await audit.record(tx, guild_id, actor_id, "ambassador.tier", user_id, now, old=member.tier, new=tier.key)
     return member.tier, tier.key, entry
 

@@ -19,6 +19,7 @@ from typing import Literal
 from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotFound
+from bot.services.shop import code_state
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,31}$")
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get read aloud and retyped
@@ -157,6 +158,7 @@ async def _insert(
         raise
     row = await tx.fetchone("SELECT * FROM codes WHERE id = ?", (cur.lastrowid,))
     assert row is not None
+    await code_state.code_changed(tx, guild_id, int(row["id"]), now)
     return _from_row(row)
 
 
@@ -164,6 +166,7 @@ async def retire_current(tx: Transaction, guild_id: int, user_id: int, now: date
     current = await current_code(tx, guild_id, user_id)
     if current is not None:
         await tx.execute("UPDATE codes SET status = 'retired', retired_at = ? WHERE id = ?", (to_db(now), current.id))
+        await code_state.code_changed(tx, guild_id, current.id, now)
     return current
 
 
@@ -213,6 +216,8 @@ async def set_code_status(tx: Transaction, guild_id: int, user_id: int, status: 
         return False
     retired_at = to_db(now) if status == "retired" else None
     await tx.execute("UPDATE codes SET status = ?, retired_at = ? WHERE id = ?", (status, retired_at, current.id))
+    if status != current.status:
+        await code_state.code_changed(tx, guild_id, current.id, now)
     return True
 
 

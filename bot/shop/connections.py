@@ -1,0 +1,76 @@
+"""The configured shops of this process: one connector per brand server, sharing one HTTP session.
+
+``start`` builds the connectors and records each connection (bot/services/shop/connection.py); a shop new to its
+server is reported back so the shop cog registers its webhooks and starts the 60-day backfill. A configuration
+that cannot make a connector (no token) is recorded as the connection's problem, for ``/shop status`` and
+``python -m bot shop check`` to show.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import aiohttp
+
+from bot.config import Settings, ShopifyConnection
+from bot.db import Database
+from bot.services.shop import connection as shop_connection
+from bot.shop.connector import Platform, ShopConnector
+from bot.shop.errors import ShopError
+from bot.shop.shopify import ShopifyClient
+from bot.shop.shopify_connector import ShopifyConnector
+
+log = logging.getLogger(__name__)
+
+ShopConfig = ShopifyConnection
+
+
+def make_connector(session: aiohttp.ClientSession, config: ShopConfig) -> ShopConnector:
+    """The connector for one configured shop; ``ShopError`` when the configuration cannot make one."""
+    return ShopifyConnector(ShopifyClient(session, config))
+
+
+def describe(config: ShopConfig) -> tuple[Platform, str]:
+    """(platform, the shop's address as shown and stored): never a secret."""
+    return config.platform, config.shop_domain
+
+
+class ShopConnections:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self._settings = settings
+        self._db = db
+        self._session: aiohttp.ClientSession | None = None
+        self._connectors: dict[int, ShopConnector] = {}
+
+    async def start(self, now: datetime) -> list[int]:
+        """Build the connectors and record the connections; returns the servers whose shop is new to them."""
+        if not self._settings.shops:
+            return []
+        self._session = aiohttp.ClientSession()
+        fresh = []
+        for guild_id, config in sorted(self._settings.shops.items()):
+            platform, address = describe(config)
+            async with self._db.transaction() as tx:
+                if await shop_connection.record_connection(tx, guild_id, platform, address, now):
+                    fresh.append(guild_id)
+                try:
+                    self._connectors[guild_id] = make_connector(self._session, config)
+                except ShopError as exc:
+                    await shop_connection.record_problem(tx, guild_id, str(exc), now)
+                    log.error("shop for server %s not connected: %s", guild_id, exc)
+                    continue
+            log.info("shop for server %s: %s (%s)", guild_id, address, platform)
+        return fresh
+
+    def get(self, guild_id: int) -> ShopConnector | None:
+        return self._connectors.get(guild_id)
+
+    def guild_ids(self) -> list[int]:
+        return sorted(self._connectors)
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        self._connectors.clear()
+        if session is not None:
+            await session.close()

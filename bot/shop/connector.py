@@ -1,0 +1,93 @@
+"""What Collective needs from a brand's shop, whatever the platform: the seam between the bot and Shopify or
+WooCommerce. ``ShopifyConnector`` (bot/shop/shopify_connector.py) and ``WooConnector`` (bot/shop/woocommerce.py)
+implement it; code pushes (bot/shop/code_push.py), ``/shop sync`` and the catch-up (bot/shop/catch_up.py) use only
+this. Every method raises ``bot.shop.errors.ShopError`` subclasses, never the transport's own exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from bot.services.sales.payloads import OrderIn
+from bot.services.shop.discounts import CodeDiscount
+
+Platform = Literal["shopify", "woocommerce"]
+
+# Every discount Collective creates carries this in its title (Shopify) or description (WooCommerce): a code
+# found in the shop with it is Collective's own and is adopted; one without it belongs to something else.
+MARKER = "Collective ambassador code"
+
+
+@dataclass(frozen=True)
+class CodeSpec:
+    """What the shop should hold for one ambassador code."""
+
+    code: str
+    discount: CodeDiscount
+    active: bool  # paused and retired codes are deactivated (Shopify) or expired (WooCommerce), never deleted
+    starts_at: datetime
+
+    @property
+    def title(self) -> str:
+        return f"{MARKER} {self.code}"
+
+
+@dataclass(frozen=True)
+class RemoteCode:
+    """A discount code as the shop holds it."""
+
+    ref: str  # the shop's id: a DiscountCodeNode gid, a coupon id
+    code: str
+    title: str
+    active: bool
+    discount: CodeDiscount | None  # None when it is not a kind Collective makes (a BXGY, free shipping…)
+
+    @property
+    def ours(self) -> bool:
+        return self.title.startswith(MARKER)
+
+
+@dataclass(frozen=True)
+class WebhookSubscription:
+    id: str
+    topic: str
+    address: str
+
+
+@dataclass(frozen=True)
+class WebhookReport:
+    kept: tuple[WebhookSubscription, ...]
+    created: tuple[WebhookSubscription, ...]
+
+    def describe(self) -> str:
+        lines = [f"{s.topic} → {s.address} (already there)" for s in self.kept]
+        lines += [f"{s.topic} → {s.address} (created)" for s in self.created]
+        return "\n".join(lines)
+
+
+class ShopConnector(Protocol):
+    platform: Platform
+    label: str  # the shop's domain or address: safe to show and log
+
+    async def find_code(self, code: str) -> RemoteCode | None:
+        """The discount the shop holds under ``code`` (case-insensitively), if any."""
+
+    async def create_code(self, spec: CodeSpec) -> RemoteCode:
+        """Create it; ``ShopUserErrors`` when the shop refuses (a taken code among them)."""
+
+    async def update_code(self, ref: str, spec: CodeSpec) -> None:
+        """Make the discount at ``ref`` give ``spec`` (value, conditions, title); activity via ``set_active``."""
+
+    async def set_active(self, ref: str, active: bool) -> None:
+        """Activate, or deactivate/expire, the discount at ``ref``. Doing it twice is harmless."""
+
+    def orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[list[OrderIn]]:
+        """Orders created or changed in ``[since, until)``, page by page, oldest change first, each with its
+        codes and its refunds, parsed as strictly as a webhook body."""
+        ...
+
+    async def ensure_webhooks(self, address: str) -> WebhookReport:
+        """The order and refund subscriptions the ledger needs, delivering to ``address``: kept or created."""

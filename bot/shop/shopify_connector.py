@@ -1,0 +1,230 @@
+"""``ShopConnector`` for Shopify: discount codes through the basic-code mutations, orders through the ``orders``
+query (bot/shop/shopify_orders.py), webhooks through bot/shop/webhook_subscriptions.py.
+
+A code's discount is a ``DiscountCodeBasic`` for all customers and all items. Deactivating expires it
+(``discountCodeDeactivate`` sets its end to now) and activating clears the end again, so a paused code keeps its
+id, usage history and sales in the shop's reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bot.services.sales.payloads import OrderIn, PayloadError, exponent, to_minor
+from bot.services.shop.discounts import CodeDiscount
+from bot.shop import shopify_orders, webhook_subscriptions
+from bot.shop.connector import CodeSpec, Platform, RemoteCode, WebhookReport, WebhookSubscription
+from bot.shop.errors import ShopError, ShopUserErrors
+from bot.shop.shopify import ShopifyClient, user_errors
+
+_NODE = """
+  id
+  codeDiscount {
+    __typename
+    ... on DiscountCodeBasic {
+      title status appliesOncePerCustomer
+      combinesWith { orderDiscounts productDiscounts shippingDiscounts }
+      minimumRequirement {
+        __typename
+        ... on DiscountMinimumSubtotal { greaterThanOrEqualToSubtotal { amount currencyCode } }
+      }
+      customerGets {
+        value {
+          __typename
+          ... on DiscountPercentage { percentage }
+          ... on DiscountAmount { amount { amount currencyCode } appliesOnEachItem }
+        }
+      }
+      codes(first: 1) { nodes { code } }
+    }
+    ... on DiscountCodeBxgy { title status }
+    ... on DiscountCodeFreeShipping { title status }
+    ... on DiscountCodeApp { title status }
+  }
+"""
+FIND_QUERY = "query FindCode($code: String!) { codeDiscountNodeByCode(code: $code) {" + _NODE + "} }"
+CURRENCY_QUERY = "query ShopCurrency { shop { currencyCode } }"
+CREATE_MUTATION = (
+    """
+mutation CreateCode($input: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $input) {
+    codeDiscountNode {"""
+    + _NODE
+    + """}
+    userErrors { field code message }
+  }
+}
+"""
+)
+UPDATE_MUTATION = """
+mutation UpdateCode($id: ID!, $input: DiscountCodeBasicInput!) {
+  discountCodeBasicUpdate(id: $id, basicCodeDiscount: $input) {
+    codeDiscountNode { id }
+    userErrors { field code message }
+  }
+}
+"""
+ACTIVATE_MUTATION = """
+mutation ActivateCode($id: ID!) {
+  discountCodeActivate(id: $id) { codeDiscountNode { id } userErrors { field code message } }
+}
+"""
+DEACTIVATE_MUTATION = """
+mutation DeactivateCode($id: ID!) {
+  discountCodeDeactivate(id: $id) { codeDiscountNode { id } userErrors { field code message } }
+}
+"""
+LIVE = frozenset({"ACTIVE", "SCHEDULED"})
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def decimal_text(minor: int, currency: str) -> str:
+    places = exponent(currency)
+    return str(Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places)))
+
+
+class ShopifyConnector:
+    platform: Platform = "shopify"
+
+    def __init__(self, client: ShopifyClient) -> None:
+        self.client = client
+        self.label = client.connection.shop_domain
+        self._currency: str | None = None
+
+    # -- discount codes ------------------------------------------------------------------------------------
+
+    async def find_code(self, code: str) -> RemoteCode | None:
+        data = await self.client.execute(FIND_QUERY, {"code": code})
+        node = data.get("codeDiscountNodeByCode")
+        return None if node is None else self._remote(node, code)
+
+    async def create_code(self, spec: CodeSpec) -> RemoteCode:
+        fields = await self._input(spec)
+        fields["code"] = spec.code
+        data = await self.client.execute(CREATE_MUTATION, {"input": fields})
+        payload = _dict(data.get("discountCodeBasicCreate"))
+        errors = user_errors(payload)
+        if errors:
+            raise ShopUserErrors(f"the code {spec.code}", errors)
+        node = payload.get("codeDiscountNode")
+        if not isinstance(node, dict):
+            raise ShopError(f"{self.label} created the code {spec.code} but did not say which discount it is")
+        made = self._remote(node, spec.code)
+        if not spec.active:
+            await self.set_active(made.ref, False)
+        return made
+
+    async def update_code(self, ref: str, spec: CodeSpec) -> None:
+        data = await self.client.execute(UPDATE_MUTATION, {"id": ref, "input": await self._input(spec)})
+        errors = user_errors(_dict(data.get("discountCodeBasicUpdate")))
+        if errors:
+            raise ShopUserErrors(f"the update of the code {spec.code}", errors)
+
+    async def set_active(self, ref: str, active: bool) -> None:
+        if active:
+            mutation, name = ACTIVATE_MUTATION, "discountCodeActivate"
+        else:
+            mutation, name = DEACTIVATE_MUTATION, "discountCodeDeactivate"
+        data = await self.client.execute(mutation, {"id": ref})
+        errors = user_errors(_dict(data.get(name)))
+        if errors:
+            raise ShopUserErrors("activating the code" if active else "deactivating the code", errors)
+
+    async def _shop_currency(self) -> str:
+        if self._currency is None:
+            data = await self.client.execute(CURRENCY_QUERY)
+            self._currency = str(_dict(data.get("shop")).get("currencyCode") or "")
+        return self._currency
+
+    async def _input(self, spec: CodeSpec) -> dict[str, Any]:
+        """``DiscountCodeBasicInput`` for the spec (without the code, which only creation sets)."""
+        discount = spec.discount
+        currency = discount.currency
+        if discount.kind == "fixed" or discount.minimum_minor:
+            shop_currency = await self._shop_currency()
+            if currency is not None and shop_currency and currency != shop_currency:
+                raise ShopError(
+                    f"the discount is set in {currency} but {self.label} sells in {shop_currency}: set it again in "
+                    f"{shop_currency} with /shop discount"
+                )
+            currency = currency or shop_currency or "USD"
+        value: dict[str, Any]
+        if discount.kind == "percentage":
+            value = {"percentage": discount.value / 100}
+        else:
+            value = {"discountAmount": {"amount": decimal_text(discount.value, currency or "USD"),
+                                        "appliesOnEachItem": False}}  # fmt: skip
+        fields: dict[str, Any] = {
+            "title": spec.title,
+            "startsAt": spec.starts_at.isoformat(),
+            "customerSelection": {"all": True},
+            "customerGets": {"value": value, "items": {"all": True}},
+            "appliesOncePerCustomer": discount.once_per_customer,
+            "combinesWith": {
+                "orderDiscounts": discount.combines_order,
+                "productDiscounts": discount.combines_product,
+                "shippingDiscounts": discount.combines_shipping,
+            },
+        }
+        if discount.minimum_minor:
+            minimum = decimal_text(discount.minimum_minor, currency or "USD")
+            fields["minimumRequirement"] = {"subtotal": {"greaterThanOrEqualToSubtotal": minimum}}
+        return fields
+
+    def _remote(self, node: dict[str, Any], asked: str) -> RemoteCode:
+        ref = node.get("id")
+        if not isinstance(ref, str) or not ref:
+            raise ShopError(f"{self.label} answered with a discount without an id")
+        body = _dict(node.get("codeDiscount"))
+        codes = [_dict(n).get("code") for n in _dict(body.get("codes")).get("nodes") or []]
+        code = next((str(c) for c in codes if isinstance(c, str)), asked)
+        return RemoteCode(ref, code, str(body.get("title") or ""), body.get("status") in LIVE, _discount(body))
+
+    # -- orders and webhooks -------------------------------------------------------------------------------
+
+    def orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[list[OrderIn]]:
+        return shopify_orders.orders_changed(self.client, since, until)
+
+    async def ensure_webhooks(self, address: str) -> WebhookReport:
+        report = await webhook_subscriptions.ensure_subscriptions(self.client, address)
+
+        def convert(found: tuple[webhook_subscriptions.Subscription, ...]) -> tuple[WebhookSubscription, ...]:
+            return tuple(WebhookSubscription(s.id, s.topic, s.callback_url) for s in found)
+
+        return WebhookReport(convert(report.kept), convert(report.created))
+
+
+def _discount(body: dict[str, Any]) -> CodeDiscount | None:
+    """The basic discount as Collective describes one, or None for anything Collective does not make."""
+    if body.get("__typename") != "DiscountCodeBasic":
+        return None
+    value = _dict(_dict(body.get("customerGets")).get("value"))
+    combines = _dict(body.get("combinesWith"))
+    minimum = _dict(_dict(body.get("minimumRequirement")).get("greaterThanOrEqualToSubtotal"))
+    try:
+        if value.get("__typename") == "DiscountPercentage":
+            kind, amount, currency = "percentage", round(float(value.get("percentage") or 0) * 100), None
+        elif value.get("__typename") == "DiscountAmount":
+            money = _dict(value.get("amount"))
+            currency = str(money.get("currencyCode") or "")
+            kind, amount = "fixed", to_minor(str(money.get("amount")), currency, "amount")
+        else:
+            return None
+        minimum_minor = None
+        if minimum.get("amount") is not None:
+            minimum_minor = to_minor(str(minimum["amount"]), str(minimum.get("currencyCode") or ""), "minimum")
+            currency = currency or str(minimum.get("currencyCode") or "") or None
+    except (PayloadError, ValueError, TypeError):
+        return None
+    return CodeDiscount(
+        kind,  # type: ignore[arg-type]
+        amount, currency, bool(body.get("appliesOncePerCustomer")), minimum_minor,
+        bool(combines.get("orderDiscounts")), bool(combines.get("productDiscounts")),
+        bool(combines.get("shippingDiscounts")),
+    )  # fmt: skip
