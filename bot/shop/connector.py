@@ -51,6 +51,15 @@ class RemoteCode:
 
 
 @dataclass(frozen=True)
+class OrderPage:
+    """One page of changed orders. ``reached``: every change before it has been read (the catch-up's cursor may
+    move there once the page is in the ledger)."""
+
+    orders: list[OrderIn]
+    reached: datetime
+
+
+@dataclass(frozen=True)
 class WebhookSubscription:
     id: str
     topic: str
@@ -84,7 +93,7 @@ class ShopConnector(Protocol):
     async def set_active(self, ref: str, active: bool) -> None:
         """Activate, or deactivate/expire, the discount at ``ref``. Doing it twice is harmless."""
 
-    def orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[list[OrderIn]]:
+    def orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[OrderPage]:
         """Orders created or changed in ``[since, until)``, page by page, oldest change first, each with its
         codes and its refunds, parsed as strictly as a webhook body."""
         ...

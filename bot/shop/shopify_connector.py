@@ -13,10 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.services.sales.payloads import OrderIn, PayloadError, exponent, to_minor
+from bot.services.sales.payloads import PayloadError, exponent, to_minor
 from bot.services.shop.discounts import CodeDiscount
 from bot.shop import shopify_orders, webhook_subscriptions
-from bot.shop.connector import CodeSpec, Platform, RemoteCode, WebhookReport, WebhookSubscription
+from bot.shop.connector import CodeSpec, OrderPage, Platform, RemoteCode, WebhookReport, WebhookSubscription
 from bot.shop.errors import ShopError, ShopUserErrors
 from bot.shop.shopify import ShopifyClient, user_errors
 
@@ -188,7 +188,7 @@ class ShopifyConnector:
 
     # -- orders and webhooks -------------------------------------------------------------------------------
 
-    def orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[list[OrderIn]]:
+    def orders_changed(self, since: datetime, until: datetime) -> AsyncIterator[OrderPage]:
         return shopify_orders.orders_changed(self.client, since, until)
 
     async def ensure_webhooks(self, address: str) -> WebhookReport:
