@@ -16,6 +16,7 @@ import aiohttp
 from bot.config import Settings, ShopifyConnection
 from bot.db import Database
 from bot.services.shop import connection as shop_connection
+from bot.shop.check import ShopCheck, check_shop
 from bot.shop.connector import Platform, ShopConnector
 from bot.shop.errors import ShopError
 from bot.shop.shopify import ShopifyClient
@@ -34,6 +35,11 @@ def make_connector(session: aiohttp.ClientSession, config: ShopConfig) -> ShopCo
 def describe(config: ShopConfig) -> tuple[Platform, str]:
     """(platform, the shop's address as shown and stored): never a secret."""
     return config.platform, config.shop_domain
+
+
+def delivery_address(public_url: str, platform: Platform, guild_id: int) -> str:
+    """Where the shop delivers a server's orders: the webhook server's public address (README, Deployment)."""
+    return f"{public_url.rstrip('/')}/webhooks/{platform}/{guild_id}"
 
 
 class ShopConnections:
@@ -62,6 +68,13 @@ class ShopConnections:
                     continue
             log.info("shop for server %s: %s (%s)", guild_id, address, platform)
         return fresh
+
+    async def check(self, guild_id: int) -> ShopCheck | None:
+        """Ask the shop now: reachable, credentials valid, scopes granted (None: no shop configured here)."""
+        config = self._settings.shops.get(guild_id)
+        if config is None or self._session is None:
+            return None
+        return await check_shop(self._session, guild_id, config)
 
     def get(self, guild_id: int) -> ShopConnector | None:
         return self._connectors.get(guild_id)

@@ -24,6 +24,7 @@ from bot.services.sales.csv_import import ImportReport, import_shopify_csv
 from bot.services.sales.orders import get_sales_settings, record_manual_sale, set_sales_settings
 from bot.services.sales.payloads import format_minor
 from bot.services.sales.reports import PERIOD_LABELS, MemberLine, Totals
+from bot.services.shop.code_state import shop_state
 from bot.text import plural
 from bot.ui.embeds import SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.interactions import guild_id_of
@@ -32,6 +33,10 @@ from bot.ui.paginator import Paginator, line_pages
 MAX_IMPORT_BYTES = 25 * 1024 * 1024
 REPORT_LINES_PER_PAGE = 10
 PeriodChoice = Literal["week", "last_week", "month", "last_month", "all"]
+SHOP_STATE_NOTE = {
+    "pending": "\n⏳ Your code is being activated in the shop: give it a few minutes before sharing it.",
+    "failed": "\n⚠️ The shop hasn't accepted your code yet; the moderators know and are on it.",
+}
 
 
 def totals_text(rows: list[Totals]) -> str:
@@ -107,6 +112,8 @@ class Codes(commands.Cog, name="Codes & sales"):
         card.description = f"Share it:\n> Use my code **{current.code}** for a discount at {clip(brand, 80)} ✨"
         if current.status == "paused":
             card.description += "\n⏸️ Your code is paused at the moment."
+        else:
+            card.description += SHOP_STATE_NOTE.get(await shop_state(self.bot.db, current.id) or "live", "")
         for span, rows in numbers.periods:
             add_field(card, span.label, totals_text(rows), inline=span.kind != "all")
         if numbers.commission_bp:

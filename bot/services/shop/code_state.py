@@ -80,6 +80,16 @@ async def mark_codes(tx: Transaction, guild_id: int, now: datetime, *, tier: str
     return len(rows)
 
 
+async def ensure_rows(tx: Transaction, guild_id: int, code_ids: list[int], now: datetime) -> None:
+    """Give codes the shop was never asked about a ``pending`` row (a sync pushes them itself, no outbox row)."""
+    for code_id in code_ids:
+        await tx.execute(
+            """INSERT INTO shop_codes (code_id, guild_id, state, version, updated_at) VALUES (?, ?, 'pending', 1, ?)
+               ON CONFLICT (code_id) DO NOTHING""",
+            (code_id, guild_id, to_db(now)),
+        )
+
+
 async def member_tier_changed(tx: Transaction, guild_id: int, user_id: int, now: datetime) -> None:
     """A member's tier may carry another discount: their usable code is pushed again (a no-op when equal)."""
     if not await connected(tx, guild_id):
