@@ -41,6 +41,12 @@ class OutboxItem:
     created_at: datetime
 
 
+class RetryLater(Exception):
+    """A subscriber's expected, passing failure (the shop is down): retried with backoff like any failure, logged as
+    one line without a traceback. When the outbox gives up, the subscriber's own state must still say what is
+    owed (a code push stays ``pending`` and its retry loop takes over)."""
+
+
 Subscriber = Callable[[OutboxItem], Awaitable[Any]]  # what it returns reaches a ``deliver_now`` caller
 
 
@@ -231,6 +237,12 @@ class Outbox:
                 continue
             try:
                 results[name] = await handler(item)
+            except RetryLater as exc:
+                log.warning(
+                    "outbox %s #%d: %s will retry (attempt %d): %s", item.topic, item.id, name, item.attempt, exc
+                )
+                error = exc
+                continue
             except Exception as exc:
                 log.error(
                     "outbox %s #%d: %s failed (attempt %d)", item.topic, item.id, name, item.attempt, exc_info=exc
@@ -249,7 +261,8 @@ class Outbox:
                 "UPDATE outbox SET status = 'failed', delivered_to = ?, finished_at = ?, last_error = ? WHERE id = ?",
                 (json.dumps(delivered), to_db(now), repr(error)[:500], item.id),
             )
-            log.error("outbox %s #%d gave up after %d attempts", item.topic, item.id, item.attempt)
+            level = logging.WARNING if isinstance(error, RetryLater) else logging.ERROR
+            log.log(level, "outbox %s #%d gave up after %d attempts", item.topic, item.id, item.attempt)
         else:
             retry_at = now + self._retry_delay * (2 ** (item.attempt - 1))
             await self._db.execute(

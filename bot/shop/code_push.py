@@ -58,6 +58,14 @@ def same_discount(held: CodeDiscount | None, wanted: CodeDiscount) -> bool:
     return replace(held, currency=None) == replace(wanted, currency=None)
 
 
+def same_value(held: CodeDiscount | None, wanted: CodeDiscount) -> bool:
+    """Whether the shop's discount takes the same off (kind and value): such a code is adopted, and its conditions
+    (once per customer, minimum, combinations) brought in line."""
+    if held is None or (held.kind, held.value) != (wanted.kind, wanted.value):
+        return False
+    return not (held.currency and wanted.currency and held.currency != wanted.currency)
+
+
 def taken_message(code: str, shop: str, title: str) -> str:
     return (
         f"`{code}` already exists in {shop} as “{title[:80]}”, a discount Collective did not create and that gives "
@@ -82,7 +90,7 @@ async def reconcile(connector: ShopConnector, spec: CodeSpec) -> tuple[Outcome, 
                 raise
     outcome: Outcome = "unchanged"
     if not remote.ours:
-        if not same_discount(remote.discount, spec.discount):
+        if not same_value(remote.discount, spec.discount):
             raise CodeTaken(taken_message(spec.code, connector.label, remote.title))
         outcome = "adopted"
     if outcome == "adopted" or remote.title != spec.title or not same_discount(remote.discount, spec.discount):

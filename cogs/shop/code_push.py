@@ -17,11 +17,11 @@ from discord.ext import commands
 
 from bot.app import CollectiveBot
 from bot.dm import send_dm
-from bot.outbox import OutboxItem
+from bot.outbox import OutboxItem, RetryLater
 from bot.posting import post_once
 from bot.services.program.bindings import get_channel_id
 from bot.services.shop import code_state
-from bot.services.shop.connection import PROBLEM, record_problem, record_webhooks
+from bot.services.shop.connection import PROBLEM, record_check, record_problem, record_webhooks
 from bot.shop.code_push import CodePusher
 from bot.shop.connections import delivery_address
 from bot.shop.errors import ShopAuthError, ShopError, ShopScopeError
@@ -57,17 +57,18 @@ def problem_card(problem: str) -> discord.Embed:
     )
 
 
-async def register_webhooks(bot: CollectiveBot, guild_id: int) -> str:
-    """Make sure the shop delivers this server's orders to us; returns what is registered, or why not."""
+async def register_webhooks(bot: CollectiveBot, guild_id: int) -> tuple[str, int]:
+    """Make sure the shop delivers this server's orders to us: (what is registered or why not, how many created)."""
     connector = bot.shops.get(guild_id)
     public_url = bot.settings.webhooks.public_url
     if connector is None:
-        return "No shop is connected to this server."
+        return "No shop is connected to this server.", 0
     if public_url is None:
         return (
             "webhooks.public_url isn't set, so the shop can't be told where to deliver orders. The operator sets it "
             "to the webhook server's public HTTPS address (README: Deployment); the hourly catch-up still reads "
-            "every order in the meantime."
+            "every order in the meantime.",
+            0,
         )
     address = delivery_address(public_url, connector.platform, guild_id)
     now = bot.clock.now()
@@ -75,13 +76,13 @@ async def register_webhooks(bot: CollectiveBot, guild_id: int) -> str:
         report = await connector.ensure_webhooks(address)
     except (ShopAuthError, ShopScopeError) as exc:
         await bot.db.perform(record_problem, guild_id, str(exc), now)
-        return str(exc)
+        return str(exc), 0
     except ShopError as exc:
-        return f"The shop didn't take the webhooks: {exc}"
+        return f"The shop didn't take the webhooks: {exc}", 0
     hooks = [(s.topic, s.address) for s in (*report.kept, *report.created)]
     await bot.db.perform(record_webhooks, guild_id, hooks, now)
     log.info("webhooks of server %s: %d kept, %d created", guild_id, len(report.kept), len(report.created))
-    return report.describe()
+    return report.describe(), len(report.created)
 
 
 class ShopPushes(commands.Cog, name="Shop pushes"):
@@ -99,9 +100,14 @@ class ShopPushes(commands.Cog, name="Shop pushes"):
             self.bot.spawn(self._connect_new_shops(list(self.bot.new_shops)), name="shop-connect")
 
     async def _connect_new_shops(self, guild_ids: list[int]) -> None:
-        """A shop new to its server: register the order webhooks (the catch-up does the 60-day backfill)."""
+        """A shop new to its server: check it (moderators hear of a bad token or a missing scope at once) and
+        register the order webhooks. The catch-up does the 60-day backfill."""
         await self.bot.scheduler_started.wait()
         for guild_id in guild_ids:
+            check = await self.bot.shops.check(guild_id)
+            if check is not None:
+                problem = check.problem or (check.describe() if check.missing else None)
+                await self.bot.db.perform(record_check, guild_id, check.scopes, problem, self.bot.clock.now())
             await register_webhooks(self.bot, guild_id)
 
     async def cog_unload(self) -> None:
@@ -117,7 +123,10 @@ class ShopPushes(commands.Cog, name="Shop pushes"):
         connector = self.bot.shops.get(item.guild_id)
         if connector is None:
             return  # no shop configured in this process: the code stays pending, /shop status says so
-        await self.pusher.push(connector, int(item.payload["code_id"]))
+        try:
+            await self.pusher.push(connector, int(item.payload["code_id"]))
+        except ShopError as exc:  # unreachable, or a connection problem already told to moderators
+            raise RetryLater(str(exc)) from None
 
     async def retry_pending(self) -> int:
         """Push every code still pending since before ``RETRY_AFTER``; stops at a shop that does not answer."""

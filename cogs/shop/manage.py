@@ -14,7 +14,8 @@ from bot.checks import ModeratorGroup
 from bot.errors import NotAllowed
 from bot.services.program import audit
 from bot.services.shop import code_state, discounts
-from bot.services.shop.connection import ShopConnection, get_connection, record_check
+from bot.services.shop.connection import ShopConnection, get_connection
+from bot.shop.check import ShopCheck
 from bot.shop.code_push import SyncReport, sync_codes
 from bot.shop.connections import ShopConnections
 from bot.text import plural
@@ -35,18 +36,20 @@ def _when(moment: Any) -> str:
 
 
 def status_card(
-    shop: ShopConnection, counts: code_state.CodeCounts, refusals: list[code_state.Refusal],
-    settings: list[discounts.DiscountSetting], *, configured: bool, missing_scopes: tuple[str, ...],
+    shop: ShopConnection, check: ShopCheck | None, counts: code_state.CodeCounts,
+    refusals: list[code_state.Refusal], settings: list[discounts.DiscountSetting], *, configured: bool,
 ) -> discord.Embed:  # fmt: skip
-    healthy = configured and shop.problem is None and not missing_scopes and not counts.failed
+    problem = check.problem if check is not None else shop.problem
+    missing_scopes = check.missing if check is not None else ()
+    healthy = configured and problem is None and not missing_scopes and not counts.failed
     card = embed(f"🛒 {shop.shop}", colour=SUCCESS if healthy else WARNING)
     connected = f"{shop.platform.capitalize()}, connected {_when(shop.connected_at)}"
     if not configured:
         connected += "\n⚠️ Not in the current configuration: nothing is pushed or caught up."
     add_field(card, "Connection", connected)
-    if shop.problem:
-        add_field(card, "Problem", clip(shop.problem, 1000))
-    scopes = ", ".join(shop.scopes) or "not checked yet"
+    if problem:
+        add_field(card, "Problem", clip(problem, 1000))
+    scopes = ", ".join(check.scopes if check is not None else shop.scopes) or "not checked yet"
     if missing_scopes:
         scopes += f"\n⚠️ Missing: {', '.join(missing_scopes)}"
     add_field(card, "Access scopes", clip(scopes, 1000))
@@ -99,23 +102,18 @@ class ShopAdmin(commands.Cog, name="Shop"):
     async def status(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        missing: tuple[str, ...] = ()
-        check = await self.shops.check(guild_id)
-        if check is not None:
-            now = self.bot.clock.now()
-            await self.bot.db.perform(record_check, guild_id, check.scopes, check.problem, now)
-            missing = check.missing
         shop = await get_connection(self.bot.db, guild_id)
         if shop is None:
             await interaction.followup.send(NOT_CONNECTED, ephemeral=True)
             return
+        check = await self.shops.check(guild_id)  # asked now, shown as it is: a read changes nothing
         card = status_card(
             shop,
+            check,
             await code_state.counts(self.bot.db, guild_id),
             await code_state.refusals(self.bot.db, guild_id),
             await discounts.list_discounts(self.bot.db, guild_id),
             configured=self.shops.get(guild_id) is not None,
-            missing_scopes=missing,
         )
         await interaction.followup.send(embed=card, ephemeral=True)
 
@@ -151,7 +149,11 @@ class ShopAdmin(commands.Cog, name="Shop"):
         if self.shops.get(guild_id) is None:
             raise NotAllowed(NOT_CONNECTED)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await register_webhooks(self.bot, guild_id)
+        report, created = await register_webhooks(self.bot, guild_id)
+        if created:  # only a change in the shop is an action; finding them all there is a read
+            now = self.bot.clock.now()
+            async with self.bot.db.transaction() as tx:
+                await audit.record(tx, guild_id, interaction.user.id, "shop.webhooks", None, now, created=created)
         card = embed("🔔 Order webhooks", clip(report, 4000), colour=SUCCESS)
         await interaction.followup.send(embed=card, ephemeral=True)
 

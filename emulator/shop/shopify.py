@@ -99,6 +99,7 @@ class FakeShopify(DiscountResolvers, OrderResolvers, WebhookResolvers):
         self.state = ShopState()
         self.faults = ShopFaults()
         self.deliveries: list[Delivery] = []
+        self.down = False
         self.requests: list[dict[str, Any]] = []  # every GraphQL body received, for assertions
         self.schema = admin_schema()
         self._runner: web.AppRunner | None = None
@@ -134,12 +135,15 @@ class FakeShopify(DiscountResolvers, OrderResolvers, WebhookResolvers):
             self._site = None
 
     async def go_down(self) -> None:
-        """The shop is unreachable: the port refuses connections until `come_back()`."""
+        """The shop is unreachable: the port refuses new connections, and a client's kept-alive connection is
+        dropped at its next request, until `come_back()`."""
+        self.down = True
         if self._site is not None:
             await self._site.stop()
             self._site = None
 
     async def come_back(self) -> None:
+        self.down = False
         if self._site is None:
             await self._bind()
 
@@ -234,6 +238,9 @@ class FakeShopify(DiscountResolvers, OrderResolvers, WebhookResolvers):
     # ---- HTTP ----------------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.down and request.transport is not None:
+            request.transport.close()  # what a vanished host looks like to a kept-alive connection
+            raise ConnectionResetError("the shop is down")
         if request.match_info["version"] not in self.versions:
             return web.json_response({"errors": "Not Found"}, status=404)
         fault = self.faults.match()

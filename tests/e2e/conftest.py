@@ -12,18 +12,21 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import discord
 import pytest
 import yarl
+from pydantic import SecretStr
 
 from bot.app import CollectiveBot, discover_extensions
 from bot.clock import Clock
-from bot.config import DatabaseSettings, DiscordSettings, Settings
+from bot.config import DatabaseSettings, DiscordSettings, Settings, ShopifyConnection, WebhookSettings
 from bot.db import Database
 from emulator import Emulator, Guild
 from emulator.models import User
+from emulator.shop import FakeShopify, ManualClock
 
 TOKEN = "e2e-token"
 # Discord's 3-second acknowledgement rule is on by default; a slow CI machine may widen it.
@@ -53,12 +56,16 @@ class BotRunner:
         self.clock: Clock | None = None
         self.errors = ErrorLog()
         self.expected_errors = 0
+        self.shops: dict[int, ShopifyConnection] = {}  # a test connects a fake shop here before start()
+        self.webhooks = WebhookSettings()  # a test enables the webhook server here
         logging.getLogger().addHandler(self.errors)
 
     def settings(self) -> Settings:
         return Settings(
             discord=DiscordSettings(token=TOKEN, api_base_url=self.emu.api_base_url, gateway_url=self.emu.gateway_url),
             database=DatabaseSettings(path=self.db_path),
+            shops=dict(self.shops),
+            webhooks=self.webhooks,
         )
 
     async def start(self) -> CollectiveBot:
@@ -149,3 +156,27 @@ async def runner(emu: Emulator, tmp_path: Path) -> AsyncIterator[BotRunner]:
     finally:
         await bot_runner.stop()
         logging.getLogger().removeHandler(bot_runner.errors)
+
+
+SHOP_TOKEN = "shpat_e2e_token"
+SHOP_DOMAIN = "glow-e2e.myshopify.com"
+SHOP_SCOPES = frozenset({"write_discounts", "read_orders", "read_products"})
+SHOP_START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the shop's clock; tests start the bot's clock here too
+
+
+@pytest.fixture
+async def fake_shop() -> AsyncIterator[FakeShopify]:
+    """The brand's Shopify store, over HTTP, with a clock the test moves."""
+    shop = FakeShopify(token=SHOP_TOKEN, domain=SHOP_DOMAIN, scopes=set(SHOP_SCOPES), clock=ManualClock(SHOP_START))
+    await shop.start()
+    try:
+        yield shop
+    finally:
+        await shop.stop()
+
+
+def connect_shop(runner: BotRunner, world: World, shop: FakeShopify) -> None:
+    """Configure ``shop`` as the server's store for the next start, as an operator's config would."""
+    runner.shops[world.guild.id] = ShopifyConnection(
+        shop_domain=SHOP_DOMAIN, access_token=SecretStr(SHOP_TOKEN), admin_url=shop.url
+    )

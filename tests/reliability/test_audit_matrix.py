@@ -23,11 +23,13 @@ import pytest
 
 from bot.checks import is_moderator_command
 from bot.clock import FixedClock
+from bot.config import WebhookSettings
 from bot.services.program.bindings import get_channel_id
 from emulator import Emulator
 from emulator.driver import Reply
 from emulator.models import Message
-from tests.e2e.conftest import BotRunner, World
+from emulator.shop import FakeShopify
+from tests.e2e.conftest import BotRunner, World, connect_shop
 from tests.reliability.program import Program, leaf_commands, snapshot, start_program, unlimited, until
 from tests.reliability.test_permission_matrix import bot_command, refused, registered_items
 
@@ -332,6 +334,8 @@ ACTIONS: dict[str, Action] = {
         "settings bind-channel", purpose="leaderboard", channel=lambda p: p.world.general_id
     ),
     "settings bind-role": bind_role,
+    "shop discount": slash("shop discount", kind="percentage", value="15"),
+    "shop sync": slash("shop sync"),
     # ambassador sync: decided below once it is known whether it writes.
 }
 
@@ -353,6 +357,8 @@ READS_ONLY: dict[str, Action] = {
     "event code": lambda p: _with_event(p, "event code"),
     "event attendees": lambda p: _with_event(p, "event attendees"),
     "poll results": lambda p: _with_poll(p, "poll results"),
+    "shop status": slash("shop status"),
+    "shop webhooks": slash("shop webhooks"),  # registered when the shop connected: running it again only lists them
 }
 
 
@@ -364,6 +370,13 @@ async def _with_event(p: Program, path: str) -> Act:
 async def _with_poll(p: Program, path: str) -> Act:
     poll_id = await poll(p)
     return lambda: run(p, path, poll=poll_id)
+
+
+@pytest.fixture(autouse=True)
+def _shop_connected(runner: BotRunner, world: World, fake_shop: FakeShopify) -> None:
+    """Every action runs with the brand's store connected, so /shop commands act and code changes are pushed."""
+    connect_shop(runner, world, fake_shop)
+    runner.webhooks = WebhookSettings(public_url="http://127.0.0.1:9")
 
 
 # Moderator buttons (DynamicItems declaring moderator_only), by class name.
