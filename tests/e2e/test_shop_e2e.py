@@ -15,6 +15,7 @@ from bot.app import CollectiveBot
 from bot.clock import FixedClock
 from bot.config import WebhookSettings
 from emulator import Emulator
+from emulator.driver import Actor
 from emulator.shop import FakeShopify
 from tests.e2e.conftest import SHOP_START, BotRunner, World, connect_shop
 from tests.e2e.test_onboarding_e2e import apply, button, review_post, setup_program
@@ -47,7 +48,7 @@ def shop_runner(runner: BotRunner, world: World, fake_shop: FakeShopify) -> BotR
     return runner
 
 
-def mira(emu: Emulator, world: World):  # type: ignore[no-untyped-def]
+def mira(emu: Emulator, world: World) -> Actor:
     return emu.actor(world.guild.id, world.moderator.id)
 
 

@@ -63,7 +63,7 @@ def scalar(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> Any:
 class BotProcess:
     """One database file and config; ``start`` / ``kill`` / ``start`` as often as a test likes."""
 
-    def __init__(self, emu: Emulator, folder: Path, *, webhooks: bool = False) -> None:
+    def __init__(self, emu: Emulator, folder: Path, *, webhooks: bool = False, extra_config: str = "") -> None:
         self.emu = emu
         self.db_path = folder / "collective.db"
         self.config_path = folder / "config.toml"
@@ -78,7 +78,7 @@ class BotProcess:
         )
         self.config_path.write_text(
             f'[discord]\napi_base_url = "{emu.api_base_url}"\ngateway_url = "{emu.gateway_url}"\n'
-            f'[database]\npath = "{self.db_path}"\n{hooks}[logging]\nlevel = "INFO"\n',
+            f'[database]\npath = "{self.db_path}"\n{hooks}[logging]\nlevel = "INFO"\n{extra_config}',
             encoding="utf-8",
         )
 
