@@ -34,6 +34,7 @@ SCENARIOS = {
     "burst": "bench.bench_burst",
     "startup": "bench.bench_startup",
     "memory": "bench.bench_memory",
+    "shop_sync": "bench.bench_shop_sync",
 }
 
 

@@ -38,7 +38,6 @@ _NODE = """
           ... on DiscountAmount { amount { amount currencyCode } appliesOnEachItem }
         }
       }
-      codes(first: 1) { nodes { code } }
     }
     ... on DiscountCodeBxgy { title status }
     ... on DiscountCodeFreeShipping { title status }
@@ -100,6 +99,7 @@ class ShopifyConnector:
     # -- discount codes ------------------------------------------------------------------------------------
 
     async def find_code(self, code: str) -> RemoteCode | None:
+        # Shopify matches codes case-insensitively, as Collective does: the code asked for is the code found.
         data = await self.client.execute(FIND_QUERY, {"code": code})
         node = data.get("codeDiscountNodeByCode")
         return None if node is None else self._remote(node, code)
@@ -112,10 +112,10 @@ class ShopifyConnector:
         errors = user_errors(payload)
         if errors:
             raise ShopUserErrors(f"the code {spec.code}", errors)
-        node = payload.get("codeDiscountNode")
-        if not isinstance(node, dict):
+        ref = _dict(payload.get("codeDiscountNode")).get("id")
+        if not isinstance(ref, str) or not ref:
             raise ShopError(f"{self.label} created the code {spec.code} but did not say which discount it is")
-        made = self._remote(node, spec.code)
+        made = RemoteCode(ref, spec.code, spec.title, True, spec.discount)
         if not spec.active:
             await self.set_active(made.ref, False)
         return made
@@ -182,9 +182,7 @@ class ShopifyConnector:
         if not isinstance(ref, str) or not ref:
             raise ShopError(f"{self.label} answered with a discount without an id")
         body = _dict(node.get("codeDiscount"))
-        codes = [_dict(n).get("code") for n in _dict(body.get("codes")).get("nodes") or []]
-        code = next((str(c) for c in codes if isinstance(c, str)), asked)
-        return RemoteCode(ref, code, str(body.get("title") or ""), body.get("status") in LIVE, _discount(body))
+        return RemoteCode(ref, asked, str(body.get("title") or ""), body.get("status") in LIVE, _discount(body))
 
     # -- orders and webhooks -------------------------------------------------------------------------------
 
