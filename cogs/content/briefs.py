@@ -13,17 +13,19 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.checks import FOR_AMBASSADORS, ModeratorGroup
 from bot.dm import send_dm
-from bot.errors import InvalidInput, NotFound
+from bot.errors import NotFound
 from bot.interaction_errors import explain_refusal
 from bot.scheduler import Timer
 from bot.services.content import briefs
 from bot.services.content import digest as _content_digest  # noqa: F401 — registers the digest providers
 from bot.services.content.briefs import Brief
 from bot.services.inputs.record_ids import record_id
+from bot.services.program import tiers
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
 from bot.text import plural
 from bot.ui.base import DisplayView
+from bot.ui.choices import tier_choices
 from bot.ui.custom_ids import custom_id
 from bot.ui.embeds import BRAND, SUCCESS, clip, embed
 from bot.ui.interactions import guild_id_of
@@ -70,11 +72,12 @@ class Briefs(commands.Cog, name="Briefs"):
 
     @brief.command(name="create", description="Write a brief; you get a preview before it's posted")
     @app_commands.describe(tier="Only for ambassadors of this tier (leave empty for everyone)")
+    @app_commands.autocomplete(tier=tier_choices)
     async def create(self, interaction: discord.Interaction[Any], tier: str | None = None) -> None:
         guild_id = guild_id_of(interaction)
         await channel_id_or_setup(self.bot, guild_id, "briefs")
-        if tier is not None and tier not in {key for key, _ in await briefs.tier_keys(self.bot.db, guild_id)}:
-            raise InvalidInput(f"There is no tier `{tier[:30]}` in this program; pick one from the list.")
+        if tier is not None:
+            tier = (await tiers.get_tier(self.bot.db, guild_id, tier)).key
         zone = await zone_of(self.bot, guild_id)
         default_points = await self._default_points(guild_id)
 
@@ -97,17 +100,6 @@ class Briefs(commands.Cog, name="Briefs"):
             )
 
         await interaction.response.send_modal(FormModal("New brief", brief_form(None, zone, default_points), done))
-
-    @create.autocomplete("tier")
-    async def _tier_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        tiers = await briefs.tier_keys(self.bot.db, guild_id_of(interaction))
-        return [
-            app_commands.Choice(name=name[:100], value=key)
-            for key, name in tiers
-            if current.lower() in name.lower() or current.lower() in key
-        ][:25]
 
     async def publish(self, interaction: discord.Interaction[Any], brief_id: int) -> None:
         guild_id = guild_id_of(interaction)  # PublishButton is moderator_only: the base checked who clicked

@@ -27,7 +27,6 @@ from bot.services.events.events import (
     edit_event,
     get_event,
     recent_events,
-    tier_keys,
     validate_draft,
 )
 from bot.services.events.followup import create_followup_poll
@@ -36,6 +35,7 @@ from bot.services.inputs.local_time import parse_local
 from bot.services.program import bindings
 from bot.services.program.guild_settings import get_settings
 from bot.text import plural
+from bot.ui.choices import tier_choices
 from bot.ui.interactions import guild_id_of
 from bot.ui.posted_record import Rendered, post_record
 from bot.ui.times import when
@@ -81,14 +81,6 @@ async def event_choices(interaction: discord.Interaction[Any], current: str) -> 
         if needle in label.lower():
             choices.append(app_commands.Choice(name=label[:100], value=event.id))
     return choices[:25]
-
-
-async def tier_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
-    bot: CollectiveBot = interaction.client
-    if interaction.guild_id is None:
-        return []
-    keys = await tier_keys(bot.db, interaction.guild_id)
-    return [app_commands.Choice(name=key, value=key) for key in keys if current.lower() in key][:25]
 
 
 class EventAdmin(commands.Cog, name="Events (hosting)"):

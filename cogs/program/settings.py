@@ -15,6 +15,7 @@ from bot.services.program import audit, program_settings, tiers
 from bot.services.program.bindings import CHANNELS, ROLE_AMBASSADOR, ROLE_MODERATOR, all_bindings, bind, channel_purpose
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.program_settings import SETTINGS, display
+from bot.ui.choices import tier_choices
 from bot.ui.embeds import add_field, embed
 from bot.ui.interactions import guild_id_of
 
@@ -101,6 +102,7 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
         )
 
     @app_commands.command(name="remove-tier", description="Remove a tier nobody is in")
+    @app_commands.autocomplete(key=tier_choices)
     async def remove_tier(self, interaction: discord.Interaction[Any], key: str) -> None:
         guild_id = guild_id_of(interaction)
         now = self.bot.clock.now()
@@ -108,14 +110,6 @@ class SettingsGroup(ModeratorGroup, name="settings", description="The program's 
             removed = await tiers.delete_tier(tx, guild_id, key)
             await audit.record(tx, guild_id, interaction.user.id, "settings.remove_tier", None, now, tier=removed.key)
         await interaction.response.send_message(f"Removed tier **{removed.name}**.", ephemeral=True)
-
-    @remove_tier.autocomplete("key")
-    async def _tier_keys(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
-        guild_id = guild_id_of(interaction)
-        found = await tiers.list_tiers(self.bot.db, guild_id)
-        return [
-            app_commands.Choice(name=f"{t.name} ({t.key})", value=t.key) for t in found if current.lower() in t.key
-        ][:25]
 
     @app_commands.command(name="bind-channel", description="Use an existing channel for one of the program's purposes")
     @app_commands.choices(purpose=CHANNEL_CHOICES)

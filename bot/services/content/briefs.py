@@ -337,9 +337,3 @@ async def search(db: Database, guild_id: int, typed: str, statuses: tuple[BriefS
     needle = typed.strip().lower()
     found = [b for b in await list_briefs(db, guild_id, statuses) if needle in b.title.lower() or needle == str(b.id)]
     return found[:25]
-
-
-async def tier_keys(db: Database, guild_id: int) -> list[tuple[str, str]]:
-    """(key, name) of the program's tiers, for picking which tier a brief is for."""
-    rows = await db.fetchall("SELECT key, name FROM tiers WHERE guild_id = ? ORDER BY position, key", (guild_id,))
-    return [(row["key"], row["name"]) for row in rows]

@@ -313,13 +313,6 @@ async def counts(db: Database | Transaction, event_id: int) -> Counts:
     return Counts(int(row["going"]), int(row["waiting"]))
 
 
-async def tier_keys(db: Database, guild_id: int) -> list[str]:
-    return [
-        str(row[0])
-        for row in await db.fetchall("SELECT key FROM tiers WHERE guild_id = ? ORDER BY position, key", (guild_id,))
-    ]
-
-
 async def set_rsvp(tx: Transaction, event: Event, user_id: int, status: RsvpStatus, now: datetime) -> None:
     seq = None
     if status == "waitlisted":
