@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import FixedClock
-from bot.demo import codes, content, digest, engagement, events, foundation, money, onboarding
+from bot.demo import codes, content, digest, engagement, events, foundation, money, onboarding, store
 from bot.demo.stage import TOKEN, Demo, running_bot
 from emulator import Emulator
 
@@ -34,7 +34,8 @@ SCENES: list[Scene] = [
     engagement.play,
     money.play,
     events.play,
-    digest.play,  # last: the week ends with it, and it shows the event created before it
+    digest.play,  # the week ends with it, and it shows the event created before it
+    store.play,  # after the week: what the store saw, and a member leaving
 ]
 
 
@@ -50,13 +51,18 @@ async def run_demo(*, quiet: bool = False) -> int:
         for name in ("alice", "bob", "chen"):
             people[name] = emu.add_member(guild.id, name)
         with tempfile.TemporaryDirectory(prefix="collective-demo-") as folder:
-            async with running_bot(emu, Path(folder), clock) as bot:
-                demo = Demo(emu, bot, clock)
-                demo.guild_id = guild.id
-                demo.people = {name: user.id for name, user in people.items()}
-                demo.print("Collective demo: a week in a small ambassador program, on a local Discord emulator.")
-                demo.print("Cast: mira (brand team, moderator); alice, bob and chen (customers who love the brand).")
-                for scene in SCENES:
-                    await scene(demo)
+            async with store.brand_store(clock) as brand_store:
+                shop, hooks = store.connection_for(brand_store)
+                async with running_bot(emu, Path(folder), clock, shops={guild.id: shop}, webhooks=hooks) as bot:
+                    demo = Demo(emu, bot, clock)
+                    demo.store = brand_store
+                    demo.guild_id = guild.id
+                    demo.people = {name: user.id for name, user in people.items()}
+                    demo.print("Collective demo: a week in a small ambassador program, on a local Discord emulator.")
+                    demo.print(
+                        "Cast: mira (brand team, moderator); alice, bob and chen (customers who love the brand)."
+                    )
+                    for scene in SCENES:
+                        await scene(demo)
     print(f"\nDemo finished in {time.perf_counter() - started:.1f}s.")
     return 0

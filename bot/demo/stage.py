@@ -16,10 +16,11 @@ from typing import Any
 
 from bot.app import CollectiveBot
 from bot.clock import FixedClock
-from bot.config import DatabaseSettings, DiscordSettings, Settings
+from bot.config import DatabaseSettings, DiscordSettings, Settings, ShopifyConnection, WebhookSettings
 from bot.db import Database
 from emulator import Emulator, Reply
 from emulator.models import Message
+from emulator.shop import FakeShopify
 from emulator.transcript import render_message
 
 TOKEN = "demo-token"
@@ -32,6 +33,7 @@ class Demo:
         self.clock = clock
         self.out = out
         self.people: dict[str, int] = {}
+        self.store: FakeShopify | None = None  # the brand's Shopify store (bot/demo/store.py)
         self.guild_id = 0
         self.started = clock.now()
 
@@ -100,10 +102,19 @@ class Demo:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(emu: Emulator, folder: Path, clock: FixedClock) -> AsyncIterator[CollectiveBot]:
+async def running_bot(
+    emu: Emulator,
+    folder: Path,
+    clock: FixedClock,
+    *,
+    shops: dict[int, ShopifyConnection] | None = None,
+    webhooks: WebhookSettings | None = None,
+) -> AsyncIterator[CollectiveBot]:
     settings = Settings(
         discord=DiscordSettings(token=TOKEN, api_base_url=emu.api_base_url, gateway_url=emu.gateway_url),
         database=DatabaseSettings(path=folder / "demo.db"),
+        shops=shops or {},
+        webhooks=webhooks or WebhookSettings(),
     )
     async with await Database.open(settings.database.path) as db:
         bot = CollectiveBot(settings=settings, db=db, clock=clock)
