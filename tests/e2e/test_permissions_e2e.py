@@ -10,7 +10,7 @@ import io
 import pytest
 
 from bot.clock import FixedClock
-from bot.demo import SCENES, WEEK_START
+from bot.demo import SCENES, WEEK_START, store
 from bot.demo.stage import Demo
 from bot.services.program.bindings import all_bindings
 from bot.services.program.setup_plan import BOT_PERMISSIONS, CATEGORY, CHANNELS, INVITE_PERMISSIONS, BotPermission
@@ -68,12 +68,16 @@ async def test_the_demos_journey_with_readmes_permissions_only(emu: Emulator, ru
         people[name] = emu.add_member(guild.id, name).id
     clock = FixedClock(WEEK_START)
     runner.clock = clock
-    bot = await runner.start()
     out = io.StringIO()
-    demo = Demo(emu, bot, clock, out=out)
-    demo.guild_id, demo.people = guild.id, people
-    for scene in SCENES:  # setup, apply, approve, codes, brief, submission, drop, poll, digest, event
-        await scene(demo)
+    async with store.brand_store(clock) as brand_store:
+        shop, runner.webhooks = store.connection_for(brand_store)
+        runner.shops[guild.id] = shop
+        bot = await runner.start()
+        demo = Demo(emu, bot, clock, out=out)
+        demo.guild_id, demo.people, demo.store = guild.id, people, brand_store
+        for scene in SCENES:  # setup, apply, approve, codes, brief, submission, drop, poll, digest, event, store
+            await scene(demo)
+        await runner.stop()
     transcript = out.getvalue()
     assert "error id" not in transcript and "Discord refused" not in transcript, transcript
     assert "Still missing" not in transcript and "Not finished" not in transcript
