@@ -213,7 +213,7 @@ def _platform_of(value: Any) -> str:
     return str(getattr(value, "platform", "shopify"))
 
 
-ShopConnection = Annotated[
+ShopConnectionConfig = Annotated[
     Annotated[ShopifyConnection, Tag("shopify")] | Annotated[WooCommerceConnection, Tag("woocommerce")],
     Discriminator(
         _platform_of, custom_error_type="shop_platform", custom_error_message="must be shopify or woocommerce"
@@ -287,7 +287,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     # Keyed by the Discord server id: [shops.123456789012345678] in the TOML file.
-    shops: dict[int, ShopConnection] = Field(default_factory=dict)
+    shops: dict[int, ShopConnectionConfig] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
