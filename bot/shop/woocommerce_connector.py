@@ -160,13 +160,11 @@ class WooConnector:
             raise ShopError(f"{self.label} answered with a coupon without an id")
         needs_currency = coupon.get("discount_type") == "fixed_cart" or _amount(coupon.get("minimum_amount")) != 0
         currency = await self.store_currency() if needs_currency else None
-        return RemoteCode(
-            str(ref),
-            str(coupon.get("code") or ""),
-            str(coupon.get("description") or ""),
-            self._live(coupon),
-            _discount(coupon, currency),
-        )
+        code = str(coupon.get("code") or "")
+        # The description holds Collective's title; a coupon made by hand often has none, and is named by its code
+        # (what the store's coupon list shows), so a refusal can say which coupon is in the way.
+        title = str(coupon.get("description") or "") or code
+        return RemoteCode(str(ref), code, title, self._live(coupon), _discount(coupon, currency))
 
     def _live(self, coupon: dict[str, Any]) -> bool:
         if coupon.get("status") != "publish":

@@ -68,7 +68,7 @@ async def test_a_coupon_made_by_hand_is_found_and_adopted(connector: WooConnecto
     """What a brand that followed the README's manual steps has: a 10 % coupon per code, used alone, once each."""
     woo.add_coupon("GlowAnna7K", amount="10", individual_use=True, usage_limit_per_user=1, description="Anna")
     found = await connector.find_code("GLOWANNA7K")
-    assert found is not None and not found.ours and found.active
+    assert found is not None and not found.ours and found.active and found.title == "Anna"
     assert found.discount == DEFAULT  # gives what Collective would have made: it may be adopted
     await connector.update_code(found.ref, spec())
     adopted = await connector.find_code("GLOWANNA7K")
@@ -85,6 +85,7 @@ async def test_a_coupon_that_gives_something_else_is_not_taken_for_a_code(
     for code in ("freeship", "perproduct", "shoesonly", "half"):
         found = await connector.find_code(code)
         assert found is not None and found.discount is None, code
+        assert found.title == code and not found.ours  # no description: named by its code
 
 
 async def test_an_update_gives_the_new_discount_and_undoes_edits_by_hand(
