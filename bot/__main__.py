@@ -234,9 +234,8 @@ async def _shop_webhooks(settings: Settings) -> int:
     """Register what the ledger needs in every connected shop; safe to run again (nothing is added twice)."""
     import aiohttp
 
+    from bot.shop.connections import delivery_address, describe, make_connector
     from bot.shop.errors import ShopError
-    from bot.shop.shopify import ShopifyClient
-    from bot.shop.webhook_subscriptions import delivery_url, ensure_subscriptions
 
     public_url = settings.webhooks.public_url
     if public_url is None:
@@ -247,15 +246,15 @@ async def _shop_webhooks(settings: Settings) -> int:
     failed = False
     async with aiohttp.ClientSession() as session:
         for guild_id, connection in sorted(settings.shops.items()):
+            platform, label = describe(connection)
             try:
-                report = await ensure_subscriptions(
-                    ShopifyClient(session, connection), delivery_url(public_url, guild_id)
-                )
+                connector = make_connector(session, connection, webhook_secret=settings.webhooks.woocommerce_secret)
+                report = await connector.ensure_webhooks(delivery_address(public_url, platform, guild_id))
             except ShopError as exc:
-                print(f"server {guild_id}: {connection.shop_domain}: {exc}")
+                print(f"server {guild_id}: {label}: {exc}")
                 failed = True
                 continue
-            print(f"server {guild_id}: {connection.shop_domain}:\n  " + report.describe().replace("\n", "\n  "))
+            print(f"server {guild_id}: {label}:\n  " + report.describe().replace("\n", "\n  "))
     return 2 if failed else 0
 
 

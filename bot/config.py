@@ -11,10 +11,11 @@ import re
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -159,6 +160,68 @@ class ShopifyConnection(_Section):
         return f"{base}/admin/api/{self.api_version}/graphql.json"
 
 
+class WooCommerceConnection(_Section):
+    """One brand server's WooCommerce store: its REST API (``/wp-json/wc/v3``) with a Read/Write API key."""
+
+    platform: Literal["woocommerce"]
+    store_url: str  # the WordPress site's address, e.g. https://shop.example.com
+    # From the environment: COLLECTIVE_SHOPS__<server id>__CONSUMER_KEY / __CONSUMER_SECRET.
+    consumer_key: SecretStr | None = None
+    consumer_secret: SecretStr | None = None
+    # Where the REST API is called instead of store_url; only a test or the demo sets it (the fake shop, over http).
+    api_url: str | None = None
+
+    @field_validator("store_url")
+    @classmethod
+    def _https_site(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() != "https" or not parts.hostname or parts.query or parts.fragment:
+            # Over plain http WooCommerce refuses keys sent as HTTP Basic (it wants OAuth 1.0a signatures there),
+            # and the keys would cross the network readable.
+            raise ValueError("must be the store's https:// address, e.g. https://shop.example.com")
+        # A WordPress site may live in a folder (https://example.com/shop); the host is case-insensitive.
+        return f"https://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+    @field_validator("consumer_key", "consumer_secret", mode="before")
+    @classmethod
+    def _blank_is_missing(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return None if value is None else value.rstrip("/")
+
+    @property
+    def rest_url(self) -> str:
+        """The REST API's root: every route the bot calls hangs below it."""
+        return f"{self.api_url or self.store_url}/wp-json/wc/v3"
+
+    @property
+    def label(self) -> str:
+        """The store's address without the scheme: safe to show and log, like a Shopify domain."""
+        return self.store_url.removeprefix("https://")
+
+
+def _platform_of(value: Any) -> str:
+    """Which connection a ``[shops.<id>]`` section is: its ``platform`` key, Shopify when it has none (the
+    sections written before WooCommerce arrived)."""
+    if isinstance(value, dict):
+        return str(value.get("platform", "shopify"))
+    return str(getattr(value, "platform", "shopify"))
+
+
+ShopConnectionConfig = Annotated[
+    Annotated[ShopifyConnection, Tag("shopify")] | Annotated[WooCommerceConnection, Tag("woocommerce")],
+    Discriminator(
+        _platform_of, custom_error_type="shop_platform", custom_error_message="must be shopify or woocommerce"
+    ),
+]
+PLATFORM_TAGS = ("shopify", "woocommerce")
+
+
 class PointValues(_Section):
     submission_approved: int = Field(default=50, ge=0, le=10_000)
     sale: int = Field(default=20, ge=0, le=10_000)
@@ -224,7 +287,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     # Keyed by the Discord server id: [shops.123456789012345678] in the TOML file.
-    shops: dict[int, ShopifyConnection] = Field(default_factory=dict)
+    shops: dict[int, ShopConnectionConfig] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -246,7 +309,13 @@ class Settings(BaseSettings):
             self.webhooks.shopify_secret,
             self.webhooks.woocommerce_secret,
             self.webhooks.generic_secret,
-            *(shop.access_token for shop in self.shops.values()),
+            *(shop.access_token for shop in self.shops.values() if isinstance(shop, ShopifyConnection)),
+            *(
+                secret
+                for shop in self.shops.values()
+                if isinstance(shop, WooCommerceConnection)
+                for secret in (shop.consumer_key, shop.consumer_secret)
+            ),
         ):
             if secret is not None and secret.get_secret_value():
                 found.append(secret.get_secret_value())
@@ -285,7 +354,12 @@ def describe_validation_error(exc: ValidationError) -> str:
     """One short line per problem, naming the key as it is written in the TOML file."""
     lines = []
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"])
+        loc = [str(part) for part in err["loc"]]
+        if len(loc) > 2 and loc[0] == "shops" and loc[2] in PLATFORM_TAGS:
+            del loc[2]  # the union's branch, not a key anyone writes: shops.<id>.store_url
+        if err["type"] == "shop_platform":
+            loc.append("platform")
+        key = ".".join(loc)
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"

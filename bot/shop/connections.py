@@ -12,8 +12,9 @@ import logging
 from datetime import datetime
 
 import aiohttp
+from pydantic import SecretStr
 
-from bot.config import Settings, ShopifyConnection
+from bot.config import Settings, ShopifyConnection, WooCommerceConnection
 from bot.db import Database
 from bot.services.shop import connection as shop_connection
 from bot.shop.check import ShopCheck, check_shop
@@ -21,19 +22,29 @@ from bot.shop.connector import Platform, ShopConnector
 from bot.shop.errors import ShopError
 from bot.shop.shopify import ShopifyClient
 from bot.shop.shopify_connector import ShopifyConnector
+from bot.shop.woocommerce import WooClient
+from bot.shop.woocommerce_connector import WooConnector
 
 log = logging.getLogger(__name__)
 
-ShopConfig = ShopifyConnection
+ShopConfig = ShopifyConnection | WooCommerceConnection
 
 
-def make_connector(session: aiohttp.ClientSession, config: ShopConfig) -> ShopConnector:
-    """The connector for one configured shop; ``ShopError`` when the configuration cannot make one."""
+def make_connector(
+    session: aiohttp.ClientSession, config: ShopConfig, *, webhook_secret: SecretStr | None = None
+) -> ShopConnector:
+    """The connector for one configured shop; ``ShopError`` when the configuration cannot make one.
+    ``webhook_secret`` (webhooks.woocommerce_secret) is what a WooCommerce store signs its deliveries with: the
+    connector gives it to the webhooks it registers. Shopify signs with the app's own secret and needs none."""
+    if isinstance(config, WooCommerceConnection):
+        return WooConnector(WooClient(session, config), webhook_secret=webhook_secret)
     return ShopifyConnector(ShopifyClient(session, config))
 
 
 def describe(config: ShopConfig) -> tuple[Platform, str]:
     """(platform, the shop's address as shown and stored): never a secret."""
+    if isinstance(config, WooCommerceConnection):
+        return config.platform, config.label
     return config.platform, config.shop_domain
 
 
@@ -61,7 +72,9 @@ class ShopConnections:
                 if await shop_connection.record_connection(tx, guild_id, platform, address, now):
                     fresh.append(guild_id)
                 try:
-                    self._connectors[guild_id] = make_connector(self._session, config)
+                    self._connectors[guild_id] = make_connector(
+                        self._session, config, webhook_secret=self._settings.webhooks.woocommerce_secret
+                    )
                 except ShopError as exc:
                     await shop_connection.record_problem(tx, guild_id, str(exc), now)
                     log.error("shop for server %s not connected: %s", guild_id, exc)

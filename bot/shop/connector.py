@@ -1,5 +1,5 @@
 """What Collective needs from a brand's shop, whatever the platform: the seam between the bot and Shopify or
-WooCommerce. ``ShopifyConnector`` (bot/shop/shopify_connector.py) and ``WooConnector`` (bot/shop/woocommerce.py)
+WooCommerce. ``ShopifyConnector`` (bot/shop/shopify_connector.py) and ``WooConnector`` (bot/shop/woocommerce_*.py)
 implement it; code pushes (bot/shop/code_push.py), ``/shop sync`` and the catch-up (bot/shop/catch_up.py) use only
 this. Every method raises ``bot.shop.errors.ShopError`` subclasses, never the transport's own exceptions.
 """

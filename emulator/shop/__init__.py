@@ -1,4 +1,5 @@
-"""A fake shop beside the Discord emulator: Shopify's GraphQL Admin API (WooCommerce comes later).
+"""A fake shop beside the Discord emulator: Shopify's GraphQL Admin API here, WooCommerce's REST API in
+``emulator.shop.woocommerce`` (``FakeWooCommerce``).
 
 shop = FakeShopify(scopes={"write_discounts", "read_orders"}, clock=ManualClock())
 await shop.start()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.config import Settings, load_settings
+from bot.config import Settings, ShopifyConnection, load_settings
 from bot.errors import ConfigError
 
 GUILD = 123456789012345678
@@ -25,6 +25,7 @@ def test_a_shop_is_keyed_by_server_and_its_token_comes_from_the_environment(
     monkeypatch.setenv(f"COLLECTIVE_SHOPS__{GUILD}__ACCESS_TOKEN", "shpat_secret_value")
     settings = load_settings(write(tmp_path, f'[shops.{GUILD}]\nshop_domain = "Glow-Skincare.myshopify.com"\n'))
     shop = settings.shops[GUILD]
+    assert isinstance(shop, ShopifyConnection)  # no platform key: a Shopify store, as before WooCommerce arrived
     assert shop.shop_domain == "glow-skincare.myshopify.com"
     assert shop.access_token is not None and shop.access_token.get_secret_value() == "shpat_secret_value"
     assert shop.graphql_url == "https://glow-skincare.myshopify.com/admin/api/2025-01/graphql.json"
@@ -50,7 +51,8 @@ def test_a_bad_shop_setting_names_its_key(tmp_path: Path, body: str, key: str) -
 def test_a_blank_token_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(f"COLLECTIVE_SHOPS__{GUILD}__ACCESS_TOKEN", "  ")
     settings = Settings(shops={str(GUILD): {"shop_domain": "glow.myshopify.com"}})
-    assert settings.shops[GUILD].access_token is None
+    shop = settings.shops[GUILD]
+    assert isinstance(shop, ShopifyConnection) and shop.access_token is None
 
 
 def test_shop_check_without_a_connection_says_how_to_add_one(
