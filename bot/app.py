@@ -99,7 +99,7 @@ class CollectiveBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.scheduler = Scheduler(db, self.clock, grace=timedelta(hours=settings.program.grace_window_hours))
         self.outbox = Outbox(db, self.clock)
-        self.shops = ShopConnections(settings, db)
+        self.shops = ShopConnections(settings, db, self.clock)
         self.new_shops: list[int] = []  # servers whose shop is new to them this start (webhooks, backfill)
         self.scheduler.on_failure = functools.partial(report_refused_work, self)  # moderators hear of 403s
         if settings.database.backup_dir is not None:

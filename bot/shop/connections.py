@@ -14,6 +14,7 @@ from datetime import datetime
 import aiohttp
 from pydantic import SecretStr
 
+from bot.clock import Clock
 from bot.config import Settings, ShopifyConnection, WooCommerceConnection
 from bot.db import Database
 from bot.services.shop import connection as shop_connection
@@ -31,13 +32,17 @@ ShopConfig = ShopifyConnection | WooCommerceConnection
 
 
 def make_connector(
-    session: aiohttp.ClientSession, config: ShopConfig, *, webhook_secret: SecretStr | None = None
+    session: aiohttp.ClientSession,
+    config: ShopConfig,
+    *,
+    webhook_secret: SecretStr | None = None,
+    clock: Clock | None = None,
 ) -> ShopConnector:
     """The connector for one configured shop; ``ShopError`` when the configuration cannot make one.
     ``webhook_secret`` (webhooks.woocommerce_secret) is what a WooCommerce store signs its deliveries with: the
     connector gives it to the webhooks it registers. Shopify signs with the app's own secret and needs none."""
     if isinstance(config, WooCommerceConnection):
-        return WooConnector(WooClient(session, config), webhook_secret=webhook_secret)
+        return WooConnector(WooClient(session, config), webhook_secret=webhook_secret, clock=clock)
     return ShopifyConnector(ShopifyClient(session, config))
 
 
@@ -54,9 +59,10 @@ def delivery_address(public_url: str, platform: Platform, guild_id: int) -> str:
 
 
 class ShopConnections:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, clock: Clock) -> None:
         self._settings = settings
         self._db = db
+        self._clock = clock
         self._session: aiohttp.ClientSession | None = None
         self._connectors: dict[int, ShopConnector] = {}
 
@@ -73,8 +79,9 @@ class ShopConnections:
                     fresh.append(guild_id)
                 try:
                     self._connectors[guild_id] = make_connector(
-                        self._session, config, webhook_secret=self._settings.webhooks.woocommerce_secret
-                    )
+                        self._session, config, webhook_secret=self._settings.webhooks.woocommerce_secret,
+                        clock=self._clock,
+                    )  # fmt: skip
                 except ShopError as exc:
                     await shop_connection.record_problem(tx, guild_id, str(exc), now)
                     log.error("shop for server %s not connected: %s", guild_id, exc)

@@ -22,7 +22,14 @@ from pydantic import SecretStr
 
 from bot.app import CollectiveBot, discover_extensions
 from bot.clock import Clock
-from bot.config import DatabaseSettings, DiscordSettings, Settings, ShopifyConnection, WebhookSettings
+from bot.config import (
+    DatabaseSettings,
+    DiscordSettings,
+    Settings,
+    ShopConnectionConfig,
+    ShopifyConnection,
+    WebhookSettings,
+)
 from bot.db import Database
 from emulator import Emulator, Guild
 from emulator.models import User
@@ -56,7 +63,7 @@ class BotRunner:
         self.clock: Clock | None = None
         self.errors = ErrorLog()
         self.expected_errors = 0
-        self.shops: dict[int, ShopifyConnection] = {}  # a test connects a fake shop here before start()
+        self.shops: dict[int, ShopConnectionConfig] = {}  # a test connects a fake shop here before start()
         self.webhooks = WebhookSettings()  # a test enables the webhook server here
         logging.getLogger().addHandler(self.errors)
 
