@@ -52,9 +52,9 @@ from bot.shop.shopify import ShopifyClient
 PAGE_SIZE = 250  # orders per OrderPage: what the catch-up records in one unit of work
 REQUEST_SIZE = 50  # orders per request: 2 + 50 × 14 = 702 points, under Shopify's 1,000 per query
 APPLICATIONS = 5  # discount applications read with each order; an order with more is read again in full
-APPLICATIONS_IN_FULL = 50
-REFUND_LINES = 100  # refund line items read per refund; a refund with more is refused (its amount unknown)
-REFUND_TRANSACTIONS = 20
+APPLICATIONS_IN_FULL = 25
+REFUND_LINES = 50  # refund line items read per refund; a refund with more is refused (its amount unknown)
+REFUND_TRANSACTIONS = 10
 
 _MONEY = "shopMoney { amount currencyCode }"
 _APPLICATION = "nodes { __typename ... on DiscountCodeApplication { code } }"

@@ -227,6 +227,7 @@ async def test_the_catch_up_reads_an_order_as_its_webhook_body_says(world: World
 async def test_the_cursor_advances_and_an_overlapping_rerun_changes_nothing(world: World) -> None:
     for minutes in (9, 7, 5):  # all inside the next run's overlap
         await world.order(minutes_ago=minutes)
+    await world.order("NOPE15", minutes_ago=4)  # a code no ambassador holds: counted once among unknown codes
     first = await world.run()
     assert first.sales_recorded == 3 and first.finished and not first.backfill
     assert await cursor(world.db) == START - SETTLE
@@ -236,8 +237,9 @@ async def test_the_cursor_advances_and_an_overlapping_rerun_changes_nothing(worl
     later = START + timedelta(minutes=5)
     second = await world.run(later)
     assert second.since == START - SETTLE - OVERLAP  # the overlap re-reads what the first run read last
-    assert (second.orders_read, second.duplicates, second.sales_recorded) == (3, 3, 0)
+    assert (second.orders_read, second.duplicates, second.sales_recorded) == (4, 3, 0)
     assert await ledger(world.db) == recorded
+    assert await world.db.fetchval("SELECT orders FROM unknown_codes WHERE code = 'NOPE15'") == 1
     assert await cursor(world.db) == later - SETTLE
     connection = await get_connection(world.db, GUILD)
     assert connection is not None and connection.caught_up_at == later
