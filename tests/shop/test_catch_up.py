@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from bot.clock import FixedClock, from_db, to_db
 from bot.config import ShopifyConnection, WebhookSettings
-from bot.db import Database
+from bot.db import Database, in_transaction
 from bot.services.sales.payloads import parse_json, shopify_order, shopify_refund
 from bot.services.shop.connection import PROBLEM, get_connection, record_connection, record_problem
 from bot.shop.catch_up import OVERLAP, SETTLE, CatchUpRuns, catch_up
@@ -81,6 +81,14 @@ class World:
         return await catch_up(self.db, self.connector, GUILD, now, **kwargs)
 
 
+class GuardedClient(ShopifyClient):
+    """The bot's client, refusing to call the shop while the caller holds a database transaction."""
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        assert not in_transaction(), "a shop call inside a database transaction"
+        return await super().execute(query, variables)
+
+
 async def make_world(db: Database, **shop_options: Any) -> AsyncIterator[World]:
     clock = ManualClock(START)
     shop = FakeShopify(token=TOKEN, domain=DOMAIN, clock=clock, **shop_options)
@@ -105,7 +113,7 @@ async def make_world(db: Database, **shop_options: Any) -> AsyncIterator[World]:
 
     config = ShopifyConnection(shop_domain=DOMAIN, access_token=SecretStr(TOKEN), admin_url=shop.url)
     async with aiohttp.ClientSession() as session:
-        connector = ShopifyConnector(ShopifyClient(session, config, sleep=sleep))
+        connector = ShopifyConnector(GuardedClient(session, config, sleep=sleep))
         try:
             yield World(shop, clock, db, connector, server, waited)
         finally:
