@@ -42,7 +42,7 @@ def parse(line: str) -> Figure | None:
 
 
 def number(value: float, unit: str) -> str:
-    if unit in ("req/s", "rows/s"):
+    if unit in ("req/s", "rows/s", "orders/s"):
         return f"{value:,.0f} {unit}"
     return f"{value:,.1f} {unit}" if value >= 10 else f"{value:,.2f} {unit}"
 

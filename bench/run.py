@@ -30,6 +30,7 @@ from bench.report import Figure, markdown, parse  # noqa: E402
 SCENARIOS = {
     "webhooks": "bench.bench_webhooks",
     "csv": "bench.bench_csv_import",
+    "catch_up": "bench.bench_catch_up",
     "queries": "bench.bench_engagement",
     "burst": "bench.bench_burst",
     "startup": "bench.bench_startup",

@@ -1,4 +1,4 @@
-"""Recurring periods in a server's local time (weekly digest, daily backup), returned in UTC.
+"""Recurring periods in a server's local time (weekly digest, daily backup) or UTC (hourly), returned in UTC.
 
 A period is named by a stable key (``2026-W48``, ``2026-11-24``) so a job can claim it exactly once.
 """
@@ -55,3 +55,10 @@ def daily(now: datetime, zone: ZoneInfo, at: time) -> PeriodWindow:
 def _week_key(day: date) -> str:
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def hourly(now: datetime) -> PeriodWindow:
+    """Every hour on the hour (UTC), keyed ``2026-11-24T10``."""
+    start = ensure_utc(now).replace(minute=0, second=0, microsecond=0)
+    nxt = start + timedelta(hours=1)
+    return PeriodWindow(Period(f"{start:%Y-%m-%dT%H}", start), Period(f"{nxt:%Y-%m-%dT%H}", nxt))

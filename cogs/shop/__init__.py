@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 
 async def setup(bot: CollectiveBot) -> None:
     # Imported here, not at the top: the cogs load only as the extension (see cogs/sales/__init__.py).
-    from cogs.shop import code_push, manage
+    from cogs.shop import catch_up, code_push, manage
 
     await code_push.setup(bot)
+    await catch_up.setup(bot)
     await manage.setup(bot)

@@ -1,5 +1,5 @@
-"""Orders in the fake shop: the GraphQL order node (codes in discountApplications, refunds) and the
-`orders` connection with its updated_at/created_at search terms and sort keys."""
+"""Orders in the fake shop: the GraphQL order node (codes in discountApplications, refunds with their
+transactions), the `orders` connection with its updated_at/created_at search terms and sort keys, and `order(id:)`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from emulator.shop.paging import b64, connection, page
-from emulator.shop.state import Order, ShopState, iso, money
+from emulator.shop.state import Order, Refund, ShopState, iso, money
 
 _QUERY_TERM = re.compile(r"(\w+):(>=|<=|>|<)?(?:'([^']*)'|\"([^\"]*)\"|(\S+))")
 
@@ -40,18 +40,7 @@ class OrderResolvers:
                     "value": {"__typename": "MoneyV2", "amount": money(o.discount), "currencyCode": cur},
                 }
             )
-        refunds = [
-            {
-                "id": r.gid,
-                "legacyResourceId": str(r.id),
-                "createdAt": iso(r.created_at),
-                "updatedAt": iso(r.created_at),
-                "note": None,
-                "totalRefunded": {"amount": money(r.amount), "currencyCode": cur},
-                "totalRefundedSet": _bag(r.amount, cur),
-            }
-            for r in o.refunds
-        ]
+        refunds = [self._refund_node(o, r) for r in o.refunds]
         current = o.total - o.refunded
         return {
             "id": o.gid,
@@ -62,6 +51,7 @@ class OrderResolvers:
             "processedAt": iso(o.created_at),
             "cancelledAt": None,
             "test": False,
+            "email": o.email,
             "currencyCode": cur,
             "presentmentCurrencyCode": cur,
             "displayFinancialStatus": o.financial_status,
@@ -80,17 +70,64 @@ class OrderResolvers:
             "refunds": lambda _info, **_kw: refunds,
         }
 
-    def _order_matches(self, o: Order, terms: list[tuple[str, str, str]]) -> bool:
-        for name, op, raw in terms:
+    @staticmethod
+    def _refund_node(o: Order, r: Refund) -> dict[str, Any]:
+        """A refund of money only (the fake's refunds return no line items): one successful REFUND transaction,
+        the one its refunds/create body lists."""
+        cur = o.currency
+        transaction = {
+            "id": f"gid://shopify/OrderTransaction/{r.id + 1}",
+            "kind": "REFUND",
+            "status": "SUCCESS",
+            "test": False,
+            "gateway": "manual",
+            "createdAt": iso(r.created_at),
+            "processedAt": iso(r.created_at),
+            "amount": money(r.amount),
+            "amountSet": _bag(r.amount, cur),
+        }
+        return {
+            "id": r.gid,
+            "legacyResourceId": str(r.id),
+            "createdAt": iso(r.created_at),
+            "updatedAt": iso(r.created_at),
+            "note": None,
+            "totalRefunded": {"amount": money(r.amount), "currencyCode": cur},
+            "totalRefundedSet": _bag(r.amount, cur),
+            "refundLineItems": lambda _info, **kw: page([], kw, str, lambda n: n),
+            "transactions": lambda _info, **kw: page([transaction], kw, lambda t: t["id"], lambda t: t),
+        }
+
+    def _q_order(self, _info: Any, **args: Any) -> dict[str, Any] | None:
+        match = re.fullmatch(r"gid://shopify/Order/(\d+)", str(args.get("id")))
+        found = self.state.orders.get(int(match.group(1))) if match else None
+        return None if found is None else self._order_node(found)
+
+    @staticmethod
+    def _date_terms(query: str) -> list[tuple[str, str, datetime | None]]:
+        """The updated_at/created_at terms of a search query, each bound parsed once (None: unreadable, which
+        matches nothing). The fake filters on dates only; other terms match everything."""
+        terms: list[tuple[str, str, datetime | None]] = []
+        for m in _QUERY_TERM.finditer(query):
+            name, op = m.group(1), m.group(2) or ""
             if name not in ("updated_at", "created_at"):
-                continue  # the fake filters on dates only; other terms match everything
-            moment = o.updated_at if name == "updated_at" else o.created_at
+                continue
+            raw = next(g for g in m.groups()[2:] if g is not None)
             try:
-                bound = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+                bound: datetime | None = datetime.fromisoformat(raw.replace("Z", "+00:00"))
             except ValueError:
-                return False
-            if bound.tzinfo is None:
+                bound = None
+            if bound is not None and bound.tzinfo is None:
                 bound = bound.replace(tzinfo=UTC)
+            terms.append((name, op, bound))
+        return terms
+
+    @staticmethod
+    def _order_matches(o: Order, terms: list[tuple[str, str, datetime | None]]) -> bool:
+        for name, op, bound in terms:
+            if bound is None:
+                return False
+            moment = o.updated_at if name == "updated_at" else o.created_at
             ok = {
                 ">": moment > bound,
                 ">=": moment >= bound,
@@ -103,10 +140,7 @@ class OrderResolvers:
         return True
 
     def _q_orders(self, _info: Any, **args: Any) -> dict[str, Any]:
-        terms = [
-            (m.group(1), m.group(2) or "", next(g for g in m.groups()[2:] if g is not None))
-            for m in _QUERY_TERM.finditer(args.get("query") or "")
-        ]
+        terms = self._date_terms(args.get("query") or "")
         orders = [o for o in self.state.orders.values() if self._order_matches(o, terms)]
         sort_key = args.get("sortKey") or "ID"
         keys: dict[str, Callable[[Order], Any]] = {

@@ -191,6 +191,7 @@ class FakeShopify(DiscountResolvers, OrderResolvers, WebhookResolvers):
         discount: str | Decimal | None = None,
         at: datetime | None = None,
         paid: bool = True,
+        email: str | None = None,
     ) -> Order:
         """A customer checks out; the order is stored and orders/create (and orders/paid) webhooks go out."""
         now = at or self.clock.now()
@@ -205,7 +206,7 @@ class FakeShopify(DiscountResolvers, OrderResolvers, WebhookResolvers):
         oid, number = self.state.next_order_ids()
         order = Order(
             oid, number, now, now, currency or self.currency, total_d, discount_d, spelled,
-            "PAID" if paid else "PENDING",
+            "PAID" if paid else "PENDING", email=email,
         )  # fmt: skip
         self.state.orders[oid] = order
         await self._deliver("ORDERS_CREATE", self.order_webhook_body(order))
@@ -376,6 +377,7 @@ class FakeShopify(DiscountResolvers, OrderResolvers, WebhookResolvers):
             "codeDiscountNodeByCode": self._q_code_discount_by_code,
             "webhookSubscriptions": self._q_webhook_subscriptions,
             "orders": self._q_orders,
+            "order": self._q_order,
             "discountCodeBasicCreate": self._m_discount_create,
             "discountCodeBasicUpdate": self._m_discount_update,
             "discountCodeActivate": self._m_discount_activate,

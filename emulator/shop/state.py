@@ -81,6 +81,7 @@ class Order:
     code: str | None  # the discount code as the customer typed it (the shop's spelling)
     financial_status: str = "PAID"  # OrderDisplayFinancialStatus
     refunds: list[Refund] = field(default_factory=list)
+    email: str | None = None  # the buyer's
 
     @property
     def gid(self) -> str:

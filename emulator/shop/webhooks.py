@@ -130,6 +130,8 @@ class WebhookResolvers:
             "cancelled_at": None,
             "currency": cur,
             "presentment_currency": cur,
+            "email": order.email,
+            "contact_email": order.email,
             "financial_status": order.financial_status.lower(),
             "fulfillment_status": None,
             "test": False,

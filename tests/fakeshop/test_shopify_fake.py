@@ -334,6 +334,37 @@ async def test_orders_pagination_and_updated_at_filter(shop: FakeShopify, client
     assert len(later["orders"]["nodes"]) == 2
 
 
+ORDER = """
+query One($id: ID!) {
+  order(id: $id) {
+    id email
+    refunds {
+      id createdAt
+      refundLineItems(first: 10) { pageInfo { hasNextPage } nodes { subtotalSet { shopMoney { amount } } } }
+      transactions(first: 5) { nodes { kind status amountSet { shopMoney { amount currencyCode } } } }
+    }
+  }
+}
+"""
+
+
+async def test_one_order_by_id_with_its_refunds_transactions(shop: FakeShopify, client: Client) -> None:
+    order = await shop.place_order(total="40.00", email="buyer@example.com")
+    refund = await shop.refund(order, "15.00")
+    found = (await client.gql(ORDER, {"id": order.gid}))["order"]
+    assert found["id"] == order.gid and found["email"] == "buyer@example.com"
+    [got] = found["refunds"]
+    assert got["id"] == refund.gid
+    # A refund of money only: no line items, one successful REFUND transaction, as its refunds/create body says.
+    assert got["refundLineItems"] == {"pageInfo": {"hasNextPage": False}, "nodes": []}
+    assert got["transactions"]["nodes"] == [
+        {"kind": "REFUND", "status": "SUCCESS", "amountSet": {"shopMoney": {"amount": "15.00", "currencyCode": "USD"}}}
+    ]
+    assert (await client.gql(ORDER, {"id": "gid://shopify/Order/1"}))["order"] is None
+    body = shop.order_webhook_body(order)
+    assert body["email"] == "buyer@example.com"
+
+
 async def test_page_size_limits(client: Client) -> None:
     _, body = await client.post("{ orders(first: 251) { nodes { id } } }")
     assert "250" in body["errors"][0]["message"]

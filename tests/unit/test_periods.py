@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.periods import daily, weekly
+from bot.periods import Period, daily, hourly, weekly
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -40,3 +40,10 @@ def test_daily_keys() -> None:
     window = daily(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), ZoneInfo("UTC"), time(3, 0))
     assert window.current.key == "2026-11-23"
     assert window.following.key == "2026-11-24"
+
+
+def test_hourly_periods_are_whole_utc_hours() -> None:
+    window = hourly(datetime(2026, 11, 24, 10, 59, 59, 999, tzinfo=ZoneInfo("Europe/Berlin")))  # 09:59 UTC
+    assert window.current == Period("2026-11-24T09", datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    assert window.following == Period("2026-11-24T10", datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    assert hourly(datetime(2026, 12, 31, 23, 0, tzinfo=UTC)).following.key == "2027-01-01T00"
