@@ -46,7 +46,7 @@ class Celebrations(commands.Cog, name="Celebrations"):
 
     async def _celebrate(self, timer: Timer, now: datetime) -> None:
         user_id = int(timer.payload["user_id"])
-        burst = await celebrations.pending_burst(self.bot.db, timer.guild_id, user_id, timer.key)
+        burst = await celebrations.pending_burst(self.bot.db, timer.guild_id, user_id, timer.key, now)
         if burst is not None:
             await self._send_dm(timer, burst)
             await self._shout_out(timer, burst)

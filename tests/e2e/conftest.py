@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ import yarl
 from pydantic import SecretStr
 
 from bot.app import CollectiveBot, discover_extensions
-from bot.clock import Clock
+from bot.clock import Clock, FixedClock
 from bot.config import (
     DatabaseSettings,
     DiscordSettings,
@@ -187,3 +188,22 @@ def connect_shop(runner: BotRunner, world: World, shop: FakeShopify) -> None:
     runner.shops[world.guild.id] = ShopifyConnection(
         shop_domain=SHOP_DOMAIN, access_token=SecretStr(SHOP_TOKEN), admin_url=shop.url
     )
+
+
+async def play_demo_week(emu: Emulator, runner: BotRunner, guild_id: int, people: dict[str, int]) -> str:
+    """Every scene of ``python -m bot demo`` through this runner's bot, with the demo's store connected as the
+    demo connects it; returns the transcript. The runner is stopped afterwards (the store goes with it)."""
+    from bot.demo import SCENES, WEEK_START, store
+    from bot.demo.stage import Demo
+
+    runner.clock = clock = FixedClock(WEEK_START)
+    out = io.StringIO()
+    async with store.brand_store(clock) as brand_store:
+        runner.shops[guild_id], runner.webhooks = store.connection_for(brand_store)
+        bot = await runner.start()
+        demo = Demo(emu, bot, clock, out=out)
+        demo.guild_id, demo.people, demo.store = guild_id, people, brand_store
+        for scene in SCENES:
+            await scene(demo)
+        await runner.stop()
+    return out.getvalue()

@@ -3,17 +3,13 @@ id in any message the bot wrote (posts, DMs, replies, components), and no plural
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import FixedClock
-from bot.demo import SCENES, WEEK_START
-from bot.demo.stage import Demo
 from emulator import Emulator
 from emulator.models import Message
-from tests.e2e.conftest import BotRunner
+from tests.e2e.conftest import BotRunner, play_demo_week
 
 # "1 orders", "order(s)", "2 day(s)": what a plural helper that was not used leaves behind.
 PLURAL_SLIP = re.compile(
@@ -53,13 +49,7 @@ async def test_the_demo_week_shows_no_internal_marker_nor_plural_slip(emu: Emula
     people = {"mira": emu.add_member(guild.id, "mira", roles=[brand_team.id]).id}
     for name in ("alice", "bob", "chen"):
         people[name] = emu.add_member(guild.id, name).id
-    runner.clock = clock = FixedClock(WEEK_START)
-    bot = await runner.start()
-    out = io.StringIO()
-    demo = Demo(emu, bot, clock, out=out)
-    demo.guild_id, demo.people = guild.id, people
-    for scene in SCENES:
-        await scene(demo)
+    transcript = await play_demo_week(emu, runner, guild.id, people)
 
     written = [m for m in emu.state.messages.values() if m.author_id == emu.state.bot.id and not m.deleted]
     titles = [str(card.get("title", "")) for m in written for card in m.embeds]
@@ -78,7 +68,7 @@ async def test_the_demo_week_shows_no_internal_marker_nor_plural_slip(emu: Emula
     assert [t for t in texts if HAND_TIME.search(t)] == []
     closes = [f["value"] for m in written for c in m.embeds for f in c.get("fields", []) if f["name"] == "Closes"]
     assert closes and all(re.fullmatch(r"<t:\d+:f>", value) for value in closes), closes  # said once, not twice
-    slips = {t[max(m.start() - 40, 0) : m.end()] for t in [*texts, out.getvalue()] for m in PLURAL_SLIP.finditer(t)}
+    slips = {t[max(m.start() - 40, 0) : m.end()] for t in [*texts, transcript] for m in PLURAL_SLIP.finditer(t)}
     assert slips == set()
 
 

@@ -5,19 +5,15 @@ that a later /setup trips over; a refusal halfway through /setup is explained an
 from __future__ import annotations
 
 import asyncio
-import io
 
 import pytest
 
-from bot.clock import FixedClock
-from bot.demo import SCENES, WEEK_START, store
-from bot.demo.stage import Demo
 from bot.services.program.bindings import all_bindings
 from bot.services.program.setup_plan import BOT_PERMISSIONS, CATEGORY, CHANNELS, INVITE_PERMISSIONS, BotPermission
 from emulator import Emulator
 from emulator import permissions as perm
 from emulator.models import Overwrite
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import BotRunner, World, play_demo_week
 
 PROGRAM_CHANNELS = [spec.name for spec in CHANNELS]
 PROGRAM_ROLES = ["Ambassador", "Program Moderator"]
@@ -66,19 +62,7 @@ async def test_the_demos_journey_with_readmes_permissions_only(emu: Emulator, ru
     people = {"mira": emu.add_member(guild.id, "mira", roles=[brand_team.id]).id}
     for name in ("alice", "bob", "chen"):
         people[name] = emu.add_member(guild.id, name).id
-    clock = FixedClock(WEEK_START)
-    runner.clock = clock
-    out = io.StringIO()
-    async with store.brand_store(clock) as brand_store:
-        shop, runner.webhooks = store.connection_for(brand_store)
-        runner.shops[guild.id] = shop
-        bot = await runner.start()
-        demo = Demo(emu, bot, clock, out=out)
-        demo.guild_id, demo.people, demo.store = guild.id, people, brand_store
-        for scene in SCENES:  # setup, apply, approve, codes, brief, submission, drop, poll, digest, event, store
-            await scene(demo)
-        await runner.stop()
-    transcript = out.getvalue()
+    transcript = await play_demo_week(emu, runner, guild.id, people)
     assert "error id" not in transcript and "Discord refused" not in transcript, transcript
     assert "Still missing" not in transcript and "Not finished" not in transcript
     assert_program_made_once(emu, guild.id)

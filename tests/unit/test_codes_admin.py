@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.clock import FixedClock
@@ -52,12 +54,31 @@ async def test_a_burst_of_fifty_sales_is_one_celebration(db: Database, clock: Fi
             keys.add(await celebrations.note_sale(tx, GUILD, 1, sale_id, clock.now()))
     assert len(keys) == 1
     (key,) = keys
-    burst = await celebrations.pending_burst(db, GUILD, 1, key)
+    assert key is not None
+    burst = await celebrations.pending_burst(db, GUILD, 1, key, clock.now())
     assert burst is not None and burst.sales == 50
     late = await _sale(db, "late", clock)  # arrives while the DM is going out
     more = await db.perform(celebrations.finish_burst, GUILD, 1, key, burst.upto_sale_id, clock.now())
     assert more == f"1:{late}"
-    assert await celebrations.pending_burst(db, GUILD, 1, key) is None  # the old timer is stale now
-    nxt = await celebrations.pending_burst(db, GUILD, 1, more)
+    assert more is not None
+    assert await celebrations.pending_burst(db, GUILD, 1, key, clock.now()) is None  # the old timer is stale now
+    nxt = await celebrations.pending_burst(db, GUILD, 1, more, clock.now())
     assert nxt is not None and nxt.sales == 1
     assert await db.perform(celebrations.finish_burst, GUILD, 1, more, nxt.upto_sale_id, clock.now()) is None
+
+
+async def test_a_sale_that_reaches_the_ledger_days_late_is_counted_not_celebrated(
+    db: Database, clock: FixedClock
+) -> None:
+    await add_ambassador(db, 1, "Ann", clock.now(), code="ANN10")
+    old = OrderIn("shopify", "backfilled", None, ("ANN10",), "USD", 100, 0, clock.now() - timedelta(days=3), True)
+    async with db.transaction() as tx:
+        result = await orders.record_order(tx, GUILD, old, source="webhook", now=clock.now(), settings=SalesSettings())
+        assert result.outcome == "recorded"
+        assert await celebrations.note_sale(tx, GUILD, 1, result.events[0].row_id, clock.now()) is None
+    fresh = await _sale(db, "today", clock)
+    async with db.transaction() as tx:
+        key = await celebrations.note_sale(tx, GUILD, 1, fresh, clock.now())
+    assert key is not None
+    burst = await celebrations.pending_burst(db, GUILD, 1, key, clock.now())
+    assert burst is not None and burst.sales == 1  # the backfilled order is not in "used 2 times"

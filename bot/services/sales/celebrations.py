@@ -17,6 +17,9 @@ from bot.unit_of_work import TimerKind
 
 KIND = TimerKind("code-celebration", "a sale shout-out")  # payload: {"user_id": …}
 DEBOUNCE = timedelta(minutes=2)
+# A sale older than this when it reaches the ledger (the catch-up after downtime, a new shop's 60-day backfill)
+# is counted but not celebrated: "your code was just used" about an order from last month would be wrong.
+FRESH = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -27,9 +30,12 @@ class Burst:
     codes: tuple[str, ...]
 
 
-async def note_sale(tx: Transaction, guild_id: int, user_id: int, sale_id: int, now: datetime) -> str:
+async def note_sale(tx: Transaction, guild_id: int, user_id: int, sale_id: int, now: datetime) -> str | None:
     """Make sure a celebration timer covers this sale: the one already pending, or a new one due after the
-    debounce (fifty sales in a burst share one timer). Returns its key."""
+    debounce (fifty sales in a burst share one timer). Returns its key; None for a sale too old to celebrate."""
+    fresh = await tx.fetchval("SELECT 1 FROM sales WHERE id = ? AND occurred_at >= ?", (sale_id, to_db(now - FRESH)))
+    if not fresh:
+        return None
     pending = await tx.fetchval(
         "SELECT pending_key FROM sale_celebrations WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     )
@@ -46,8 +52,8 @@ async def note_sale(tx: Transaction, guild_id: int, user_id: int, sale_id: int, 
     return key
 
 
-async def pending_burst(db: Database, guild_id: int, user_id: int, key: str) -> Burst | None:
-    """The sales this timer should announce; None when there are none or the timer is stale."""
+async def pending_burst(db: Database, guild_id: int, user_id: int, key: str, now: datetime) -> Burst | None:
+    """The fresh sales this timer should announce; None when there are none or the timer is stale."""
     state = await db.fetchone(
         "SELECT last_sale_id, pending_key FROM sale_celebrations WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
@@ -57,8 +63,9 @@ async def pending_burst(db: Database, guild_id: int, user_id: int, key: str) -> 
     last = state["last_sale_id"]
     row = await db.fetchone(
         """SELECT COUNT(*) AS n, MAX(id) AS upto, GROUP_CONCAT(DISTINCT code) AS codes FROM sales
-           WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv' AND id > ?""",
-        (guild_id, user_id, int(last or 0)),
+           WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv' AND id > ?
+             AND occurred_at >= ?""",
+        (guild_id, user_id, int(last or 0), to_db(now - FRESH)),
     )
     if row is None or not row["n"]:
         return None
