@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 
 from bot.clock import FixedClock
 from bot.config import ShopifyConnection, WebhookSettings
 from bot.demo.stage import Demo
+from bot.text import plural
+from cogs.shop.catch_up import CatchUpCog
 from emulator.shop import FakeShopify
 from emulator.shop.clock import Clock
 
@@ -42,8 +44,10 @@ def _free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def brand_store(clock: FixedClock) -> AsyncIterator[FakeShopify]:
+    # The scripted week runs in seconds, so its hourly catch-ups come seconds apart: the store gets a Plus plan's
+    # rate limit (Shopify's own figures) so none of them waits out the standard plan's refill.
     store = FakeShopify(token=STORE_TOKEN, domain=STORE_DOMAIN, name="Glow Skincare", currency="EUR",
-                        clock=FollowingClock(clock))  # fmt: skip
+                        clock=FollowingClock(clock), maximum_available=20_000, restore_rate=1_000)  # fmt: skip
     await store.start()
     try:
         yield store
@@ -76,6 +80,26 @@ async def play(demo: Demo) -> None:
     _show_codes(demo, store)
     hooks = sorted({w.topic for w in store.state.webhooks.values()})
     demo.narrate(f"and subscribed the store to {', '.join(hooks)} when it was connected")
+
+    demo.scene("An order in the store, seen twice, counted once")
+    code = await demo.bot.db.fetchval(
+        "SELECT code FROM codes WHERE guild_id = ? AND user_id = ? AND status = 'active'",
+        (demo.guild_id, demo.people["alice"]),
+    )
+    order = await store.place_order(code=str(code), total="54.00")
+    demo.print(f"   store: order #{order.number}, €54.00 paid with the code {code}")
+    for delivery in store.deliveries[-2:]:
+        demo.print(f"   store → bot: {delivery.topic} — answered {delivery.status}")
+    demo.clock.set(demo.clock.now() + timedelta(hours=1))
+    cog = demo.bot.get_cog("Shop catch-up")
+    report = await cog.run_now(demo.guild_id) if isinstance(cog, CatchUpCog) else None
+    demo.narrate("an hour later the catch-up reads the store's orders through its Admin API, as it does every hour")
+    demo.print(f"   bot: {report.describe() if report else 'no catch-up ran'}")
+    counted = await demo.bot.db.fetchval(
+        "SELECT COUNT(*) FROM sales WHERE guild_id = ? AND shop = 'shopify' AND order_id = ? AND kind = 'sale'",
+        (demo.guild_id, str(order.id)),
+    )
+    demo.narrate(f"order #{order.number} is in the ledger {plural(int(counted), 'time')}")
 
     demo.scene("chen moves on")
     await demo.slash("mira", "ambassador remove", member=demo.people["chen"])

@@ -31,6 +31,7 @@ from bot.services.sales.payloads import OrderIn, PayloadError
 from bot.services.shop.connection import BACKFILL_WINDOW, advance_cursor, get_connection, record_problem
 from bot.shop.connector import ShopConnector
 from bot.shop.errors import ShopError, ShopUnavailable
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,9 @@ class CatchUpReport:
         what = "backfill" if self.backfill else "catch-up"
         upto = f", up to {self.reached:%Y-%m-%d %H:%M} UTC" if self.reached else ""
         text = (
-            f"{what}: {self.pages} page(s), {self.orders_read} order(s) read{upto}; {self.sales_recorded} sale(s) "
-            f"and {self.refunds_recorded} refund(s) recorded, {self.duplicates} already known"
+            f"{what}: {plural(self.pages, 'page')}, {plural(self.orders_read, 'order')} read{upto}; "
+            f"{plural(self.sales_recorded, 'sale')} and {plural(self.refunds_recorded, 'refund')} recorded, "
+            f"{self.duplicates} already known"
         )
         if self.refused:
             text += f", {len(self.refused)} refused ({'; '.join(self.refused[:3])})"

@@ -73,6 +73,16 @@ class CatchUpCog(commands.Cog, name="Shop catch-up"):
             started.append(task)
         return started
 
+    async def run_now(self, guild_id: int) -> CatchUpReport | None:
+        """Catch up the server's shop up to now and wait for it. A run already going reads only up to when it
+        started: it is let finish first, then a fresh one reads the rest."""
+        running = self._tasks.get(guild_id)
+        if running is not None and not running.done():
+            await asyncio.wait({running})
+        fresh = self.bot.spawn(self.catch_up(guild_id), name=f"shop-catch-up-{guild_id}")
+        self._tasks[guild_id] = fresh
+        return await asyncio.shield(fresh)
+
     async def catch_up(self, guild_id: int) -> CatchUpReport | None:
         """One catch-up for the server's shop now (None: no shop, one is running already, or the shop failed)."""
         connector = self.bot.shops.get(guild_id)

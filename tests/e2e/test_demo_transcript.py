@@ -121,9 +121,13 @@ def test_the_scripted_week_is_exactly_a_week_and_ends_with_the_digest(transcript
     ends = digests[-1]
     assert times[ends] - times[0] == timedelta(days=7), f"the week ran from {times[0]} to {times[ends]}"
     assert "bot → #announcements" in scenes[ends][2]
-    # After the week, only the store's epilogue, on the digest's morning.
-    assert all(when == times[ends] for when in times[ends:]), [title for _, title, _ in scenes[ends:]]
-    assert [title for _, title, _ in scenes[ends + 1 :]] == ["Meanwhile, in the brand's Shopify store", "chen moves on"]
+    # After the week, only the store's epilogue, within the digest's morning.
+    assert all(when - times[ends] <= timedelta(hours=1) for when in times[ends:]), [t for _, t, _ in scenes[ends:]]
+    assert [title for _, title, _ in scenes[ends + 1 :]] == [
+        "Meanwhile, in the brand's Shopify store",
+        "An order in the store, seen twice, counted once",
+        "chen moves on",
+    ]
 
 
 def test_the_digest_shows_the_event_created_before_it(transcript: str) -> None:
@@ -201,3 +205,12 @@ def test_what_members_and_moderators_see_has_no_internal_markers_or_raw_ids(tran
 
 def test_what_members_and_moderators_see_has_no_plural_slips(transcript: str) -> None:
     assert _plural_problems(_shown_by_bot(transcript)) == []
+
+
+def test_the_store_saw_the_codes_and_counted_its_order_once(transcript: str) -> None:
+    epilogue = transcript[transcript.index("Meanwhile, in the brand's Shopify store") :]
+    created = re.findall(r"store: (\S+)\s+10% off, once per customer — ACTIVE", epilogue.split("━━")[1])
+    assert len(created) == 2, epilogue  # alice's and chen's codes, made at approval
+    assert "1 order read" in epilogue and "1 already known" in epilogue
+    assert "is in the ledger 1 time" in epilogue
+    assert epilogue.count("EXPIRED") == 1  # chen's, once chen left
