@@ -20,7 +20,7 @@ from bot.services.program.guild_settings import ensure_guild
 from bot.services.sales import codes
 from bot.services.shop import code_state, connection, discounts
 from bot.shop.code_push import CodePusher, sync_codes
-from bot.shop.errors import ShopAuthError, ShopUnavailable
+from bot.shop.errors import ShopAuthError, ShopScopeError, ShopUnavailable
 from bot.shop.shopify import ShopifyClient
 from bot.shop.shopify_connector import ShopifyConnector
 from emulator.shop import FakeShopify, ManualClock
@@ -226,3 +226,18 @@ async def test_sync_repairs_what_differs_and_reports(
     again = await sync_codes(pusher, program, connector, GUILD, clock.now())
     assert again.changed is None and again.refused == 0
     assert sorted(shop.discounts) == ["GLOWANA", "GLOWBEN", "GLOWCAT"]
+
+
+async def test_a_missing_scope_is_told_once_and_the_push_waits(
+    program: Database, clock: FixedClock, shop: FakeShopify, connector: ShopifyConnector
+) -> None:
+    shop.scopes = {"read_orders", "read_products", "read_discounts"}  # the brand forgot write_discounts
+    code = await ambassador(program, 1, "ana", clock.now())
+    pusher = CodePusher(program, clock)
+    with pytest.raises(ShopScopeError, match="access scope"):
+        await pusher.push(connector, code.id)
+    assert await code_state.shop_state(program, code.id) == "pending" and "GLOWANA" not in shop.discounts
+    problems = await program.fetchall("SELECT payload FROM outbox WHERE topic = ?", (connection.PROBLEM,))
+    assert len(problems) == 1 and "write_discounts" in problems[0]["payload"]
+    shop.scopes.add("write_discounts")  # fixed in the store's admin
+    assert (await pusher.push(connector, code.id)).outcome == "created"
