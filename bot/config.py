@@ -15,7 +15,18 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -29,6 +40,22 @@ CODE_PREFIX_RE = re.compile(r"^[A-Z0-9]{0,8}$")
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _blank_is_missing(value: object) -> object:
+    # config.example.toml ships `shopify_secret = ""`: as a value it passed every check and then failed every
+    # signature, so a blank secret (or token, or key) is treated as none at all.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _http_base(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return None if value is None else value.rstrip("/")
+
+
+Secret = Annotated[SecretStr | None, BeforeValidator(_blank_is_missing)]
+HttpBase = Annotated[str | None, AfterValidator(_http_base)]  # an http(s) address, without its trailing slash
 
 
 class DiscordSettings(_Section):
@@ -70,9 +97,9 @@ class WebhookSettings(_Section):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    shopify_secret: SecretStr | None = None
-    woocommerce_secret: SecretStr | None = None
-    generic_secret: SecretStr | None = None
+    shopify_secret: Secret = None
+    woocommerce_secret: Secret = None
+    generic_secret: Secret = None
     # The address shops deliver to, as the world sees it (the TLS proxy in front of host:port), e.g.
     # https://collective.example.com — `shop webhooks` registers <public_url>/webhooks/shopify/<server id>.
     public_url: str | None = None
@@ -87,15 +114,6 @@ class WebhookSettings(_Section):
             if not (value.startswith("https://") or local):
                 raise ValueError("must start with https:// (shops deliver only to HTTPS addresses)")
             return value.rstrip("/")
-        return value
-
-    @field_validator("shopify_secret", "woocommerce_secret", "generic_secret", mode="before")
-    @classmethod
-    def _blank_is_missing(cls, value: object) -> object:
-        # config.example.toml ships `shopify_secret = ""`: as a value it passed every check and then failed
-        # every signature, so a blank secret is treated as no secret at all.
-        if isinstance(value, str) and not value.strip():
-            return None
         return value
 
     def missing_secrets(self) -> dict[str, str]:
@@ -122,10 +140,10 @@ class ShopifyConnection(_Section):
 
     platform: Literal["shopify"] = "shopify"
     shop_domain: str
-    access_token: SecretStr | None = None  # from the environment: COLLECTIVE_SHOPS__<server id>__ACCESS_TOKEN
+    access_token: Secret = None  # from the environment: COLLECTIVE_SHOPS__<server id>__ACCESS_TOKEN
     api_version: str = SHOPIFY_API_VERSION
     # Where the Admin API lives; only a test or the demo points it elsewhere (the fake shop).
-    admin_url: str | None = None
+    admin_url: HttpBase = None
 
     @field_validator("shop_domain")
     @classmethod
@@ -142,18 +160,6 @@ class ShopifyConnection(_Section):
             raise ValueError("must be a Shopify API version such as 2025-01 (January, April, July or October)")
         return value
 
-    @field_validator("access_token", mode="before")
-    @classmethod
-    def _blank_is_missing(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("admin_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return None if value is None else value.rstrip("/")
-
     @property
     def graphql_url(self) -> str:
         base = self.admin_url or f"https://{self.shop_domain}"
@@ -166,10 +172,10 @@ class WooCommerceConnection(_Section):
     platform: Literal["woocommerce"]
     store_url: str  # the WordPress site's address, e.g. https://shop.example.com
     # From the environment: COLLECTIVE_SHOPS__<server id>__CONSUMER_KEY / __CONSUMER_SECRET.
-    consumer_key: SecretStr | None = None
-    consumer_secret: SecretStr | None = None
+    consumer_key: Secret = None
+    consumer_secret: Secret = None
     # Where the REST API is called instead of store_url; only a test or the demo sets it (the fake shop, over http).
-    api_url: str | None = None
+    api_url: HttpBase = None
 
     @field_validator("store_url")
     @classmethod
@@ -181,18 +187,6 @@ class WooCommerceConnection(_Section):
             raise ValueError("must be the store's https:// address, e.g. https://shop.example.com")
         # A WordPress site may live in a folder (https://example.com/shop); the host is case-insensitive.
         return f"https://{parts.netloc.lower()}{parts.path.rstrip('/')}"
-
-    @field_validator("consumer_key", "consumer_secret", mode="before")
-    @classmethod
-    def _blank_is_missing(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return None if value is None else value.rstrip("/")
 
     @property
     def rest_url(self) -> str:

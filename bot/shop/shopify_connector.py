@@ -16,7 +16,7 @@ from typing import Any
 from bot.services.sales.payloads import PayloadError, exponent, to_minor
 from bot.services.shop.discounts import CodeDiscount
 from bot.shop import shopify_orders, webhook_subscriptions
-from bot.shop.connector import CodeSpec, OrderPage, Platform, RemoteCode, WebhookReport, WebhookSubscription
+from bot.shop.connector import CodeSpec, OrderPage, Platform, RemoteCode, WebhookReport
 from bot.shop.errors import ShopError, ShopUserErrors
 from bot.shop.shopify import ShopifyClient, user_errors
 
@@ -190,12 +190,7 @@ class ShopifyConnector:
         return shopify_orders.orders_changed(self.client, since, until)
 
     async def ensure_webhooks(self, address: str) -> WebhookReport:
-        report = await webhook_subscriptions.ensure_subscriptions(self.client, address)
-
-        def convert(found: tuple[webhook_subscriptions.Subscription, ...]) -> tuple[WebhookSubscription, ...]:
-            return tuple(WebhookSubscription(s.id, s.topic, s.callback_url) for s in found)
-
-        return WebhookReport(convert(report.kept), convert(report.created))
+        return await webhook_subscriptions.ensure_subscriptions(self.client, address)
 
 
 def _discount(body: dict[str, Any]) -> CodeDiscount | None:

@@ -8,9 +8,9 @@ Schema 2025-01 names the address ``callbackUrl`` (``uri`` arrived in a later ver
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from bot.shop.connector import WebhookReport, WebhookSubscription
 from bot.shop.errors import ShopError, ShopUserErrors
 from bot.shop.shopify import ShopifyClient, user_errors
 
@@ -37,31 +37,8 @@ mutation Subscribe($topic: WebhookSubscriptionTopic!, $subscription: WebhookSubs
 """
 
 
-@dataclass(frozen=True)
-class Subscription:
-    id: str
-    topic: str
-    callback_url: str
-
-
-@dataclass(frozen=True)
-class SubscriptionReport:
-    kept: tuple[Subscription, ...]
-    created: tuple[Subscription, ...]
-
-    def describe(self) -> str:
-        lines = [f"{s.topic} → {s.callback_url} (already there)" for s in self.kept]
-        lines += [f"{s.topic} → {s.callback_url} (created)" for s in self.created]
-        return "\n".join(lines)
-
-
-def delivery_url(public_url: str, guild_id: int) -> str:
-    """Where Shopify delivers a server's orders: the webhook server's public address (README, Deployment)."""
-    return f"{public_url.rstrip('/')}/webhooks/shopify/{guild_id}"
-
-
-async def existing_subscriptions(client: ShopifyClient) -> list[Subscription]:
-    found: list[Subscription] = []
+async def existing_subscriptions(client: ShopifyClient) -> list[WebhookSubscription]:
+    found: list[WebhookSubscription] = []
     after: str | None = None
     while True:
         data = await client.execute(LIST_QUERY, {"first": PAGE, "after": after, "topics": list(TOPICS)})
@@ -76,10 +53,10 @@ async def existing_subscriptions(client: ShopifyClient) -> list[Subscription]:
         after = str(info["endCursor"])
 
 
-async def ensure_subscriptions(client: ShopifyClient, url: str) -> SubscriptionReport:
+async def ensure_subscriptions(client: ShopifyClient, url: str) -> WebhookReport:
     """Every topic in ``TOPICS`` delivered to ``url``, once: existing subscriptions are kept, missing ones made."""
     existing = await existing_subscriptions(client)
-    kept = tuple(s for s in existing if s.callback_url == url and s.topic in TOPICS)
+    kept = tuple(s for s in existing if s.address == url and s.topic in TOPICS)
     have = {s.topic for s in kept}
     created = []
     for topic in TOPICS:
@@ -96,14 +73,14 @@ async def ensure_subscriptions(client: ShopifyClient, url: str) -> SubscriptionR
         if made is None:
             raise ShopError(f"{client.connection.shop_domain} created the {topic} webhook but did not say which")
         created.append(made)
-    return SubscriptionReport(kept, tuple(created))
+    return WebhookReport(kept, tuple(created))
 
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _subscription(node: Any) -> Subscription | None:
+def _subscription(node: Any) -> WebhookSubscription | None:
     if not isinstance(node, dict) or not node.get("id") or not node.get("topic"):
         return None
-    return Subscription(str(node["id"]), str(node["topic"]), str(node.get("callbackUrl") or ""))
+    return WebhookSubscription(str(node["id"]), str(node["topic"]), str(node.get("callbackUrl") or ""))

@@ -4,9 +4,6 @@ in the store arrives by its webhook; refusals reach moderators once; /shop sync 
 
 from __future__ import annotations
 
-import asyncio
-import socket
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -18,21 +15,8 @@ from emulator import Emulator
 from emulator.driver import Actor
 from emulator.shop import FakeShopify
 from tests.e2e.conftest import SHOP_START, BotRunner, World, connect_shop
-from tests.e2e.test_onboarding_e2e import apply, button, review_post, setup_program
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def until(check: Callable[[], object], what: str, limit: float = 5.0) -> None:
-    for _ in range(int(limit / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
+from tests.e2e.test_codes_e2e import free_port
+from tests.e2e.test_onboarding_e2e import apply, button, review_post, setup_program, until
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from pydantic import SecretStr
 
 from bot.__main__ import main
 from bot.config import ShopifyConnection
+from bot.shop.connections import delivery_address
 from bot.shop.errors import ShopUserErrors
 from bot.shop.shopify import ShopifyClient
-from bot.shop.webhook_subscriptions import TOPICS, delivery_url, ensure_subscriptions
+from bot.shop.webhook_subscriptions import TOPICS, ensure_subscriptions
 from emulator.shop import FakeShopify, ManualClock
 
 GUILD = 123456789012345678
@@ -43,7 +44,7 @@ def subscribed(shop: FakeShopify) -> list[tuple[str, str]]:
 
 
 async def test_the_ledgers_topics_are_registered_once_and_kept_on_a_second_run(shop: FakeShopify) -> None:
-    url = delivery_url(PUBLIC, GUILD)
+    url = delivery_address(PUBLIC, "shopify", GUILD)
     assert url == f"{PUBLIC}/webhooks/shopify/{GUILD}"
     async with aiohttp.ClientSession() as session:
         first = await ensure_subscriptions(client(session, shop), url)
@@ -54,7 +55,7 @@ async def test_the_ledgers_topics_are_registered_once_and_kept_on_a_second_run(s
 
 
 async def test_a_subscription_made_by_hand_is_kept_and_only_the_rest_are_added(shop: FakeShopify) -> None:
-    url = delivery_url(PUBLIC, GUILD)
+    url = delivery_address(PUBLIC, "shopify", GUILD)
     async with aiohttp.ClientSession() as session:
         await client(session, shop).execute(  # what a brand made by hand in the admin before connecting
             "mutation Made($sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: ORDERS_PAID,"
