@@ -7,7 +7,12 @@ import ast
 from tests.conftest import ROOT
 
 
-def test_no_service_imports_discord() -> None:
+# What services must not reach for: Discord, the network, the shop adapters (bot/shop talks to the store and
+# calls the services, never the other way round), the cogs.
+FORBIDDEN_IN_SERVICES = ("discord", "aiohttp", "bot.shop", "cogs")
+
+
+def test_no_service_imports_discord_the_network_or_the_adapters() -> None:
     offenders = []
     for path in (ROOT / "bot" / "services").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -17,7 +22,11 @@ def test_no_service_imports_discord() -> None:
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] == "discord"]
+            offenders += [
+                f"{path.name}: {name}"
+                for name in names
+                if any(name == banned or name.startswith(f"{banned}.") for banned in FORBIDDEN_IN_SERVICES)
+            ]
     assert offenders == []
 
 
