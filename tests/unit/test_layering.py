@@ -6,7 +6,6 @@ import ast
 
 from tests.conftest import ROOT
 
-
 # What services must not reach for: Discord, the network, the shop adapters (bot/shop talks to the store and
 # calls the services, never the other way round), the cogs.
 FORBIDDEN_IN_SERVICES = ("discord", "aiohttp", "bot.shop", "cogs")
