@@ -202,6 +202,10 @@ EVENTS = st.lists(
 )
 
 
+async def sum_of(db: Database, column: str, rest: str, *params: object) -> int:
+    return int(await db.fetchval(f"SELECT COALESCE(SUM({column}), 0) {rest}", params))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=EVENTS, hold=st.integers(0, 45), minimum=st.integers(0, 3_000))
 async def test_statements_plus_carried_plus_unfrozen_equal_the_ledger(
@@ -239,25 +243,19 @@ async def test_statements_plus_carried_plus_unfrozen_equal_the_ledger(
         # What the ledger says is earned, sale by sale: commission less the refunded share.
         expected = 0
         for row in await db.fetchall("SELECT order_id, net_minor FROM sales WHERE kind = 'sale'"):
-            back = -int(await db.fetchval(
-                "SELECT COALESCE(SUM(net_minor), 0) FROM sales WHERE kind = 'refund' AND order_id = ?", (row[0],)))  # fmt: skip
+            back = -await sum_of(db, "net_minor", "FROM sales WHERE kind = 'refund' AND order_id = ?", row[0])
             whole = rules.rate_of(int(row[1]), 1250)
             expected += whole - share(whole, back, int(row[1]))
-        orphan = int(
-            await db.fetchval("SELECT COALESCE(SUM(amount_minor), 0) FROM payout_items WHERE statement_id IS NULL")
-        )
+        orphan = await sum_of(db, "amount_minor", "FROM payout_items WHERE statement_id IS NULL")
         assert orphan == 0  # only rows earning nothing are frozen outside a statement
-        paid = int(
-            await db.fetchval("SELECT COALESCE(SUM(total_minor), 0) FROM payout_statements WHERE status = 'paid'")
-        )
+        paid = await sum_of(db, "total_minor", "FROM payout_statements WHERE status = 'paid'")
         far = now + timedelta(days=400)
         owed = sum(b.pending_minor + b.payable_minor for b in await commission.balances(db, GUILD, 1, far))
         assert paid + owed == expected  # open and carried statements, and what no run froze yet: the rest
         statements = await db.fetchall("SELECT * FROM payout_statements")
         for s in statements:
             assert s["status"] != "open" or (s["total_minor"] > 0 and s["total_minor"] >= s["minimum_minor"])
-            items = int(await db.fetchval(
-                "SELECT COALESCE(SUM(amount_minor), 0) FROM payout_items WHERE statement_id = ?", (s["id"],)))  # fmt: skip
+            items = await sum_of(db, "amount_minor", "FROM payout_items WHERE statement_id = ?", s["id"])
             assert s["total_minor"] == items + s["carried_in_minor"]
     finally:
         await db.close()
