@@ -20,7 +20,10 @@ CLOSED = datetime(2027, 1, 2, 9, 0, tzinfo=UTC)  # December is over; November's 
 
 
 async def test_sales_to_a_paid_statement_and_the_ambassadors_dm(
-    emu: Emulator, world: World, shop_runner: BotRunner, fake_shop: FakeShopify  # noqa: F811 — imported fixture
+    emu: Emulator,
+    world: World,
+    shop_runner: BotRunner,  # noqa: F811 — the fixture imported above
+    fake_shop: FakeShopify,
 ) -> None:
     bot = await shop_runner.start()
     gid = world.guild.id
