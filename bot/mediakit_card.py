@@ -48,9 +48,7 @@ def media_kit_card(kit: MediaKit, brand: str) -> bytes:
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, WIDTH, 8), fill=BAR)
-    draw.text(
-        (40, 30), fit(draw, f"{brand} · ambassador media kit", font(18), WIDTH - 80), fill=MUTED, font=font(18)
-    )
+    draw.text((40, 30), fit(draw, f"{brand} · ambassador media kit", font(18), WIDTH - 80), fill=MUTED, font=font(18))
     name = kit.display_name + (f" — {kit.tier_name}" if kit.tier_name else "")
     draw.text((40, 58), fit(draw, name, font(36), WIDTH - 80), fill=INK, font=font(36))
     draw.text((40, 104), _since(kit.member_since, kit.days_in_program), fill=MUTED, font=font(18))
