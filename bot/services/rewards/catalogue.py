@@ -186,6 +186,52 @@ async def check_tier(db: Database | Transaction, guild_id: int, tier: str | None
     return (await tiers.get_tier(db, guild_id, tier)).key
 
 
+async def new_fields(
+    db: Database | Transaction,
+    guild_id: int,
+    *,
+    kind: Kind,
+    title: str,
+    description: str | None,
+    image_link: str | None,
+    cost: int,
+    stock: int | None,
+    per_member_limit: int | None,
+    tier: str | None,
+    amount: str | None = None,
+    currency: str | None = None,
+    product_id: str | None = None,
+    product_title: str | None = None,
+    valid_days: int | None = None,
+    role_id: int | None = None,
+    role_days: int | None = None,
+) -> RewardFields:
+    """A moderator's new reward, checked; ``InvalidInput`` says what is wrong (a role's place in Discord's role list
+    is the caller's to check)."""
+    if kind not in KINDS:
+        raise InvalidInput("A reward is a shop code, a role or a perk.")
+    title, text = check_text(title, description)
+    check_numbers(cost, stock, per_member_limit)
+    fields = RewardFields(title, text, check_image_link(image_link), cost, stock, per_member_limit,
+                          await check_tier(db, guild_id, tier), kind)  # fmt: skip
+    if kind == "code":
+        minor, cur = check_code_value(amount, currency, product_id)
+        days = check_days(DEFAULT_CODE_DAYS if valid_days is None else valid_days, "A code's validity")
+        product = product_id.strip()[:200] if minor is None and product_id else None
+        label = (product_title or "").strip()[:100] or None
+        return replace(fields, code_amount_minor=minor, code_currency=cur, code_product_id=product,
+                       code_product_title=label if product else None, code_days=days)  # fmt: skip
+    if amount or product_id:
+        raise InvalidInput("An amount or a product is only for shop-code rewards.")
+    if kind == "role":
+        if role_id is None:
+            raise InvalidInput("A role reward needs the role to give.")
+        return replace(fields, role_id=role_id, role_days=check_days(role_days, "How long the role is held"))
+    if role_id is not None:
+        raise InvalidInput("A role is only for role rewards.")
+    return fields
+
+
 # -- storing ----------------------------------------------------------------------------------------------
 
 

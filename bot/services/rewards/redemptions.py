@@ -119,6 +119,41 @@ async def _new_code(tx: Transaction, guild_id: int) -> str:
             return code
 
 
+@dataclass(frozen=True)
+class Quote:
+    reward: Reward
+    balance: Balance  # before redeeming
+    redeemed: int  # the member's redemptions of it that stand
+
+    @property
+    def left_after(self) -> int:
+        return self.balance.spendable - self.reward.cost
+
+
+async def quote(db: Database | Transaction, guild_id: int, user_id: int, reward_id: int) -> Quote:
+    """What redeeming would cost the member, or the refusal ``redeem`` would give (nothing is written): the confirm
+    step shows it, and ``redeem`` checks it again inside its unit of work."""
+    member = await require_ambassador(db, guild_id, user_id)
+    reward = await get_reward(db, guild_id, reward_id)
+    if not reward.active:
+        raise SoldOut(f"“{reward.title}” isn't in the catalogue any more.")
+    tiers.require(reward.tier, member.tier, f"“{reward.title}”")
+    if reward.kind == "code" and not await _shop_connected(db, guild_id):
+        raise NotAllowed("Shop-code rewards wait until the brand's shop is connected; ask a moderator.")
+    taken = await redeemed_count(db, guild_id, user_id, reward_id)
+    if reward.per_member_limit is not None and taken >= reward.per_member_limit:
+        raise NotAllowed(f"You've already redeemed “{reward.title}” {plural(taken, 'time')}: that's the limit.")
+    before = await balance(db, guild_id, user_id)
+    if before.spendable < reward.cost:
+        raise NotAllowed(
+            f"“{reward.title}” costs {plural(reward.cost, 'point')}; you have {plural(before.spendable, 'point')}"
+            " to spend."
+        )
+    if reward.sold_out:
+        raise SoldOut(f"Sorry — “{reward.title}” is gone: someone redeemed the last one.")
+    return Quote(reward, before, taken)
+
+
 async def redeem(
     tx: Transaction, guild_id: int, user_id: int, reward_id: int, request_key: str, now: datetime
 ) -> Redeemed:
@@ -132,29 +167,13 @@ async def redeem(
         done = redemption_from_row(existing)
         reward = await get_reward(tx, guild_id, done.reward_id)
         return Redeemed(done, reward, await balance(tx, guild_id, user_id), already=True)
-    member = await require_ambassador(tx, guild_id, user_id)
-    reward = await get_reward(tx, guild_id, reward_id)
-    if not reward.active:
-        raise SoldOut(f"“{reward.title}” isn't in the catalogue any more.")
-    tiers.require(reward.tier, member.tier, f"“{reward.title}”")
-    if reward.kind == "code" and not await _shop_connected(tx, guild_id):
-        raise NotAllowed("Shop-code rewards wait until the brand's shop is connected; ask a moderator.")
-    if reward.per_member_limit is not None:
-        taken = await redeemed_count(tx, guild_id, user_id, reward_id)
-        if taken >= reward.per_member_limit:
-            raise NotAllowed(f"You've already redeemed “{reward.title}” {plural(taken, 'time')}: that's the limit.")
-    before = await balance(tx, guild_id, user_id)
-    if before.spendable < reward.cost:
-        raise NotAllowed(
-            f"“{reward.title}” costs {plural(reward.cost, 'point')}; you have {plural(before.spendable, 'point')}"
-            " to spend."
-        )
+    reward = (await quote(tx, guild_id, user_id, reward_id)).reward
     took = await tx.change(
         "UPDATE rewards SET stock = stock - 1, updated_at = ? WHERE id = ? AND status = 'active'"
         " AND (stock IS NULL OR stock > 0)",
         (to_db(now), reward_id),
     )
-    if took != 1:
+    if took != 1:  # (quote saw one left inside this same transaction: kept for when writers do not serialise)
         raise SoldOut(f"Sorry — “{reward.title}” is gone: someone redeemed the last one.")
     code = await _new_code(tx, guild_id) if reward.kind == "code" else None
     days = reward.code_days if reward.kind == "code" else reward.role_days
