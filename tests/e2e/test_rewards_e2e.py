@@ -196,9 +196,7 @@ async def test_a_role_reward_is_given_and_taken_back_on_time_after_a_restart(
     await bot.outbox.drain()
     assert vip.id in emu.state.guild(gid).members[world.bob.id].roles
 
-    await runner.restart()
-    bot = runner.bot
-    assert bot is not None
+    bot = await runner.restart()
     clock.advance(timedelta(days=6))
     await bot.scheduler.run_due(clock.now())
     assert vip.id in emu.state.guild(gid).members[world.bob.id].roles
