@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal, Protocol
 
 from bot.services.sales.payloads import OrderIn
@@ -60,6 +61,16 @@ class OrderPage:
 
 
 @dataclass(frozen=True)
+class ShopProduct:
+    """A product in the store's catalogue, as a moderator picks it (a gift, a reward)."""
+
+    ref: str  # the store's product id: a Product gid (Shopify), a product id (WooCommerce)
+    title: str
+    variant_ref: str | None  # what an order line names: the first variant's gid (Shopify), the product id (WooCommerce)
+    price: Decimal | None  # in the store's currency
+
+
+@dataclass(frozen=True)
 class WebhookSubscription:
     id: str
     topic: str
@@ -100,6 +111,11 @@ class ShopConnector(Protocol):
 
     async def ensure_webhooks(self, address: str) -> WebhookReport:
         """The order and refund subscriptions the ledger needs, delivering to ``address``: kept or created."""
+
+    # -- products --
+
+    async def search_products(self, query: str, limit: int = 25) -> list[ShopProduct]:
+        """Active products whose title contains ``query`` (all of them for an empty one), at most ``limit``."""
 
     # -- reward codes --
 

@@ -16,7 +16,7 @@ from typing import Any
 from bot.services.sales.payloads import PayloadError, exponent, to_minor
 from bot.services.shop.discounts import CodeDiscount
 from bot.shop import shopify_orders, webhook_subscriptions
-from bot.shop.connector import CodeSpec, OrderPage, Platform, RemoteCode, RewardCodeSpec, WebhookReport
+from bot.shop.connector import CodeSpec, OrderPage, Platform, RemoteCode, RewardCodeSpec, ShopProduct, WebhookReport
 from bot.shop.errors import ShopError, ShopUserErrors
 from bot.shop.shopify import ShopifyClient, user_errors
 
@@ -77,6 +77,14 @@ mutation DeactivateCode($id: ID!) {
 }
 """
 LIVE = frozenset({"ACTIVE", "SCHEDULED"})
+PRODUCTS_QUERY = """
+query Products($first: Int!, $query: String) {
+  products(first: $first, query: $query, sortKey: TITLE) {
+    nodes { id title status variants(first: 1) { nodes { id price } } }
+  }
+}
+"""
+_QUOTE = str.maketrans({"'": " ", '"': " ", "\\": " ", ":": " ", "*": " "})
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -192,6 +200,17 @@ class ShopifyConnector:
     async def ensure_webhooks(self, address: str) -> WebhookReport:
         return await webhook_subscriptions.ensure_subscriptions(self.client, address)
 
+    # -- products --
+
+    async def search_products(self, query: str, limit: int = 25) -> list[ShopProduct]:
+        # Shopify's search syntax: the typed words (quotes, colons and wildcards dropped) as a title prefix search.
+        words = query.translate(_QUOTE).split()
+        terms = " ".join(f"title:*{word}*" for word in words[:5])
+        variables = {"first": max(1, min(limit, 50)), "query": f"status:active {terms}".strip()}
+        data = await self.client.execute(PRODUCTS_QUERY, variables)
+        nodes = _dict(data.get("products")).get("nodes") or []
+        return [found for found in map(_product, nodes) if found is not None]
+
     # -- reward codes --
 
     async def create_single_use_code(self, spec: RewardCodeSpec) -> RemoteCode:
@@ -229,6 +248,19 @@ class ShopifyConnector:
         if not isinstance(node.get("id"), str) or not node["id"]:
             raise ShopError(f"{self.label} created the reward code {spec.code} but did not say which discount it is")
         return self._remote(node, spec.code)
+
+
+def _product(node: Any) -> ShopProduct | None:
+    if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node.get("title"):
+        return None
+    variants = _dict(node.get("variants")).get("nodes") or []
+    first = _dict(variants[0]) if variants else {}
+    try:
+        price = Decimal(str(first["price"])) if first.get("price") is not None else None
+    except (ArithmeticError, ValueError):
+        price = None
+    variant = first.get("id") if isinstance(first.get("id"), str) else None
+    return ShopProduct(node["id"], str(node["title"])[:200], variant, price)
 
 
 def product_gid(product_id: str) -> str:

@@ -33,6 +33,7 @@ from bot.shop.connector import (
     Platform,
     RemoteCode,
     RewardCodeSpec,
+    ShopProduct,
     WebhookReport,
     WebhookSubscription,
 )
@@ -220,6 +221,17 @@ class WooConnector:
                 created.append(made)
         return WebhookReport(tuple(kept), tuple(created))
 
+    # -- products --
+
+    async def search_products(self, query: str, limit: int = 25) -> list[ShopProduct]:
+        params = {"status": "publish", "per_page": str(max(1, min(limit, 100))), "orderby": "title", "order": "asc"}
+        if query.strip():
+            params["search"] = query.strip()[:100]
+        answer = await self.client.get("/products", params)
+        if not isinstance(answer.body, list):
+            raise ShopError(f"{self.label} answered the product list with something that is not a list")
+        return [found for found in map(_product, answer.body) if found is not None]
+
     async def _write_webhook(self, method: str, path: str, body: dict[str, Any], topic: str) -> Any:
         try:
             return (await self.client.request(method, path, body=body)).body
@@ -270,6 +282,14 @@ class WooConnector:
         if not isinstance(made, dict):
             raise ShopError(f"{self.label} created the reward code {spec.code} but did not say which coupon it is")
         return await self._remote(made)
+
+
+def _product(value: Any) -> ShopProduct | None:
+    if not isinstance(value, dict) or not isinstance(value.get("id"), int) or not value.get("name"):
+        return None
+    price = _amount(value.get("price")) if value.get("price") not in (None, "") else None
+    ref = str(value["id"])
+    return ShopProduct(ref, str(value["name"])[:200], ref, price)
 
 
 def _coupon_id(ref: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from typing import Any, Literal
 
 import discord
@@ -18,6 +19,7 @@ from bot.services.inputs.links import IMAGE_TYPES, check_upload
 from bot.services.inputs.record_ids import record_id
 from bot.services.rewards import catalogue, fulfilment, redemptions
 from bot.services.rewards.catalogue import RewardImage
+from bot.shop.errors import ShopError
 from bot.text import plural
 from bot.ui.choices import tier_choices
 from bot.ui.embeds import SUCCESS, clip, embed
@@ -69,18 +71,27 @@ async def waiting_choices(interaction: discord.Interaction[Any], current: str) -
 
 
 async def product_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
-    """The shop's products matching what was typed, when the shop's connector can search them; else nothing (the
-    moderator types the product's id)."""
+    """The shop's active products matching what was typed (none without a shop: the moderator types an id)."""
     connector = bot_of(interaction).shops.get(guild_id_of(interaction))
-    search = getattr(connector, "search_products", None)
-    if search is None:
+    if connector is None:
         return []
     try:
-        products = await search(current)
-    except Exception:  # a slow or failing shop must not break typing: no suggestions then
+        products = await connector.search_products(current)
+    except ShopError:  # a slow or failing shop must not break typing: no suggestions then
         return []
-    return [app_commands.Choice(name=clip(str(getattr(p, "title", p)), 100), value=str(getattr(p, "id", p))[:100])
-            for p in products[:25]]  # fmt: skip
+    return [app_commands.Choice(name=clip(f"{p.title} · {p.price}" if p.price is not None else p.title, 100),
+                                value=p.ref) for p in products[:25] if len(p.ref) <= 100]  # fmt: skip
+
+
+async def product_title(bot: CollectiveBot, guild_id: int, ref: str) -> str | None:
+    """The title of the product picked, for members to read (best effort: among the shop's first products)."""
+    connector = bot.shops.get(guild_id)
+    if connector is None:
+        return None
+    try:
+        return next((p.title for p in await connector.search_products("", limit=50) if p.ref == ref), None)
+    except ShopError:
+        return None
 
 
 class RewardAdmin(commands.Cog, name="Rewards admin"):
@@ -105,7 +116,7 @@ class RewardAdmin(commands.Cog, name="Rewards admin"):
         image_link="Or a link to a picture (https://…)",
         amount="Shop code: the amount off the order, e.g. 10.00",
         currency="Shop code: the shop's currency for the amount, e.g. EUR",
-        product="Shop code: or one product free (the shop's product id)",
+        product="Shop code: or one product free (pick it from the shop's products)",
         valid_days="Shop code: days until it expires (default 30)",
         role="Role reward: the role to give",
         days="Role reward: how many days the member keeps it",
@@ -143,6 +154,8 @@ class RewardAdmin(commands.Cog, name="Rewards admin"):
             product_id=product, valid_days=valid_days, role_id=role.id if role else None, role_days=days,
         )  # fmt: skip
         await interaction.response.defer(ephemeral=True, thinking=True)
+        if fields.code_product_id is not None:
+            fields = replace(fields, code_product_title=await product_title(self.bot, guild_id, fields.code_product_id))
         picture = await read_image(interaction, image) if image is not None else None
         made = await self.bot.db.perform(
             catalogue.create, guild_id, fields, picture, self.bot.clock.now(), actor_id=interaction.user.id

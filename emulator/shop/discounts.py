@@ -155,10 +155,13 @@ class DiscountResolvers:
             raise _UserErrors([self._error([*where, "products"], "INVALID", "Product variants are not supported")])
         if not wanted:
             raise _UserErrors([self._error([*where, "products"], "BLANK", "Customer gets items can't be blank")])
+        known = {p.gid for p in self.state.products.values()}
         for n, gid in enumerate(wanted):
+            at = [*where, "products", "productsToAdd", str(n)]
             if not isinstance(gid, str) or not PRODUCT_GID.fullmatch(gid):
-                at = [*where, "products", "productsToAdd", str(n)]
                 raise _UserErrors([self._error(at, "INVALID", f"Invalid global id '{gid}'")])
+            if gid not in known:
+                raise _UserErrors([self._error(at, "INVALID", "Product does not exist")])
         return wanted
 
     def checkout_discount(self, d: Discount, *, subtotal: Decimal, product_id: str | None, now: datetime) -> Decimal:

@@ -34,8 +34,9 @@ from emulator.shop.clock import Clock, CostBucket
 from emulator.shop.discounts import DiscountResolvers
 from emulator.shop.faults import INVALID_TOKEN, ShopFaults
 from emulator.shop.orders import OrderResolvers
+from emulator.shop.products import ProductResolvers
 from emulator.shop.schema import MAX_SINGLE_QUERY_COST, SCHEMA_VERSION, admin_schema, estimate_cost
-from emulator.shop.state import Discount, Order, Refund, ShopState, WebhookSubscription
+from emulator.shop.state import Discount, Order, Product, Refund, ShopState, Variant, WebhookSubscription
 from emulator.shop.webhooks import Delivery, WebhookResolvers
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ FIELD_SCOPES: dict[str, str] = {
     "discountCodeActivate": "write_discounts",
     "discountCodeDeactivate": "write_discounts",
     "orders": "read_orders",
+    "products": "read_products",
+    "product": "read_products",
     "order": "read_orders",
 }
 TOPIC_SCOPES: dict[str, str] = {
@@ -70,7 +73,7 @@ STANDARD_MAXIMUM = 2000.0
 STANDARD_RESTORE_RATE = 100.0
 
 
-class FakeShopify(DiscountResolvers, OrderResolvers, WebhookResolvers):
+class FakeShopify(DiscountResolvers, OrderResolvers, ProductResolvers, WebhookResolvers):
     """A shop at `url` (pass it as the shop's base URL). `await shop.start()`, `await shop.stop()`."""
 
     def __init__(
@@ -173,6 +176,19 @@ class FakeShopify(DiscountResolvers, OrderResolvers, WebhookResolvers):
     @property
     def webhook_subscriptions(self) -> list[WebhookSubscription]:
         return list(self.state.webhooks.values())
+
+    def add_product(
+        self, title: str, *, price: str | Decimal = "25.00", variants: list[str] | None = None, status: str = "ACTIVE"
+    ) -> Product:
+        """A product in the store's catalogue, with one variant per name given (one "Default Title" otherwise)."""
+        names = variants or ["Default Title"]
+        pid, vids = self.state.next_product_ids(len(names))
+        handle = "-".join(title.lower().split())
+        made = Product(pid, title, handle, status,
+                       [Variant(vid, name, Decimal(str(price))) for vid, name in zip(vids, names, strict=True)],
+                       self.clock.now())  # fmt: skip
+        self.state.products[pid] = made
+        return made
 
     def add_discount(self, code: str, *, percentage: float | None = 0.1, title: str | None = None) -> Discount:
         """A discount made in the shop's admin (not by the app), e.g. to show a taken code."""
@@ -391,6 +407,8 @@ class FakeShopify(DiscountResolvers, OrderResolvers, WebhookResolvers):
             "codeDiscountNodeByCode": self._q_code_discount_by_code,
             "webhookSubscriptions": self._q_webhook_subscriptions,
             "orders": self._q_orders,
+            "products": self._q_products,
+            "product": self._q_product,
             "order": self._q_order,
             "discountCodeBasicCreate": self._m_discount_create,
             "discountCodeBasicUpdate": self._m_discount_update,

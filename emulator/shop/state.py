@@ -112,6 +112,31 @@ class WebhookSubscription:
         return f"gid://shopify/WebhookSubscription/{self.id}"
 
 
+@dataclass
+class Variant:
+    id: int
+    title: str
+    price: Decimal
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/ProductVariant/{self.id}"
+
+
+@dataclass
+class Product:
+    id: int
+    title: str
+    handle: str
+    status: str  # ACTIVE, DRAFT, ARCHIVED
+    variants: list[Variant]
+    created_at: datetime
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/Product/{self.id}"
+
+
 class ShopState:
     """One shop's records. Codes are unique per shop and compared case-insensitively, as Shopify does."""
 
@@ -119,6 +144,7 @@ class ShopState:
         self.discounts: dict[str, Discount] = {}  # key: code.upper()
         self.orders: dict[int, Order] = {}
         self.webhooks: dict[int, WebhookSubscription] = {}
+        self.products: dict[int, Product] = {}
         # Distinct ranges make ids of different kinds hard to confuse in a test failure.
         self._discount_ids = itertools.count(1_000_001)
         self._code_ids = itertools.count(2_000_001)
@@ -126,6 +152,8 @@ class ShopState:
         self._order_numbers = itertools.count(1001)
         self._refund_ids = itertools.count(7_000_001)
         self._webhook_ids = itertools.count(9_000_001)
+        self._product_ids = itertools.count(8_000_001)
+        self._variant_ids = itertools.count(4_000_001)
 
     def next_discount_ids(self) -> tuple[int, int]:
         return next(self._discount_ids), next(self._code_ids)
@@ -138,6 +166,9 @@ class ShopState:
 
     def next_webhook_id(self) -> int:
         return next(self._webhook_ids)
+
+    def next_product_ids(self, variants: int) -> tuple[int, list[int]]:
+        return next(self._product_ids), [next(self._variant_ids) for _ in range(variants)]
 
     def discount_by_code(self, code: str) -> Discount | None:
         return self.discounts.get(code.upper())

@@ -246,3 +246,30 @@ async def test_a_burst_of_members_after_the_last_items_never_oversells(
     assert await bot.db.fetchval("SELECT COUNT(*) FROM redemptions") == 10
     for fan in members:
         assert await spendable(bot, gid, fan.id) in (50, 150)
+
+
+async def test_a_free_product_reward_is_picked_from_the_shop_and_honoured_at_checkout(
+    emu: Emulator, world: World, shop_runner: BotRunner, fake_shop: FakeShopify
+) -> None:
+    bot = await shop_runner.start()
+    gid = world.guild.id
+    await setup_program(emu, world)
+    await ambassador_with_points(emu, world, world.bob.id, 500)
+    serum = fake_shop.add_product("Glow serum", price="32.00")
+    fake_shop.add_product("Night cream", price="41.00")
+    choices = await mira(emu, world).autocomplete("reward create", "product", "serum", title="x", cost=1, kind="code")
+    assert [(c["name"], c["value"]) for c in choices] == [("Glow serum · 32.00", serum.gid)]
+    made = await mira(emu, world).slash("reward create", title="A free serum", cost=400, kind="code",
+                                        product=serum.gid, valid_days=14)  # fmt: skip
+    assert made.content.startswith("✅") and "free Glow serum" in made.text, made.text
+    reward_id = int(await bot.db.fetchval("SELECT MAX(id) FROM rewards"))
+    await redeem(emu.actor(gid, world.bob.id), reward_id)
+    await bot.outbox.drain()
+    code = str(await bot.db.fetchval("SELECT code FROM redemptions"))
+    held = fake_shop.state.discount_by_code(code)
+    assert held is not None and held.product_ids == [serum.gid] and held.usage_limit == 1
+    assert any(code in str(m.embeds) and "free Glow serum" in str(m.embeds) for m in emu.state.dms_to(world.bob.id))
+    with pytest.raises(CheckoutRefused):
+        await fake_shop.place_order(code=code, subtotal="41.00", product_id="gid://shopify/Product/1")
+    order = await fake_shop.place_order(code=code, subtotal="32.00", product_id=serum.gid)
+    assert str(order.total) == "0.00"

@@ -156,11 +156,14 @@ async def test_single_use_and_product_inputs_are_validated_like_shopify(client: 
         "items": {"all": True, "products": {"productsToAdd": ["gid://shopify/Product/1"]}},
     }
     assert await errors(customerGets=both) == [("items", "INVALID")]
+    missing = {"value": {"percentage": 1.0}, "items": {"products": {"productsToAdd": ["gid://shopify/Product/1"]}}}
+    assert await errors(customerGets=missing) == [("0", "INVALID")]
     assert not shop.discounts
-    product = {"value": {"percentage": 1.0}, "items": {"products": {"productsToAdd": ["gid://shopify/Product/1"]}}}
+    serum = shop.add_product("Glow serum")
+    product = {"value": {"percentage": 1.0}, "items": {"products": {"productsToAdd": [serum.gid]}}}
     assert await errors(usageLimit=1, endsAt="2025-07-01T00:00:00Z", customerGets=product) == []
     held = shop.discounts["ONCE"]
-    assert (held.usage_limit, held.product_ids) == (1, ["gid://shopify/Product/1"])
+    assert (held.usage_limit, held.product_ids) == (1, [serum.gid])
 
 
 async def test_blank_and_out_of_range_inputs_are_user_errors(client: Client) -> None:

@@ -34,7 +34,6 @@ __all__ = ["connector", "session", "woo", "woo_clock"]  # fixtures
 
 TOKEN = "shpat_reward_test"
 DOMAIN = "reward-test.myshopify.com"
-PRODUCT = "gid://shopify/Product/8123"
 
 
 @pytest.fixture
@@ -79,12 +78,16 @@ async def test_shopify_holds_a_fixed_amount_code_usable_once_until_it_ends(
 async def test_shopify_holds_a_free_product_code_only_for_that_product(
     shopify: ShopifyConnector, shop: FakeShopify
 ) -> None:
-    await shopify.create_single_use_code(spec(product_id="8123"))
+    serum = shop.add_product("Glow serum", price="24.00")
+    with pytest.raises(ShopUserErrors, match="Product does not exist"):
+        await shopify.create_single_use_code(spec(product_id="8123"))
+    found = await shopify.search_products("serum")  # what the moderator picks from
+    await shopify.create_single_use_code(spec(product_id=found[0].ref))
     held = shop.state.discount_by_code("RWDTEST0001")
-    assert held is not None and held.product_ids == [PRODUCT] and held.percentage == 1.0
+    assert held is not None and held.product_ids == [serum.gid] and held.percentage == 1.0
     with pytest.raises(CheckoutRefused, match="isn't valid for the items"):
         await shop.place_order(code="RWDTEST0001", subtotal="20.00", product_id="gid://shopify/Product/9")
-    order = await shop.place_order(code="RWDTEST0001", subtotal="24.00", product_id=PRODUCT)
+    order = await shop.place_order(code="RWDTEST0001", subtotal="24.00", product_id=serum.gid)
     assert str(order.total) == "0.00" and str(order.discount) == "24.00"
 
 

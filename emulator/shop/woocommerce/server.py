@@ -33,6 +33,7 @@ from emulator.shop.woocommerce.auth import authenticate, authorize, caller, cred
 from emulator.shop.woocommerce.coupons import CouponRoutes
 from emulator.shop.woocommerce.faults import WooFaults
 from emulator.shop.woocommerce.orders import OrderRoutes
+from emulator.shop.woocommerce.products import ProductRoutes, WooProduct
 from emulator.shop.woocommerce.rest import WooError, no_route, php_json
 from emulator.shop.woocommerce.state import ApiKey, Coupon, Order, Permission, Refund, Webhook, WooState, stamp
 from emulator.shop.woocommerce.webhooks import WebhookRoutes
@@ -59,7 +60,7 @@ def money(value: str | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-class FakeWooCommerce(CouponRoutes, OrderRoutes, WebhookRoutes):
+class FakeWooCommerce(CouponRoutes, OrderRoutes, ProductRoutes, WebhookRoutes):
     def __init__(
         self,
         *,
@@ -75,6 +76,7 @@ class FakeWooCommerce(CouponRoutes, OrderRoutes, WebhookRoutes):
         self.clock = clock or Clock()
         self.utc_offset = utc_offset
         self.state = WooState()
+        self.products: dict[int, WooProduct] = {}
         self.faults = WooFaults()
         self.requests: list[Request] = []
         self.deliveries: list[Delivery] = []
@@ -98,6 +100,8 @@ class FakeWooCommerce(CouponRoutes, OrderRoutes, WebhookRoutes):
         r.add_get(f"{REST}/coupons/{{id:\\d+}}", self.get_coupon)
         r.add_delete(f"{REST}/coupons/{{id:\\d+}}", self.delete_coupon)
         r.add_get(f"{REST}/orders", self.list_orders)
+        r.add_get(f"{REST}/products", self.list_products)
+        r.add_get(f"{REST}/products/{{id:\\d+}}", self.get_product)
         r.add_get(f"{REST}/orders/{{id:\\d+}}", self.get_order)
         r.add_get(f"{REST}/webhooks", self.list_webhooks)
         r.add_post(f"{REST}/webhooks", self.create_webhook)
