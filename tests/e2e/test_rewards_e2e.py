@@ -273,3 +273,32 @@ async def test_a_free_product_reward_is_picked_from_the_shop_and_honoured_at_che
         await fake_shop.place_order(code=code, subtotal="41.00", product_id="gid://shopify/Product/1")
     order = await fake_shop.place_order(code=code, subtotal="32.00", product_id=serum.gid)
     assert str(order.total) == "0.00"
+
+
+async def test_a_code_waits_while_the_store_is_down_and_arrives_after(
+    emu: Emulator, world: World, shop_runner: BotRunner, fake_shop: FakeShopify
+) -> None:
+    bot = await shop_runner.start()
+    gid = world.guild.id
+    await setup_program(emu, world)
+    await ambassador_with_points(emu, world, world.bob.id, 200)
+    await mira(emu, world).slash("reward create", title="$5 off", cost=100, kind="code", amount="5.00", currency="USD")
+    reward_id = int(await bot.db.fetchval("SELECT MAX(id) FROM rewards"))
+    await fake_shop.go_down()
+    _, confirmed = await redeem(emu.actor(gid, world.bob.id), reward_id)
+    assert confirmed.content.startswith("✅ Redeemed")  # the member never waits on the store
+    await bot.outbox.drain()
+    code = str(await bot.db.fetchval("SELECT code FROM redemptions"))
+    assert await bot.db.fetchval("SELECT status FROM redemptions") == "pending"
+    assert not any(code in str(m.embeds) for m in emu.state.dms_to(world.bob.id))
+
+    await fake_shop.come_back()
+    clock = shop_runner.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(timedelta(hours=1))
+    cog = bot.get_cog("Reward fulfilment")
+    assert cog is not None
+    assert await cog.retry_owed() == 1  # type: ignore[attr-defined]
+    await bot.outbox.drain()
+    assert fake_shop.state.discount_by_code(code) is not None
+    assert sum(code in str(m.embeds) for m in emu.state.dms_to(world.bob.id)) == 1
