@@ -10,7 +10,7 @@ import discord
 
 from bot.services.rewards.balance import Balance
 from bot.services.rewards.catalogue import Reward, RewardImage
-from bot.services.rewards.fulfilment import Waiting
+from bot.services.rewards.fulfilment import MemberRedemption, Waiting
 from bot.services.rewards.redemptions import Redemption
 from bot.text import plural
 from bot.ui.custom_ids import custom_id
@@ -118,9 +118,32 @@ class Catalogue(Paginator):
         image = self.images.get(reward.id)
         return [image_file(reward, image)] if image is not None and not reward.image_url else []
 
-    async def send(self, interaction: discord.Interaction[Any], *, ephemeral: bool = True) -> None:
+    async def send(
+        self, interaction: discord.Interaction[Any], *, ephemeral: bool = True, content: str | None = None
+    ) -> None:
         files = self.page_files(self.index) or []
-        await interaction.response.send_message(embed=self.pages[0], view=self, files=files, ephemeral=ephemeral)
+        await interaction.response.send_message(content, embed=self.pages[0], view=self, files=files,
+                                                ephemeral=ephemeral)  # fmt: skip
+
+
+def mine_text(latest: list[MemberRedemption]) -> str | None:
+    """The member's latest redemptions, with their codes (only they see this reply): the way to a code whose DM
+    could not be delivered."""
+    if not latest:
+        return None
+    lines = []
+    for item in latest:
+        r = item.redemption
+        if r.status == "fulfilled" and r.code is not None and r.ends_at is not None:
+            state = f"code `{r.code}`, use it before {when(r.ends_at, 'D')}"
+        elif r.status == "fulfilled":
+            state = "done"
+        elif r.status == "pending":
+            state = "on its way"
+        else:
+            state = "points given back"
+        lines.append(f"#{r.id} {discord.utils.escape_markdown(item.reward_title)} — {state}")
+    return clip("**Your latest redemptions**\n" + "\n".join(lines), 1800)
 
 
 def confirm_text(reward: Reward, left_after: int) -> str:

@@ -17,13 +17,13 @@ from bot.app import CollectiveBot
 from bot.checks import FOR_AMBASSADORS
 from bot.errors import CollectiveError
 from bot.services.program.members import require_ambassador
-from bot.services.rewards import catalogue, redemptions
+from bot.services.rewards import catalogue, fulfilment, redemptions
 from bot.services.rewards.balance import balance
 from bot.ui.base import DisplayView, RecordButton, RecordItem
 from bot.ui.custom_ids import custom_id
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.markup import render
-from cogs.rewards.rewards_ui import Catalogue, balance_line, confirm_text, redeemed_text, reward_card
+from cogs.rewards.rewards_ui import Catalogue, balance_line, confirm_text, mine_text, redeemed_text, reward_card
 
 
 class RedeemButton(RecordButton, feature="reward", action="redeem"):
@@ -77,10 +77,10 @@ class RewardStore(commands.Cog, name="Rewards"):
         member = await require_ambassador(self.bot.db, guild_id, interaction.user.id)
         points = await balance(self.bot.db, guild_id, member.user_id)
         shown = await catalogue.catalogue(self.bot.db, guild_id, member.tier)
+        mine = mine_text(await fulfilment.member_redemptions(self.bot.db, guild_id, member.user_id, limit=5))
         if not shown:
-            await interaction.response.send_message(
-                f"No rewards in the catalogue yet. {balance_line(points)}", ephemeral=True
-            )
+            text = f"No rewards in the catalogue yet. {balance_line(points)}" + (f"\n\n{mine}" if mine else "")
+            await interaction.response.send_message(text, ephemeral=True)
             return
         pages, redeemable, images = [], [], {}
         for reward in shown:
@@ -89,12 +89,12 @@ class RewardStore(commands.Cog, name="Rewards"):
             )
             if image is not None:
                 images[reward.id] = image
-            mine = await redemptions.redeemed_count(self.bot.db, guild_id, member.user_id, reward.id)
-            pages.append(reward_card(reward, image=image, balance=points, redeemed=mine))
-            limited = reward.per_member_limit is not None and mine >= reward.per_member_limit
+            taken = await redemptions.redeemed_count(self.bot.db, guild_id, member.user_id, reward.id)
+            pages.append(reward_card(reward, image=image, balance=points, redeemed=taken))
+            limited = reward.per_member_limit is not None and taken >= reward.per_member_limit
             redeemable.append(not reward.sold_out and not limited and points.spendable >= reward.cost)
         view = Catalogue(shown, pages, redeemable=redeemable, images=images, owner_id=interaction.user.id)
-        await view.send(interaction)
+        await view.send(interaction, content=mine)
 
 
 async def setup(bot: CollectiveBot) -> None:

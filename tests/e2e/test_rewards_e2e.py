@@ -110,6 +110,8 @@ async def test_earn_points_redeem_a_shop_code_and_it_is_in_the_store_and_arrives
     dms = [m for m in emu.state.dms_to(world.bob.id) if code in str(m.embeds)]
     assert len(dms) == 1 and "Use it once" in str(dms[0].embeds)
     assert await bot.db.fetchval("SELECT status FROM redemptions") == "fulfilled"
+    again = await bob.slash("rewards")  # the way to the code when a DM could not be delivered: only bob sees it
+    assert again.ephemeral and code in again.content and "180 points" in again.text
     order = await fake_shop.place_order(code=code, subtotal="30.00")
     assert str(order.total) == "20.00"
     with pytest.raises(CheckoutRefused):
