@@ -16,7 +16,7 @@ from bot.services.engagement import points
 from emulator import Emulator
 from emulator.driver import Actor, Reply
 from emulator.models import Message
-from emulator.shop import CheckoutRefused, FakeShopify
+from emulator.shop import CheckoutRefused, FakeShopify, ManualClock
 from tests.e2e.conftest import SHOP_START, BotRunner, World
 from tests.e2e.test_onboarding_e2e import setup_program, until
 from tests.e2e.test_shop_e2e import shop_runner
@@ -72,6 +72,13 @@ async def redeem(actor: Actor, reward_id: int) -> tuple[Reply, Reply]:
     return offer, confirmed
 
 
+def a_minute_passes(shop: FakeShopify) -> None:
+    """The store's clock moves on, and its query-cost bucket refills as Shopify's does (the fake's clock only moves
+    when a test moves it; the connection's 60-day backfill may have drawn the bucket down meanwhile)."""
+    assert isinstance(shop.clock, ManualClock)
+    shop.clock.advance(60)
+
+
 async def spendable(bot: CollectiveBot, guild_id: int, user_id: int) -> int:
     earned = await points.balance(bot.db, guild_id, user_id)
     spent = await bot.db.fetchval(
@@ -98,6 +105,7 @@ async def test_earn_points_redeem_a_shop_code_and_it_is_in_the_store_and_arrives
     shown = await bob.slash("rewards")
     assert shown.ephemeral and "300 points" in shown.text and "$10 off" in shown.text
     assert shown.files and shown.embeds[0]["image"]["url"].startswith("attachment://reward-")
+    a_minute_passes(fake_shop)
     offer, confirmed = await redeem(bob, reward_id)
     assert "180 points left" in offer.content
     assert confirmed.content.startswith("✅ Redeemed"), confirmed.content
@@ -265,6 +273,7 @@ async def test_a_free_product_reward_is_picked_from_the_shop_and_honoured_at_che
                                         product=serum.gid, valid_days=14)  # fmt: skip
     assert made.content.startswith("✅") and "free Glow serum" in made.text, made.text
     reward_id = int(await bot.db.fetchval("SELECT MAX(id) FROM rewards"))
+    a_minute_passes(fake_shop)
     await redeem(emu.actor(gid, world.bob.id), reward_id)
     await bot.outbox.drain()
     code = str(await bot.db.fetchval("SELECT code FROM redemptions"))
@@ -295,6 +304,7 @@ async def test_a_code_waits_while_the_store_is_down_and_arrives_after(
     assert not any(code in str(m.embeds) for m in emu.state.dms_to(world.bob.id))
 
     await fake_shop.come_back()
+    a_minute_passes(fake_shop)
     clock = shop_runner.clock
     assert isinstance(clock, FixedClock)
     clock.advance(timedelta(hours=1))
