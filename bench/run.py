@@ -36,6 +36,7 @@ SCENARIOS = {
     "startup": "bench.bench_startup",
     "memory": "bench.bench_memory",
     "shop_sync": "bench.bench_shop_sync",
+    "redemption": "bench.bench_redemption",
 }
 
 

@@ -116,3 +116,32 @@ class ShopConnector(Protocol):
 
     async def search_products(self, query: str, limit: int = 25) -> list[ShopProduct]:
         """Active products whose title contains ``query`` (all of them for an empty one), at most ``limit``."""
+
+    # -- reward codes --
+
+    async def create_single_use_code(self, spec: RewardCodeSpec) -> RemoteCode:
+        """A code for a redeemed reward: usable once, by one customer, until ``spec.ends_at``; a fixed amount off the
+        order or 100% off one product. ``ShopUserErrors`` when the shop refuses it."""
+        ...
+
+
+# -- reward codes --
+
+# Every single-use reward code Collective creates carries this in its title (Shopify) or description (WooCommerce).
+REWARD_MARKER = "Collective reward"
+
+
+@dataclass(frozen=True)
+class RewardCodeSpec:
+    """A single-use code for one redemption: ``amount_minor`` off in ``currency``, or one ``product_id`` free."""
+
+    code: str
+    starts_at: datetime
+    ends_at: datetime
+    amount_minor: int | None = None
+    currency: str | None = None
+    product_id: str | None = None  # the shop's id for the product (a Product gid, or a WooCommerce product id)
+
+    @property
+    def title(self) -> str:
+        return f"{REWARD_MARKER} {self.code}"

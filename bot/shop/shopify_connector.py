@@ -16,7 +16,7 @@ from typing import Any
 from bot.services.sales.payloads import PayloadError, exponent, to_minor
 from bot.services.shop.discounts import CodeDiscount
 from bot.shop import shopify_orders, webhook_subscriptions
-from bot.shop.connector import CodeSpec, OrderPage, Platform, RemoteCode, ShopProduct, WebhookReport
+from bot.shop.connector import CodeSpec, OrderPage, Platform, RemoteCode, RewardCodeSpec, ShopProduct, WebhookReport
 from bot.shop.errors import ShopError, ShopUserErrors
 from bot.shop.shopify import ShopifyClient, user_errors
 
@@ -211,6 +211,44 @@ class ShopifyConnector:
         nodes = _dict(data.get("products")).get("nodes") or []
         return [found for found in map(_product, nodes) if found is not None]
 
+    # -- reward codes --
+
+    async def create_single_use_code(self, spec: RewardCodeSpec) -> RemoteCode:
+        """A ``DiscountCodeBasic`` used once (``usageLimit: 1``, once per customer) until ``endsAt``: a fixed amount
+        off the whole order, or 100% off the product (``items.products.productsToAdd``)."""
+        value: dict[str, Any]
+        items: dict[str, Any]
+        if spec.product_id is not None:
+            value, items = {"percentage": 1.0}, {"products": {"productsToAdd": [product_gid(spec.product_id)]}}
+        else:
+            assert spec.amount_minor is not None and spec.currency is not None
+            shop_currency = await self._shop_currency()
+            if shop_currency and spec.currency != shop_currency:
+                raise ShopError(f"the reward gives {spec.currency} but {self.label} sells in {shop_currency}: edit the "
+                                f"reward in {shop_currency}")  # fmt: skip
+            amount = decimal_text(spec.amount_minor, spec.currency)
+            value, items = {"discountAmount": {"amount": amount, "appliesOnEachItem": False}}, {"all": True}
+        fields: dict[str, Any] = {
+            "title": spec.title,
+            "code": spec.code,
+            "startsAt": spec.starts_at.isoformat(),
+            "endsAt": spec.ends_at.isoformat(),
+            "usageLimit": 1,
+            "appliesOncePerCustomer": True,
+            "customerSelection": {"all": True},
+            "customerGets": {"value": value, "items": items},
+            "combinesWith": {"orderDiscounts": False, "productDiscounts": False, "shippingDiscounts": True},
+        }
+        data = await self.client.execute(CREATE_MUTATION, {"input": fields})
+        payload = _dict(data.get("discountCodeBasicCreate"))
+        errors = user_errors(payload)
+        if errors:
+            raise ShopUserErrors(f"the reward code {spec.code}", errors)
+        node = _dict(payload.get("codeDiscountNode"))
+        if not isinstance(node.get("id"), str) or not node["id"]:
+            raise ShopError(f"{self.label} created the reward code {spec.code} but did not say which discount it is")
+        return self._remote(node, spec.code)
+
 
 def _product(node: Any) -> ShopProduct | None:
     if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node.get("title"):
@@ -223,6 +261,16 @@ def _product(node: Any) -> ShopProduct | None:
         price = None
     variant = first.get("id") if isinstance(first.get("id"), str) else None
     return ShopProduct(node["id"], str(node["title"])[:200], variant, price)
+
+
+def product_gid(product_id: str) -> str:
+    """A product's Admin API id from what a moderator picked: a ``gid://shopify/Product/…`` or its number."""
+    value = product_id.strip()
+    if value.isdigit():
+        return f"gid://shopify/Product/{value}"
+    if value.startswith("gid://shopify/Product/") and value.rsplit("/", 1)[1].isdigit():
+        return value
+    raise ShopError(f"{value[:60]!r} is not a Shopify product id (gid://shopify/Product/… or its number)")
 
 
 def _discount(body: dict[str, Any]) -> CodeDiscount | None:

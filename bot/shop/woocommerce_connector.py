@@ -32,6 +32,7 @@ from bot.shop.connector import (
     OrderPage,
     Platform,
     RemoteCode,
+    RewardCodeSpec,
     ShopProduct,
     WebhookReport,
     WebhookSubscription,
@@ -248,6 +249,39 @@ class WooConnector:
             if len(answer.body) < WEBHOOKS_PAGE or (answer.total_pages is not None and page >= answer.total_pages):
                 return found
             page += 1
+
+    # -- reward codes --
+
+    async def create_single_use_code(self, spec: RewardCodeSpec) -> RemoteCode:
+        """A coupon used once (``usage_limit`` 1, once per customer) until ``date_expires``: ``fixed_cart`` for an
+        amount off, or ``percent`` 100 on one item of the product (``product_ids``, ``limit_usage_to_x_items`` 1)."""
+        fields: dict[str, Any] = {
+            "code": spec.code,
+            "description": spec.title,
+            "usage_limit": 1,
+            "usage_limit_per_user": 1,
+            "individual_use": True,
+            "date_expires": spec.ends_at.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if spec.product_id is not None:
+            if not spec.product_id.strip().isdigit():
+                raise ShopError(f"{spec.product_id[:40]!r} is not a WooCommerce product id")
+            fields.update(discount_type="percent", amount="100", product_ids=[int(spec.product_id)],
+                          limit_usage_to_x_items=1)  # fmt: skip
+        else:
+            assert spec.amount_minor is not None and spec.currency is not None
+            store = await self.store_currency()
+            if spec.currency != store:
+                raise ShopError(f"the reward gives {spec.currency} but {self.label} sells in {store}: edit the "
+                                f"reward in {store}")  # fmt: skip
+            fields.update(discount_type="fixed_cart", amount=decimal_text(spec.amount_minor, spec.currency))
+        try:
+            made = await self.client.post("/coupons", fields)
+        except WooRefused as exc:
+            raise ShopUserErrors(f"the reward code {spec.code}", user_errors(exc)) from None
+        if not isinstance(made, dict):
+            raise ShopError(f"{self.label} created the reward code {spec.code} but did not say which coupon it is")
+        return await self._remote(made)
 
 
 def _product(value: Any) -> ShopProduct | None:

@@ -56,6 +56,15 @@ class Paginator(BaseView):
         self.previous.disabled = self.index == 0
         self.next.disabled = self.index >= len(self.pages) - 1
 
+    def page_files(self, index: int) -> list[discord.File] | None:
+        """Files page ``index`` shows (an image its embed points to as ``attachment://``); None: pages carry none.
+        A subclass's hook; a fresh ``discord.File`` each time (a sent one is spent)."""
+        return None
+
+    def _turned(self) -> dict[str, Any]:
+        files = self.page_files(self.index)
+        return {"embed": self.pages[self.index], "view": self, **({} if files is None else {"attachments": files})}
+
     async def send(self, interaction: discord.Interaction[Any], *, ephemeral: bool = True) -> None:
         if len(self.pages) == 1:
             await _respond(interaction, embed=self.pages[0], ephemeral=ephemeral)
@@ -66,13 +75,13 @@ class Paginator(BaseView):
     async def previous(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Paginator]) -> None:
         self.index = max(0, self.index - 1)
         self._update_buttons()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+        await interaction.response.edit_message(**self._turned())
 
     @discord.ui.button(label="Next", style=discord.ButtonStyle.primary)
     async def next(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Paginator]) -> None:
         self.index = min(len(self.pages) - 1, self.index + 1)
         self._update_buttons()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+        await interaction.response.edit_message(**self._turned())
 
 
 async def _respond(interaction: discord.Interaction[Any], *, ephemeral: bool, **kwargs: Any) -> None:

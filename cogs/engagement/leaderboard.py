@@ -63,13 +63,16 @@ def board_embed(board: Leaderboard) -> discord.Embed:
 
 
 def profile_embed(data: Profile, name: str, *, full: bool = True) -> discord.Embed:
-    """``full=False`` (someone else's profile, seen by a non-moderator) leaves out sales and pending work."""
+    """``full=False`` (someone else's profile, seen by a non-moderator) leaves out sales, pending work and the points
+    left to spend."""
     card = embed(f"👤 {name}")
     add_field(card, "Tier", data.tier or "—", inline=True)
     add_field(card, "Status", data.status, inline=True)
     add_field(card, "Streak", plural(data.streak_weeks, "active week"), inline=True)
     add_field(card, "Points this week", f"{data.points_week:,}", inline=True)
     add_field(card, "Points overall", f"{data.points_all:,}", inline=True)
+    if full:
+        add_field(card, "Points to spend", f"{data.points_spendable:,} (/rewards)", inline=True)
     add_field(card, "Rank", f"#{data.rank} of {data.ranked}" if data.rank else "not ranked yet", inline=True)
     submissions = f"{data.approved_submissions} approved" + (f" · {data.pending_submissions} pending" if full else "")
     add_field(card, "Submissions", submissions, inline=True)
@@ -115,7 +118,7 @@ class Leaderboards(commands.Cog, name="Leaderboard"):
         )
         await interaction.response.send_message(embed=board_embed(board), ephemeral=True)
 
-    @app_commands.command(name="profile", description="Tier, points, rank, submissions, sales and streak")
+    @app_commands.command(name="profile", description="Tier, points (and to spend), rank, submissions, sales, streak")
     @app_commands.guild_only()
     @app_commands.describe(member="Whose profile (default: yours)")
     async def profile(self, interaction: discord.Interaction[Any], member: discord.Member | None = None) -> None:

@@ -9,8 +9,9 @@ await shop.stop()
 """
 
 from emulator.shop.clock import Clock, CostBucket, ManualClock
+from emulator.shop.discounts import CheckoutRefused
 from emulator.shop.faults import ShopFaults
 from emulator.shop.shopify import FakeShopify
 from emulator.shop.webhooks import Delivery
 
-__all__ = ["Clock", "CostBucket", "Delivery", "FakeShopify", "ManualClock", "ShopFaults"]
+__all__ = ["CheckoutRefused", "Clock", "CostBucket", "Delivery", "FakeShopify", "ManualClock", "ShopFaults"]

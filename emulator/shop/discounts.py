@@ -1,7 +1,9 @@
-"""Discount codes in the fake shop: the node shape and the basic-code mutations with Shopify's userErrors."""
+"""Discount codes in the fake shop: the node shape and the basic-code mutations with Shopify's userErrors, and what
+checkout makes of a code (``checkout_discount``): its dates, its usage limit and the products it is for."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -10,6 +12,12 @@ from typing import Any
 from emulator.shop.clock import Clock
 from emulator.shop.paging import b64, connection
 from emulator.shop.state import Discount, ShopState, iso, money
+
+PRODUCT_GID = re.compile(r"gid://shopify/Product/[1-9][0-9]*")
+
+
+class CheckoutRefused(Exception):
+    """What the shop's checkout says when a code cannot be used (expired, used up, not for these items)."""
 
 
 class _UserErrors(Exception):
@@ -37,6 +45,8 @@ class DiscountResolvers:
         else:
             value = {"__typename": "DiscountPercentage", "percentage": d.percentage or 0.0}
             summary = f"{round((d.percentage or 0.0) * 100)}% off entire order"
+        if d.product_ids:
+            summary = summary.replace("entire order", "selected products")
         minimum = None
         if d.minimum_subtotal is not None:
             minimum = {
@@ -54,7 +64,7 @@ class DiscountResolvers:
             "updatedAt": iso(d.updated_at),
             "appliesOncePerCustomer": d.applies_once_per_customer,
             "usageLimit": d.usage_limit,
-            "asyncUsageCount": 0,
+            "asyncUsageCount": d.times_used,
             "summary": summary,
             "shortSummary": summary,
             "discountClass": "ORDER",
@@ -67,7 +77,7 @@ class DiscountResolvers:
             "customerSelection": {"__typename": "DiscountCustomerAll", "allCustomers": True},
             "customerGets": {
                 "value": value,
-                "items": {"__typename": "AllDiscountItems", "allItems": True},
+                "items": self._items_node(d),
                 "appliesOnOneTimePurchase": True,
                 "appliesOnSubscription": False,
             },
@@ -75,6 +85,17 @@ class DiscountResolvers:
             "codesCount": {"count": 1, "precision": "EXACT"},
         }
         return {"id": d.gid, "codeDiscount": basic}
+
+    @staticmethod
+    def _items_node(d: Discount) -> dict[str, Any]:
+        if not d.product_ids:
+            return {"__typename": "AllDiscountItems", "allItems": True}
+        products = [{"id": gid, "legacyResourceId": gid.rsplit("/", 1)[1]} for gid in d.product_ids]
+        return {
+            "__typename": "DiscountProducts",
+            "products": lambda _info, **_kw: connection(products, lambda n: b64(n["id"]), lambda n: n, False),
+            "productVariants": lambda _info, **_kw: connection([], lambda n: "", lambda n: n, False),
+        }
 
     def _q_code_discount_by_code(self, _info: Any, code: str) -> dict[str, Any] | None:
         found = self.state.discount_by_code(code)
@@ -90,13 +111,22 @@ class DiscountResolvers:
         if "appliesOncePerCustomer" in data and data["appliesOncePerCustomer"] is not None:
             d.applies_once_per_customer = bool(data["appliesOncePerCustomer"])
         if "usageLimit" in data:
+            if data["usageLimit"] is not None and data["usageLimit"] < 1:
+                where = ["basicCodeDiscount", "usageLimit"]
+                raise _UserErrors([self._error(where, "GREATER_THAN", "Usage limit must be greater than 0")])
             d.usage_limit = data["usageLimit"]
+        if data.get("endsAt") and d.ends_at is not None and d.ends_at <= d.starts_at:
+            where = ["basicCodeDiscount", "endsAt"]
+            raise _UserErrors([self._error(where, "INVALID", "Ends at needs to be after starts_at")])
         if data.get("combinesWith"):
             d.combines_with.update({k: bool(v) for k, v in data["combinesWith"].items() if v is not None})
         minimum = (data.get("minimumRequirement") or {}).get("subtotal") or {}
         if minimum.get("greaterThanOrEqualToSubtotal") is not None:
             where = ["basicCodeDiscount", "minimumRequirement", "subtotal", "greaterThanOrEqualToSubtotal"]
             d.minimum_subtotal = self._decimal(minimum["greaterThanOrEqualToSubtotal"], where)
+        items = (data.get("customerGets") or {}).get("items")
+        if items is not None:
+            d.product_ids = self._items(items)
         value = (data.get("customerGets") or {}).get("value") or {}
         if value.get("percentage") is not None:
             pct = float(value["percentage"])
@@ -110,6 +140,43 @@ class DiscountResolvers:
             d.amount = self._decimal(amount_in["amount"], where)
             d.percentage = None
             d.applies_on_each_item = bool(amount_in.get("appliesOnEachItem"))
+
+    def _items(self, items: dict[str, Any]) -> list[str]:
+        """``DiscountItemsInput``: every item (``all``), or products (``productsToAdd``: Product gids). Collections
+        and variants are not modelled: the fake refuses them rather than pretend."""
+        where = ["basicCodeDiscount", "customerGets", "items"]
+        products = items.get("products")
+        if items.get("all") and products is None and items.get("collections") is None:
+            return []
+        if products is None or items.get("all") or items.get("collections") is not None:
+            raise _UserErrors([self._error(where, "INVALID", "Items must be all items or a list of products")])
+        wanted = list(products.get("productsToAdd") or [])
+        if products.get("productVariantsToAdd"):
+            raise _UserErrors([self._error([*where, "products"], "INVALID", "Product variants are not supported")])
+        if not wanted:
+            raise _UserErrors([self._error([*where, "products"], "BLANK", "Customer gets items can't be blank")])
+        known = {p.gid for p in self.state.products.values()}
+        for n, gid in enumerate(wanted):
+            at = [*where, "products", "productsToAdd", str(n)]
+            if not isinstance(gid, str) or not PRODUCT_GID.fullmatch(gid):
+                raise _UserErrors([self._error(at, "INVALID", f"Invalid global id '{gid}'")])
+            if gid not in known:
+                raise _UserErrors([self._error(at, "INVALID", "Product does not exist")])
+        return wanted
+
+    def checkout_discount(self, d: Discount, *, subtotal: Decimal, product_id: str | None, now: datetime) -> Decimal:
+        """What the code takes off a one-line cart worth ``subtotal`` (of ``product_id``), or why checkout refuses."""
+        if d.ends_at is not None and d.ends_at <= now:  # (tests back-date orders, so a start later is let pass)
+            raise CheckoutRefused(f"Enter a valid discount code ({d.code} has expired)")
+        if d.usage_limit is not None and d.times_used >= d.usage_limit:
+            raise CheckoutRefused(f"{d.code} has reached its usage limit")
+        if d.product_ids and product_id not in d.product_ids:
+            raise CheckoutRefused(f"{d.code} isn't valid for the items in your cart")
+        if d.minimum_subtotal is not None and subtotal < d.minimum_subtotal:
+            raise CheckoutRefused(f"{d.code} needs an order of at least {money(d.minimum_subtotal)}")
+        if d.amount is not None:
+            return min(d.amount, subtotal)
+        return (subtotal * Decimal(str(d.percentage or 0))).quantize(Decimal("0.01"))
 
     @staticmethod
     def _error(field: list[str] | None, code: str, message: str) -> dict[str, Any]:

@@ -208,15 +208,29 @@ class FakeShopify(DiscountResolvers, OrderResolvers, ProductResolvers, WebhookRe
         at: datetime | None = None,
         paid: bool = True,
         email: str | None = None,
+        subtotal: str | Decimal | None = None,
+        product_id: str | None = None,
     ) -> Order:
-        """A customer checks out; the order is stored and orders/create (and orders/paid) webhooks go out."""
+        """A customer checks out; the order is stored and orders/create (and orders/paid) webhooks go out.
+
+        With a code the shop holds, checkout honours it as Shopify's does (``CheckoutRefused`` says why not): its
+        dates, its usage limit, the products it is for. ``total`` is what the customer paid after the code; or give
+        ``subtotal``, the cart before it (one line, of ``product_id`` when the code is for a product), and the
+        discount is worked out forwards."""
         now = at or self.clock.now()
         total_d = Decimal(str(total))
         spelled = code
         if code is not None and discount is None:
             found = self.state.discount_by_code(code)
             spelled = found.code if found else code
-            discount_d = self._discount_for(found, total_d)
+            if found is not None:
+                cart = Decimal(str(subtotal)) if subtotal is not None else total_d
+                off = self.checkout_discount(found, subtotal=cart, product_id=product_id, now=now)
+                found.times_used += 1
+            if found is not None and subtotal is not None:
+                discount_d, total_d = off, cart - off
+            else:
+                discount_d = self._discount_for(found, total_d)
         else:
             discount_d = Decimal(str(discount or "0"))
         oid, number = self.state.next_order_ids()

@@ -44,6 +44,8 @@ class Discount:
         default_factory=lambda: {"productDiscounts": False, "orderDiscounts": False, "shippingDiscounts": False}
     )
     minimum_subtotal: Decimal | None = None
+    product_ids: list[str] = field(default_factory=list)  # customerGets.items.products: only these (gids); [] = all
+    times_used: int = 0  # orders placed with the code (checked against usage_limit at checkout)
 
     @property
     def gid(self) -> str:

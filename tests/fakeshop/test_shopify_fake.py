@@ -140,6 +140,32 @@ async def test_taken_code_is_a_user_error(client: Client, shop: FakeShopify) -> 
     assert "CAROL" in shop.discounts
 
 
+async def test_single_use_and_product_inputs_are_validated_like_shopify(client: Client, shop: FakeShopify) -> None:
+    async def errors(**changes: object) -> list[Any]:
+        data = await client.gql(CREATE, {"input": {**discount_input("ONCE"), **changes}})
+        return [(e["field"][-1], e["code"]) for e in data["discountCodeBasicCreate"]["userErrors"]]
+
+    assert await errors(usageLimit=0) == [("usageLimit", "GREATER_THAN")]
+    assert await errors(endsAt="2025-05-01T00:00:00Z") == [("endsAt", "INVALID")]
+    wrong = {"value": {"percentage": 1.0}, "items": {"products": {"productsToAdd": ["gid://shopify/Order/1"]}}}
+    assert await errors(customerGets=wrong) == [("0", "INVALID")]
+    none = {"value": {"percentage": 1.0}, "items": {"products": {"productsToAdd": []}}}
+    assert await errors(customerGets=none) == [("products", "BLANK")]
+    both = {
+        "value": {"percentage": 1.0},
+        "items": {"all": True, "products": {"productsToAdd": ["gid://shopify/Product/1"]}},
+    }
+    assert await errors(customerGets=both) == [("items", "INVALID")]
+    missing = {"value": {"percentage": 1.0}, "items": {"products": {"productsToAdd": ["gid://shopify/Product/1"]}}}
+    assert await errors(customerGets=missing) == [("0", "INVALID")]
+    assert not shop.discounts
+    serum = shop.add_product("Glow serum")
+    product = {"value": {"percentage": 1.0}, "items": {"products": {"productsToAdd": [serum.gid]}}}
+    assert await errors(usageLimit=1, endsAt="2025-07-01T00:00:00Z", customerGets=product) == []
+    held = shop.discounts["ONCE"]
+    assert (held.usage_limit, held.product_ids) == (1, [serum.gid])
+
+
 async def test_blank_and_out_of_range_inputs_are_user_errors(client: Client) -> None:
     blank = await client.gql(CREATE, {"input": {**discount_input("X"), "code": ""}})
     assert blank["discountCodeBasicCreate"]["userErrors"][0]["code"] == "BLANK"

@@ -328,6 +328,46 @@ async def mark_paid(p: Program) -> Act:
     return act
 
 
+async def perk_redeemed(p: Program) -> int:
+    """A perk in the catalogue, and bob (given the points) redeemed it: a redemption waiting to be handed out."""
+    await run(p, "points adjust", member=p.ambassador.id, amount=100, reason="for the reward")
+    await run(p, "reward create", title="Tote bag", cost=50, kind="perk", stock=3)
+    bob = p.emu.actor(p.guild_id, p.ambassador.id)
+    shown = answered(await bob.slash("rewards"), "/rewards")
+    assert shown.message is not None
+    offer = answered(await bob.click(shown.message, custom_id_of(shown.message, "collective:reward:redeem:")), "redeem")
+    assert offer.message is not None
+    answered(await bob.click(offer.message, custom_id_of(offer.message, "collective:reward:confirm:")), "confirm")
+    return await last_id(p, "redemptions")
+
+
+async def reward_edit(p: Program) -> Act:
+    await run(p, "reward create", title="Tote bag", cost=50, kind="perk")
+    reward_id = await last_id(p, "rewards")
+    return lambda: run(p, "reward edit", reward=str(reward_id), cost=75, stock=10)
+
+
+async def reward_retire(p: Program) -> Act:
+    await run(p, "reward create", title="Tote bag", cost=50, kind="perk")
+    reward_id = await last_id(p, "rewards")
+    return lambda: run(p, "reward retire", reward=str(reward_id))
+
+
+async def reward_cancel(p: Program) -> Act:
+    redemption_id = await perk_redeemed(p)
+    return lambda: run(p, "reward cancel", redemption=str(redemption_id), reason="Out of totes")
+
+
+async def handout_post(p: Program) -> Message:
+    """The moderators' queue post of a redeemed perk, with Mark given / Cancel."""
+    redemption_id = await perk_redeemed(p)
+    await p.bot.outbox.drain()
+    review = await get_channel_id(p.bot.db, p.guild_id, "review")
+    assert review is not None
+    wanted = f"collective:redemption:given:{redemption_id}"
+    return next(m for m in reversed(p.emu.state.messages_in(review)) if wanted in m.custom_ids())
+
+
 def gap(reason: str) -> Any:
     return pytest.mark.xfail(strict=True, reason=reason)
 
@@ -372,6 +412,10 @@ ACTIONS: dict[str, Action] = {
     "payouts run": slash("payouts run", period="2026-10"),
     "payouts rules": payouts_rules,
     "payouts settings": slash("payouts settings", hold_days=14, minimum="50", currency="EUR"),
+    "reward create": slash("reward create", title="Tote bag", cost=50, kind="perk", stock=3),
+    "reward edit": reward_edit,
+    "reward retire": reward_retire,
+    "reward cancel": reward_cancel,
     "shop discount": slash("shop discount", kind="percentage", value="15"),
     "shop sync": slash("shop sync"),
     # ambassador sync: decided below once it is known whether it writes.
@@ -396,6 +440,7 @@ READS_ONLY: dict[str, Action] = {
     "event code": lambda p: _with_event(p, "event code"),
     "event attendees": lambda p: _with_event(p, "event attendees"),
     "poll results": lambda p: _with_poll(p, "poll results"),
+    "reward list": slash("reward list"),
     "shop status": slash("shop status"),
     "shop webhooks": slash("shop webhooks"),  # registered when the shop connected: running it again only lists them
 }
@@ -433,6 +478,8 @@ BUTTONS: dict[str, Action] = {
     ),
     "RejectSubmissionButton": with_modal("collective:submission:reject:", submission_post, {"feedback": "Off brief"}),
     "MarkPaidSelect": mark_paid,
+    "GivenButton": with_modal("collective:redemption:given:", handout_post, {}),
+    "CancelRedemptionButton": with_modal("collective:redemption:cancel:", handout_post, {"reason": "Out of totes"}),
 }
 
 # Moderator actions that change state without exactly one audit entry: for the lead to fix (issue 14).

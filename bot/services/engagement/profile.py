@@ -1,4 +1,5 @@
-"""A member's profile: tier, points, rank, submissions, code sales and their streak of active weeks.
+"""A member's profile: tier, points (lifetime, and what is left to spend on rewards), rank, submissions, code sales
+and their streak of active weeks.
 
 An *active week* is a local calendar week (Monday to Sunday) in which the member earned points — points
 reward everything the program values (approved content, sales, polls, events). The streak counts
@@ -16,6 +17,7 @@ from bot.db import Database
 from bot.services.engagement.leaderboard import leaderboard
 from bot.services.engagement.points import totals
 from bot.services.program.members import get_member
+from bot.services.rewards.balance import balance
 
 STREAK_LOOKBACK_ROWS = 5000  # enough for years of weekly activity; bounds the read for heavy earners
 
@@ -27,7 +29,8 @@ class Profile:
     status: str
     tier: str | None
     points_week: int
-    points_all: int
+    points_all: int  # lifetime: spending never lowers it
+    points_spendable: int  # lifetime minus what was spent on rewards (bot/services/rewards/balance.py)
     rank: int | None  # all-time points rank among active ambassadors
     ranked: int
     approved_submissions: int
@@ -76,6 +79,7 @@ async def _sales(db: Database, guild_id: int, user_id: int) -> tuple[int, int, s
 async def profile(db: Database, guild_id: int, user_id: int, *, now: datetime, zone: ZoneInfo) -> Profile:
     member = await get_member(db, guild_id, user_id)
     points = await totals(db, guild_id, user_id, now, zone)
+    spendable = (await balance(db, guild_id, user_id)).spendable
     board = await leaderboard(
         db, guild_id, period="all", metric="points", now=now, zone=zone, caller_id=user_id, limit=0
     )
@@ -92,6 +96,7 @@ async def profile(db: Database, guild_id: int, user_id: int, *, now: datetime, z
         tier=member.tier,
         points_week=points.week,
         points_all=points.all_time,
+        points_spendable=spendable,
         rank=board.me.rank if board.me else None,
         ranked=board.ranked,
         approved_submissions=approved,

@@ -85,7 +85,7 @@ class OrderRoutes:
                 {
                     "id": o.id * 10 + 1,
                     "name": "Collective test product",
-                    "product_id": 11,
+                    "product_id": o.product_id,
                     "variation_id": 0,
                     "quantity": 1,
                     "tax_class": "",

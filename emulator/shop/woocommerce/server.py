@@ -251,29 +251,40 @@ class FakeWooCommerce(CouponRoutes, OrderRoutes, ProductRoutes, WebhookRoutes):
         discount: str | Decimal | None = None,
         email: str = "buyer@example.com",
         at: datetime | None = None,
+        subtotal: str | Decimal | None = None,
+        product_id: int = 11,
     ) -> Order:
         """A customer checks out (``total`` is what they pay, after the coupon); ``order.created`` goes out.
 
         The coupon must exist and be usable now, as at a real checkout (``CheckoutRefused`` says why not), unless
-        ``discount`` is given: then the order is one made by hand in the admin, with that code and discount."""
+        ``discount`` is given: then the order is one made by hand in the admin, with that code and discount. Or give
+        ``subtotal``, the one-item cart (of ``product_id``) before the coupon, and the discount is worked out
+        forwards — the way to use a coupon for 100% off a product."""
         now = (at or stamp(self.clock)).replace(microsecond=0)
         paid_total = money(total)
         taken: str | None = None
         if code is not None and discount is None:
             coupon = self._coupon_at_checkout(code, email, now)
-            subtotal, reduction = _apply(coupon, paid_total)
-            if coupon.minimum_amount and subtotal < coupon.minimum_amount:
+            if coupon.product_ids and product_id not in coupon.product_ids:
+                raise CheckoutRefused("Sorry, this coupon is not applicable to selected products.")
+            if subtotal is not None:
+                cart = money(subtotal)
+                reduction = _forwards(coupon, cart)
+            else:
+                cart, reduction = _apply(coupon, paid_total)
+            if coupon.minimum_amount and cart < coupon.minimum_amount:
                 raise CheckoutRefused(f"The minimum spend for this coupon is {coupon.minimum_amount:.2f}.")
             coupon.usage_count += 1
             coupon.used_by.append(email)
             taken = coupon.code
         else:
             reduction = money(discount or "0")
-            subtotal = paid_total + reduction
+            cart = paid_total + reduction
             taken = None if code is None else code.strip().lower()
         order = Order(
             self.state.next_post_id(), "processing" if paid else "pending", currency or self.currency, now, now,
-            subtotal, reduction, taken, email, f"wc_order_{secrets.token_hex(6)}", paid=now if paid else None,
+            cart, reduction, taken, email, f"wc_order_{secrets.token_hex(6)}", paid=now if paid else None,
+            product_id=product_id,
         )  # fmt: skip
         self.state.orders[order.id] = order
         await self.deliver("order.created", self.order_json(order))
@@ -319,6 +330,13 @@ class FakeWooCommerce(CouponRoutes, OrderRoutes, ProductRoutes, WebhookRoutes):
             order.status = "refunded"
         await self.deliver("order.updated", self.order_json(order))
         return refund
+
+
+def _forwards(coupon: Coupon, subtotal: Decimal) -> Decimal:
+    """What ``coupon`` takes off a one-item cart worth ``subtotal`` (percent of it, or its amount, never more)."""
+    if coupon.discount_type == "percent":
+        return money(subtotal * coupon.amount / 100)
+    return min(coupon.amount, subtotal)
 
 
 def _apply(coupon: Coupon, paid: Decimal) -> tuple[Decimal, Decimal]:

@@ -121,6 +121,7 @@ class Order:
     paid: datetime | None = None
     completed: datetime | None = None
     refunds: list[Refund] = field(default_factory=list)
+    product_id: int = 11  # the one line item's product
 
     @property
     def number(self) -> str:

@@ -1,0 +1,1 @@
+"""Rewards: the catalogue members spend points on, their balance, and redemptions."""
