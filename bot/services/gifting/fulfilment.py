@@ -327,6 +327,15 @@ async def record_refused(tx: Transaction, gift_id: int, error: str, now: datetim
     return True
 
 
+async def waiting_for_order(db: Database | Transaction, guild_id: int, *, older_than: datetime) -> list[Gift]:
+    """Shop-route gifts ready since before ``older_than`` with no order yet: what the retry places."""
+    rows = await db.fetchall(
+        "SELECT * FROM gifts WHERE guild_id = ? AND route = 'shop' AND state = 'ready' AND updated_at < ? ORDER BY id",
+        (guild_id, to_db(older_than)),
+    )
+    return [_gift(row) for row in rows]
+
+
 async def orders_to_follow(db: Database | Transaction, guild_id: int) -> list[Gift]:
     """Gifts ordered in the store and not yet delivered: what the hourly follow-up asks the store about."""
     rows = await db.fetchall(
