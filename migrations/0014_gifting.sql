@@ -10,8 +10,7 @@ CREATE TABLE gift_campaigns (
     id           INTEGER PRIMARY KEY,
     guild_id     INTEGER NOT NULL,
     product      TEXT    NOT NULL CHECK (length(product) BETWEEN 1 AND 200),  -- as members read it
-    product_ref  TEXT,                                   -- the store's product id; NULL when typed by hand
-    variant_ref  TEXT,                                   -- what a gift order names (a ProductVariant gid)
+    variant_ref  TEXT,                                   -- picked from the store: what an order names; NULL: typed
     quantity     INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 1000),
     tier         TEXT,                                   -- audience: this tier only (NULL: every ambassador)
     picked       INTEGER NOT NULL DEFAULT 0,             -- audience: only the members in gift_invitees

@@ -45,7 +45,7 @@ async def program(db: Database) -> Database:
 
 
 def draft(**changes: object) -> CampaignDraft:
-    base = CampaignDraft("Vitamin C Serum", None, None, 2, None, None, NOW, NOW + timedelta(days=3), None)
+    base = CampaignDraft("Vitamin C Serum", None, 2, None, None, NOW, NOW + timedelta(days=3), None)
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -168,7 +168,7 @@ async def test_a_store_variant_with_shopify_connected_goes_to_the_store(program:
         "INSERT INTO shop_connections (guild_id, platform, shop, connected_at) VALUES (?, 'shopify', 's', ?)",
         (GUILD, to_db(NOW)),
     )
-    serum = draft(product_ref="gid://shopify/Product/1", variant_ref="gid://shopify/ProductVariant/2")
+    serum = draft(variant_ref="gid://shopify/ProductVariant/2")
     made = await program.perform(campaigns.create_campaign, GUILD, serum, MOD, NOW)
     typed = await program.perform(campaigns.create_campaign, GUILD, draft(product="Tote bag"), MOD, NOW)
     for campaign in (made, typed):

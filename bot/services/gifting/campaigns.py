@@ -33,8 +33,7 @@ Status = Literal["open", "closed", "cancelled"]
 @dataclass(frozen=True)
 class CampaignDraft:
     product: str
-    product_ref: str | None
-    variant_ref: str | None
+    variant_ref: str | None  # picked from the store's catalogue; None: typed by hand
     quantity: int
     tier: str | None
     invitees: tuple[int, ...] | None  # None: the tier (or every ambassador) may take part
@@ -48,7 +47,6 @@ class Campaign:
     id: int
     guild_id: int
     product: str
-    product_ref: str | None
     variant_ref: str | None
     quantity: int
     tier: str | None
@@ -68,7 +66,7 @@ class Campaign:
 
 
 def _campaign(row: sqlite3.Row) -> Campaign:
-    return Campaign(row["id"], row["guild_id"], row["product"], row["product_ref"], row["variant_ref"],
+    return Campaign(row["id"], row["guild_id"], row["product"], row["variant_ref"],
                     row["quantity"], row["tier"], bool(row["picked"]), from_db(row["opens_at"]),
                     from_db(row["closes_at"]), row["brief_id"], row["status"], row["channel_id"], row["message_id"],
                     row["created_by"], from_db(row["closed_at"]) if row["closed_at"] else None)  # fmt: skip
@@ -117,9 +115,9 @@ async def create_campaign(
 ) -> Campaign:
     await validate_draft(tx, guild_id, draft, now)
     cur = await tx.execute(
-        """INSERT INTO gift_campaigns (guild_id, product, product_ref, variant_ref, quantity, tier, picked, opens_at,
-               closes_at, brief_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (guild_id, draft.product.strip(), draft.product_ref, draft.variant_ref, draft.quantity, draft.tier,
+        """INSERT INTO gift_campaigns (guild_id, product, variant_ref, quantity, tier, picked, opens_at, closes_at,
+               brief_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (guild_id, draft.product.strip(), draft.variant_ref, draft.quantity, draft.tier,
          int(draft.invitees is not None), to_db(draft.opens_at), to_db(draft.closes_at), draft.brief_id,
          actor_id, to_db(now)),
     )  # fmt: skip
