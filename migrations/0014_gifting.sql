@@ -29,6 +29,7 @@ CREATE INDEX gift_campaigns_by_status ON gift_campaigns (guild_id, status);
 
 CREATE TABLE gift_invitees (
     campaign_id  INTEGER NOT NULL REFERENCES gift_campaigns (id),
+    guild_id     INTEGER NOT NULL,
     user_id      INTEGER NOT NULL,
     PRIMARY KEY (campaign_id, user_id)
 );

@@ -124,8 +124,8 @@ async def create_campaign(
     campaign_id = cur.lastrowid
     assert campaign_id is not None
     await tx.executemany(
-        "INSERT INTO gift_invitees (campaign_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        [(campaign_id, user_id) for user_id in draft.invitees or ()],
+        "INSERT INTO gift_invitees (campaign_id, guild_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [(campaign_id, guild_id, user_id) for user_id in draft.invitees or ()],
     )
     await tx.schedule(guild_id, CLOSE, str(campaign_id), draft.closes_at, now, {"campaign_id": campaign_id})
     audience = "picked members" if draft.invitees is not None else (draft.tier or "all ambassadors")
