@@ -7,12 +7,14 @@ without a store, through the moderators' fulfilment queue."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 
 from bot.app import CollectiveBot
 from bot.clock import FixedClock
+from bot.logging_setup import NO_DEBUG
 from emulator import Emulator
 from emulator.driver import Actor
 from emulator.models import Message
@@ -191,3 +193,63 @@ async def test_without_a_store_moderators_ship_from_the_queue(emu: Emulator, wor
     await bot.scheduler.run_due(clock.now())
     assert await bot.db.fetchval("SELECT COUNT(*) FROM shipping_details") == 0
     assert await bot.db.fetchval("SELECT state FROM gifts") == "delivered"
+
+
+async def test_picked_members_only_and_nothing_private_in_the_logs(
+    emu: Emulator, world: World, runner: BotRunner
+) -> None:
+    runner.clock = FixedClock(SHOP_START)
+    seen = Everything()
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(seen)
+    try:
+        bot = await runner.start()
+        await program(emu, world, bot)
+        asked = await mira(emu, world).slash("gift create", product="Founders' candle", quantity=1,
+                                             closes="2026-11-28 10:00", pick_members=True)  # fmt: skip
+        assert asked.ephemeral and asked.message is not None and not announcement_posted(emu, world)
+        select = next(c for c in asked.message.custom_ids())
+        made = await mira(emu, world).select(asked.message, select, [str(world.alice.id)])
+        assert "✅" in made.text, made.text
+        post = announcement(emu, world)
+        assert "1 member the brand picked" in str(post.embeds)
+        refused = await emu.actor(world.guild.id, world.bob.id).click(post, button_of(post, "I'd love one"))
+        assert refused.content.startswith("⚠️") and "picked" in refused.content
+        alice = emu.actor(world.guild.id, world.alice.id)
+        assert "#1 in line" in (await alice.click(post, button_of(post, "I'd love one"))).content
+        form = await alice.slash("shipping")
+        assert form.modal is not None
+        await alice.submit_modal(form.modal, ADDRESS)
+        campaign = int(await bot.db.fetchval("SELECT MAX(id) FROM gift_campaigns"))
+        await mira(emu, world).slash("gift close", campaign=campaign)
+        await bot.outbox.drain()
+        await mira(emu, world).slash("fulfilment list")
+        forgotten = await mira(emu, world).slash("ambassador remove", member=world.alice.id)
+        assert not forgotten.content.startswith("⚠️"), forgotten.content
+        forgot = await mira(emu, world).slash("ambassador forget", member=world.alice.id)
+        assert not forgot.content.startswith("⚠️"), forgot.content
+        assert await bot.db.fetchval("SELECT COUNT(*) FROM shipping_details") == 0
+        assert await bot.db.fetchval("SELECT state FROM gifts") == "cancelled"
+        await bot.outbox.drain()
+    finally:
+        root.removeHandler(seen)
+        root.setLevel(level)
+    assert len(seen.lines) > 100, "everything down to DEBUG was captured"
+    assert not [line for line in seen.lines if "Torstra" in line or "10119" in line or "Alice Doe" in line]
+
+
+class Everything(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith(NO_DEBUG):  # what the bot's logging never lets through (bot/logging_setup)
+            self.lines.append(record.getMessage())
+
+
+def announcement_posted(emu: Emulator, world: World) -> bool:
+    channel = emu.state.channel_named(world.guild.id, "announcements").id
+    return any(m.embeds and "🎁" in str(m.embeds[0]) for m in emu.state.messages_in(channel))
