@@ -8,12 +8,12 @@ without a store, through the moderators' fulfilment queue."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.app import CollectiveBot
-from bot.clock import FixedClock
+from bot.clock import FixedClock, to_db
 from bot.logging_setup import NO_DEBUG
 from emulator import Emulator
 from emulator.driver import Actor
@@ -152,8 +152,12 @@ async def test_without_a_store_moderators_ship_from_the_queue(emu: Emulator, wor
     await program(emu, world, bot)
     suggested = await mira(emu, world).autocomplete("gift create", "product", "Tote bag")
     assert [c["value"] for c in suggested] == ["Tote bag"]  # no store: what was typed
+    zone = await mira(emu, world).slash("settings change", setting="timezone", value="Europe/Berlin")
+    assert not zone.content.startswith("⚠️"), zone.content
     made = await mira(emu, world).slash("gift create", product="Tote bag", quantity=5, closes="2026-12-01 10:00")
     assert "/fulfilment" in made.text, made.text
+    closes = await bot.db.fetchval("SELECT closes_at FROM gift_campaigns")
+    assert closes == to_db(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))  # typed in the server's time (CET), kept in UTC
     alice = emu.actor(world.guild.id, world.alice.id)
     await alice.click(announcement(emu, world), button_of(announcement(emu, world), "I'd love one"))
 
