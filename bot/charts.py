@@ -19,11 +19,11 @@ ACCENT = (46, 158, 91)
 MAX_PANELS = 6
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
+def fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
@@ -31,7 +31,7 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | Im
     return text + "…"
 
 
-def _png(image: Image.Image) -> bytes:
+def png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
@@ -44,20 +44,20 @@ def poll_chart(title: str, labels: list[str], counts: list[int], voters: int | N
     row, top, label_width = 44, 56, 260
     image = Image.new("RGB", (WIDTH, top + row * len(labels) + 20), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    draw.text((20, 16), _fit(draw, title, _font(22), WIDTH - 40), fill=INK, font=_font(22))
+    draw.text((20, 16), fit(draw, title, font(22), WIDTH - 40), fill=INK, font=font(22))
     total = voters if voters is not None else sum(counts)
     peak = max(counts, default=0) or 1
     bar_space = WIDTH - label_width - 150
     for index, (label, count) in enumerate(zip(labels, counts, strict=True)):
         y = top + index * row
-        draw.text((20, y + 10), _fit(draw, label, _font(16), label_width - 30), fill=INK, font=_font(16))
+        draw.text((20, y + 10), fit(draw, label, font(16), label_width - 30), fill=INK, font=font(16))
         length = round(bar_space * count / peak)
         colour = ACCENT if count == peak and count > 0 else BAR
         if length:
             draw.rectangle((label_width, y + 6, label_width + length, y + row - 10), fill=colour)
         share = round(count * 100 / total) if total else 0
-        draw.text((label_width + length + 10, y + 10), f"{count} ({share}%)", fill=MUTED, font=_font(16))
-    return _png(image)
+        draw.text((label_width + length + 10, y + 10), f"{count} ({share}%)", fill=MUTED, font=font(16))
+    return png(image)
 
 
 def weekly_chart(title: str, weeks: list[str], series: list[tuple[str, list[int]]]) -> bytes:
@@ -66,13 +66,13 @@ def weekly_chart(title: str, weeks: list[str], series: list[tuple[str, list[int]
     panel_height, top = 170, 52
     image = Image.new("RGB", (WIDTH, top + panel_height * len(panels) + 10), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    draw.text((20, 14), _fit(draw, title, _font(22), WIDTH - 40), fill=INK, font=_font(22))
+    draw.text((20, 14), fit(draw, title, font(22), WIDTH - 40), fill=INK, font=font(22))
     slot = (WIDTH - 60) / max(len(weeks), 1)
     for number, (label, values) in enumerate(panels):
         if len(values) != len(weeks):
             raise ValueError(f"metric {label!r} has {len(values)} values for {len(weeks)} weeks")
         y0 = top + number * panel_height
-        draw.text((20, y0), _fit(draw, label, _font(16), WIDTH - 40), fill=INK, font=_font(16))
+        draw.text((20, y0), fit(draw, label, font(16), WIDTH - 40), fill=INK, font=font(16))
         base = y0 + panel_height - 30
         height = panel_height - 62
         peak = max(max(values, default=0), 1)
@@ -82,7 +82,7 @@ def weekly_chart(title: str, weeks: list[str], series: list[tuple[str, list[int]
             colour = ACCENT if index == len(weeks) - 1 else BAR
             if bar:
                 draw.rectangle((x + 8, base - bar, x + slot - 8, base), fill=colour)
-            draw.text((x + 8, base - bar - 18), f"{value:,}", fill=MUTED, font=_font(13))
-            draw.text((x + 8, base + 6), week, fill=MUTED, font=_font(13))
+            draw.text((x + 8, base - bar - 18), f"{value:,}", fill=MUTED, font=font(13))
+            draw.text((x + 8, base + 6), week, fill=MUTED, font=font(13))
         draw.line((24, base, WIDTH - 24, base), fill=MUTED, width=1)
-    return _png(image)
+    return png(image)

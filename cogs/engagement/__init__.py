@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 async def setup(bot: CollectiveBot) -> None:
     # Imported here, not at the top: a feature package is imported whenever another feature uses one of its
     # modules, and its cogs should load only as the extension.
-    from cogs.engagement import leaderboard, points
+    from cogs.engagement import leaderboard, mediakit, points
 
     await leaderboard.setup(bot)
+    await mediakit.setup(bot)
     await points.setup(bot)

@@ -15,6 +15,7 @@ import bot.services.sales.digest  # noqa: F401 — registers the sales digest se
 from bot.app import CollectiveBot
 from bot.checks import FOR_AMBASSADORS, ModeratorGroup
 from bot.errors import InvalidInput, NotAllowed
+from bot.services.affiliates import commission
 from bot.services.program import audit
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import find_member, require_ambassador
@@ -116,12 +117,14 @@ class Codes(commands.Cog, name="Codes & sales"):
             card.description += SHOP_STATE_NOTE.get(await shop_state(self.bot.db, current.id) or "live", "")
         for span, rows in numbers.periods:
             add_field(card, span.label, totals_text(rows), inline=span.kind != "all")
-        if numbers.commission_bp:
-            _, all_time = numbers.periods[-1]
-            earned = ", ".join(
-                format_minor(sales_reports.commission(t.net_minor, numbers.commission_bp), t.currency) for t in all_time
+        owed = await commission.balances(self.bot.db, guild_id, interaction.user.id, self.bot.clock.now())
+        if numbers.commission_bp or owed:
+            text = "\n".join(
+                f"{format_minor(b.pending_minor, b.currency)} pending · "
+                f"{format_minor(b.payable_minor, b.currency)} payable"
+                for b in owed
             )
-            add_field(card, f"Commission ({numbers.commission_bp / 100:g}%)", earned or "Nothing yet")
+            add_field(card, f"Commission ({numbers.commission_bp / 100:g}%)", text or "Nothing pending or payable")
         if numbers.rank is not None:
             add_field(
                 card, "Rank by sales", f"#{numbers.rank[0]} of {plural(numbers.rank[1], 'ambassador')} with sales"
@@ -261,7 +264,9 @@ class Codes(commands.Cog, name="Codes & sales"):
             card.set_footer(text=f"Page {number}/{len(pages)} · times in {settings.timezone}")
         await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
-    @codes_group.command(name="payouts", description="Commission payouts for a month, as a CSV file")
+    @codes_group.command(
+        name="payouts", description="Commission earned on a month's sales, as a CSV (to pay: /payouts run)"
+    )
     @app_commands.describe(month="YYYY-MM (default: last month)")
     async def payouts(self, interaction: discord.Interaction[Any], month: str | None = None) -> None:
         guild_id = guild_id_of(interaction)

@@ -21,7 +21,7 @@ from bot.outbox import OutboxItem, RetryLater
 from bot.posting import post_once
 from bot.services.program.bindings import get_channel_id
 from bot.services.shop import code_state
-from bot.services.shop.connection import PROBLEM, record_check, record_problem, record_webhooks
+from bot.services.shop.connection import PROBLEM, get_connection, record_check, record_problem, record_webhooks
 from bot.shop.code_push import CodePusher
 from bot.shop.connections import delivery_address
 from bot.shop.errors import ShopAuthError, ShopError, ShopScopeError
@@ -96,14 +96,19 @@ class ShopPushes(commands.Cog, name="Shop pushes"):
         self.bot.outbox.subscribe(code_state.REFUSED, "moderators", self.on_refused)
         self.bot.outbox.subscribe(PROBLEM, "moderators", self.on_problem)
         self._retry_task = self.bot.spawn(self._retry_loop(), name="shop-code-retry")
-        if self.bot.new_shops:
-            self.bot.spawn(self._connect_new_shops(list(self.bot.new_shops)), name="shop-connect")
+        if self.bot.shops.guild_ids():
+            self.bot.spawn(self._connect_shops(set(self.bot.new_shops)), name="shop-connect")
 
-    async def _connect_new_shops(self, guild_ids: list[int]) -> None:
-        """A shop new to its server: check it (moderators hear of a bad token or a missing scope at once) and
-        register the order webhooks. The catch-up does the 60-day backfill."""
+    async def _connect_shops(self, new: set[int]) -> None:
+        """A shop new to its server is checked (moderators hear of a bad token or a missing scope at once) and its
+        order webhooks registered; so is one whose webhooks never were (``webhooks.public_url`` set since).
+        The catch-up does the 60-day backfill."""
         await self.bot.scheduler_started.wait()
-        for guild_id in guild_ids:
+        for guild_id in self.bot.shops.guild_ids():
+            shop = await get_connection(self.bot.db, guild_id)
+            unregistered = shop is not None and shop.webhooks_at is None and self.bot.settings.webhooks.public_url
+            if guild_id not in new and not unregistered:
+                continue
             check = await self.bot.shops.check(guild_id)
             if check is not None:
                 problem = check.problem or (check.describe() if check.missing else None)

@@ -210,3 +210,29 @@ async def test_the_discount_setting_reaches_every_code(
     await settled(bot)
     review_id = emu.state.channel_named(gid, "review").id
     assert any("sells in USD" in str(m.embeds) for m in emu.state.messages_in(review_id))
+
+
+async def test_webhooks_are_registered_once_a_public_address_is_set(
+    emu: Emulator, world: World, runner: BotRunner, fake_shop: FakeShopify
+) -> None:
+    connect_shop(runner, world, fake_shop)
+    runner.clock = FixedClock(SHOP_START)
+    await runner.start()
+    await setup_program(emu, world)
+    hooks = await mira(emu, world).slash("shop webhooks")
+    assert "public_url isn't set" in str(hooks.embeds) and not fake_shop.state.webhooks
+    await runner.stop()
+
+    port = free_port()
+    runner.webhooks = WebhookSettings(
+        enabled=True, host="127.0.0.1", port=port, shopify_secret=fake_shop.client_secret,
+        public_url=f"http://127.0.0.1:{port}",
+    )  # fmt: skip
+    await runner.start()  # not a new shop, but one never registered: the start registers it
+    await until(lambda: len(fake_shop.state.webhooks) == 3, "webhooks registered at the next start")
+    asked = len(fake_shop.requests)
+    bot = await runner.restart()
+    await bot.outbox.drain()
+    status = await mira(emu, world).slash("shop status")
+    assert "ORDERS_PAID" in str(status.embeds)
+    assert not any("webhookSubscription" in str(b["query"]) for b in fake_shop.requests[asked:])  # not again

@@ -335,6 +335,41 @@ async def fulfilment_queue(p: Program) -> Message:
     return queue.message
 
 
+async def payouts_rules(p: Program) -> Act:
+    await tier(p)
+    return lambda: run(p, "payouts rules", tier="gold", rate="12", first_order_rate="15")
+
+
+async def payouts_export(p: Program) -> Act:
+    await run(p, "payouts run", period="2026-10")
+    return lambda: run(p, "payouts export", period="2026-10", layout="paypal")
+
+
+async def payout_review(p: Program) -> Message:
+    """November run with bob's statement to pay: a paid tier, no holding period, a sale, the month over."""
+    await run(p, "settings tier", key="gold", name="Gold", commission="10")
+    await run(p, "ambassador tier", member=p.ambassador.id, tier="gold")
+    await run(p, "payouts settings", hold_days=0)
+    await run(p, "codes record", order_id="POP-9", code=p.code, amount="80.00", currency="EUR")
+    assert isinstance(p.bot.clock, FixedClock)
+    p.bot.clock.set(datetime(2026, 12, 2, 9, tzinfo=UTC))
+    review = await run(p, "payouts run", period="2026-11")
+    assert review.message is not None
+    return review.message
+
+
+async def mark_paid(p: Program) -> Act:
+    message = await payout_review(p)
+    statement_id = await last_id(p, "payout_statements")
+
+    async def act() -> None:
+        form = await mira(p).select(message, custom_id_of(message, "collective:payouts:pay:"), [str(statement_id)])
+        assert form.modal is not None, form.content
+        answered(await mira(p).submit_modal(form.modal, {"reference": "PP-77"}), "mark paid")
+
+    return act
+
+
 def gap(reason: str) -> Any:
     return pytest.mark.xfail(strict=True, reason=reason)
 
@@ -379,6 +414,9 @@ ACTIONS: dict[str, Action] = {
     "gift create": slash("gift create", **TOTE),
     "gift close": gift_close,
     "gift cancel": gift_cancel,
+    "payouts run": slash("payouts run", period="2026-10"),
+    "payouts rules": payouts_rules,
+    "payouts settings": slash("payouts settings", hold_days=14, minimum="50", currency="EUR"),
     "shop discount": slash("shop discount", kind="percentage", value="15"),
     "shop sync": slash("shop sync"),
     # ambassador sync: decided below once it is known whether it writes.
@@ -398,6 +436,7 @@ READS_ONLY: dict[str, Action] = {
     "drop list": slash("drop list"),
     "codes report": slash("codes report", period="week"),
     "codes payouts": slash("codes payouts", month="2026-11"),
+    "payouts export": payouts_export,
     "digest preview": slash("digest preview"),
     "event code": lambda p: _with_event(p, "event code"),
     "event attendees": lambda p: _with_event(p, "event attendees"),
@@ -453,6 +492,7 @@ BUTTONS: dict[str, Action] = {
     "RejectSubmissionButton": with_modal("collective:submission:reject:", submission_post, {"feedback": "Off brief"}),
     "MarkShippedButton": with_modal("collective:gift:shipped:", fulfilment_queue, {"tracking": "https://t.example/1"}),
     "MarkDeliveredButton": with_modal("collective:gift:delivered:", fulfilment_queue, {}),
+    "MarkPaidSelect": mark_paid,
 }
 
 # Moderator actions that change state without exactly one audit entry: for the lead to fix (issue 14).

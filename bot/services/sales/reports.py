@@ -2,7 +2,8 @@
 
 Every figure is a SUM over ``sales`` rows (sales positive, refunds negative), grouped by currency — a
 program selling in two currencies gets two lines, never a meaningless total. Periods are calendar weeks
-(Monday) and months in the server's timezone. Commission = net × the member's tier ``commission_bp``.
+(Monday) and months in the server's timezone. Commission is what the affiliates rules say each ledger row of the
+period earns or takes back (``bot/services/affiliates/commission.py``): the same numbers as the payout runs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import to_db
 from bot.db import Database
 from bot.errors import InvalidInput
+from bot.services.affiliates.commission import commission_in
 from bot.services.sales.payloads import exponent
 
 PeriodKind = Literal["week", "last_week", "month", "last_month", "all"]
@@ -60,10 +62,7 @@ class MemberLine:
     tier: str | None
     commission_bp: int
     totals: Totals
-
-    @property
-    def commission_minor(self) -> int:
-        return commission(self.totals.net_minor, self.commission_bp)
+    commission_minor: int = 0  # from the commission rules (rate, first-order rate, bonus), refunds taken back
 
 
 def commission(net_minor: int, bp: int) -> int:
@@ -190,9 +189,10 @@ async def report(db: Database, guild_id: int, span: Period) -> list[MemberLine]:
             ORDER BY orders DESC, SUM(s.net_minor) DESC, s.user_id""",
         (guild_id, to_db(span.start), to_db(span.end)),
     )
+    earned = await commission_in(db, guild_id, span.start, span.end)
     return [
         MemberLine(int(row["user_id"]), str(row["display_name"]), row["codes"] or "", row["tier"], int(row["bp"]),
-                   _totals(row))
+                   _totals(row), earned.get((int(row["user_id"]), row["currency"]), 0))
         for row in rows
     ]  # fmt: skip
 
