@@ -90,6 +90,11 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Kept out even at DEBUG: discord.py logs every HTTP request with its headers (the token), and every gateway event
+# whole — what members typed in forms, shipping addresses among them; aiosqlite logs each statement's parameters.
+NO_DEBUG = ("discord.http", "discord.gateway", "aiosqlite")
+
+
 def configure_logging(
     level: str, secrets: list[str], *, format: Literal["text", "json"] = "text", stream: IO[str] | None = None
 ) -> None:
@@ -105,5 +110,5 @@ def configure_logging(
     # installed, voice will NOT be supported" at every start would only suggest attendance is broken.
     discord.VoiceClient.warn_nacl = False
     discord.VoiceClient.warn_dave = False
-    # discord.py logs every HTTP request at DEBUG with headers; keep those out even at DEBUG.
-    logging.getLogger("discord.http").setLevel(max(logging.INFO, numeric))
+    for name in NO_DEBUG:
+        logging.getLogger(name).setLevel(max(logging.INFO, numeric))

@@ -1,7 +1,8 @@
 """What Collective needs from a brand's shop, whatever the platform: the seam between the bot and Shopify or
 WooCommerce. ``ShopifyConnector`` (bot/shop/shopify_connector.py) and ``WooConnector`` (bot/shop/woocommerce_*.py)
-implement it; code pushes (bot/shop/code_push.py), ``/shop sync`` and the catch-up (bot/shop/catch_up.py) use only
-this. Every method raises ``bot.shop.errors.ShopError`` subclasses, never the transport's own exceptions.
+implement it; code pushes (bot/shop/code_push.py), ``/shop sync``, the catch-up (bot/shop/catch_up.py) and gift
+orders (bot/shop/gift_orders.py) use only this. Every method raises ``bot.shop.errors.ShopError`` subclasses, never
+the transport's own exceptions.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
+from bot.services.gifting.addresses import ShippingDetails
 from bot.services.sales.payloads import OrderIn
 from bot.services.shop.discounts import CodeDiscount
 
@@ -124,6 +126,20 @@ class ShopConnector(Protocol):
         order or 100% off one product. ``ShopUserErrors`` when the shop refuses it."""
         ...
 
+    # -- gift orders --
+
+    async def find_gift_order(self, key: str) -> GiftOrder | None:
+        """The gift order tagged ``key`` (its idempotency key), completed or not, if the shop holds one."""
+
+    async def create_gift_order(self, spec: GiftOrderSpec) -> GiftOrder:
+        """A draft of the gift's zero-value order (``ShopUserErrors`` when the shop refuses it)."""
+
+    async def complete_gift_order(self, draft_ref: str) -> GiftOrder:
+        """Turn the draft into an order the shop's fulfilment ships."""
+
+    async def gift_shipment(self, order_ref: str) -> GiftShipment:
+        """How far the gift order's fulfilment got."""
+
 
 # -- reward codes --
 
@@ -145,3 +161,31 @@ class RewardCodeSpec:
     @property
     def title(self) -> str:
         return f"{REWARD_MARKER} {self.code}"
+
+
+# -- gift orders --
+
+
+@dataclass(frozen=True)
+class GiftOrderSpec:
+    """A gift as the shop should hold it: one unit of ``variant_ref``, 100 % off, shipped to ``address``."""
+
+    key: str  # the idempotency key, kept on the order as a tag: one per member per campaign
+    variant_ref: str
+    what: str
+    address: ShippingDetails
+    note: str
+
+
+@dataclass(frozen=True)
+class GiftOrder:
+    draft_ref: str
+    order_ref: str | None  # None until the draft is completed
+    order_name: str | None
+
+
+@dataclass(frozen=True)
+class GiftShipment:
+    shipped: bool
+    delivered: bool
+    tracking_url: str | None

@@ -16,7 +16,18 @@ from typing import Any
 from bot.services.sales.payloads import PayloadError, exponent, to_minor
 from bot.services.shop.discounts import CodeDiscount
 from bot.shop import shopify_orders, webhook_subscriptions
-from bot.shop.connector import CodeSpec, OrderPage, Platform, RemoteCode, RewardCodeSpec, ShopProduct, WebhookReport
+from bot.shop.connector import (
+    CodeSpec,
+    GiftOrder,
+    GiftOrderSpec,
+    GiftShipment,
+    OrderPage,
+    Platform,
+    RemoteCode,
+    RewardCodeSpec,
+    ShopProduct,
+    WebhookReport,
+)
 from bot.shop.errors import ShopError, ShopUserErrors
 from bot.shop.shopify import ShopifyClient, user_errors
 
@@ -249,6 +260,52 @@ class ShopifyConnector:
             raise ShopError(f"{self.label} created the reward code {spec.code} but did not say which discount it is")
         return self._remote(node, spec.code)
 
+    # -- gift orders --
+
+    async def find_gift_order(self, key: str) -> GiftOrder | None:
+        data = await self.client.execute(GIFT_FIND_QUERY, {"query": f"tag:'{key}'"})
+        for node in _dict(data.get("draftOrders")).get("nodes") or []:
+            if isinstance(node, dict) and key in (node.get("tags") or []):  # search is fuzzy; the tag is exact
+                return self._gift_order(node)
+        return None
+
+    async def create_gift_order(self, spec: GiftOrderSpec) -> GiftOrder:
+        data = await self.client.execute(GIFT_CREATE_MUTATION, {"input": _gift_input(spec)})
+        payload = _dict(data.get("draftOrderCreate"))
+        errors = user_errors(payload)
+        if errors:
+            raise ShopUserErrors(f"the gift order for {spec.what}", errors)
+        return self._gift_order(_dict(payload.get("draftOrder")))
+
+    async def complete_gift_order(self, draft_ref: str) -> GiftOrder:
+        data = await self.client.execute(GIFT_COMPLETE_MUTATION, {"id": draft_ref})
+        payload = _dict(data.get("draftOrderComplete"))
+        errors = user_errors(payload)
+        if errors:
+            raise ShopUserErrors("completing the gift order", errors)
+        return self._gift_order(_dict(payload.get("draftOrder")))
+
+    async def gift_shipment(self, order_ref: str) -> GiftShipment:
+        data = await self.client.execute(GIFT_SHIPMENT_QUERY, {"id": order_ref})
+        order = data.get("order")
+        if not isinstance(order, dict):
+            raise ShopError(f"{self.label} no longer has the gift order {order_ref}")
+        fulfillments = [f for f in order.get("fulfillments") or [] if isinstance(f, dict)]
+        live = [f for f in fulfillments if f.get("status") not in ("CANCELLED", "ERROR", "FAILURE")]
+        shipped = bool(live) or order.get("displayFulfillmentStatus") in ("FULFILLED", "PARTIALLY_FULFILLED")
+        delivered = any(f.get("displayStatus") == "DELIVERED" or f.get("deliveredAt") for f in live)
+        urls = [t.get("url") for f in live for t in f.get("trackingInfo") or [] if isinstance(t, dict)]
+        tracking = next((u for u in urls if isinstance(u, str) and u.startswith(("https://", "http://"))), None)
+        return GiftShipment(shipped, delivered, tracking)
+
+    def _gift_order(self, node: dict[str, Any]) -> GiftOrder:
+        ref = node.get("id")
+        if not isinstance(ref, str) or not ref:
+            raise ShopError(f"{self.label} answered with a draft order without an id")
+        order = _dict(node.get("order"))
+        order_ref = order.get("id") if isinstance(order.get("id"), str) else None
+        return GiftOrder(ref, order_ref, str(order.get("name") or "") or None)
+
 
 def _product(node: Any) -> ShopProduct | None:
     if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node.get("title"):
@@ -301,3 +358,44 @@ def _discount(body: dict[str, Any]) -> CodeDiscount | None:
         bool(combines.get("orderDiscounts")), bool(combines.get("productDiscounts")),
         bool(combines.get("shippingDiscounts")),
     )  # fmt: skip
+
+
+GIFT_FIELDS = "id name status tags order { id name }"
+GIFT_FIND_QUERY = (
+    "query GiftDraft($query: String!) { draftOrders(first: 5, query: $query) { nodes { " + GIFT_FIELDS + " } } }"
+)
+GIFT_CREATE_MUTATION = (
+    "mutation GiftDraftCreate($input: DraftOrderInput!) { draftOrderCreate(input: $input) { draftOrder { "
+    + GIFT_FIELDS
+    + " } userErrors { field message } } }"
+)
+GIFT_COMPLETE_MUTATION = (
+    "mutation GiftDraftComplete($id: ID!) { draftOrderComplete(id: $id) { draftOrder { "
+    + GIFT_FIELDS
+    + " } userErrors { field message } } }"
+)
+GIFT_SHIPMENT_QUERY = """
+query GiftShipment($id: ID!) {
+  order(id: $id) {
+    id displayFulfillmentStatus
+    fulfillments(first: 5) { status displayStatus deliveredAt trackingInfo(first: 1) { url } }
+  }
+}
+"""
+
+
+def _gift_input(spec: GiftOrderSpec) -> dict[str, Any]:
+    """``DraftOrderInput``: the variant, 100 % off the order, the member's address; the key as a tag."""
+    address = spec.address
+    first, _, last = address.name.rpartition(" ")
+    shipping: dict[str, Any] = {
+        "firstName": first or None, "lastName": last, "address1": address.line1, "address2": address.line2,
+        "city": address.city, "zip": address.postal_code, "countryCode": address.country, "phone": address.phone,
+    }  # fmt: skip
+    return {
+        "lineItems": [{"variantId": spec.variant_ref, "quantity": 1}],
+        "appliedDiscount": {"valueType": "PERCENTAGE", "value": 100.0, "title": "Collective gift"},
+        "shippingAddress": {k: v for k, v in shipping.items() if v is not None},
+        "tags": [spec.key, "collective-gift"],
+        "note": spec.note,
+    }

@@ -29,6 +29,9 @@ from bot.services.shop.discounts import CodeDiscount
 from bot.shop import woocommerce_orders
 from bot.shop.connector import (
     CodeSpec,
+    GiftOrder,
+    GiftOrderSpec,
+    GiftShipment,
     OrderPage,
     Platform,
     RemoteCode,
@@ -54,6 +57,7 @@ UNRESTRICTED: dict[str, Any] = {
     "usage_limit": 0, "limit_usage_to_x_items": 0,
 }  # fmt: skip
 TAKEN = "woocommerce_rest_coupon_code_already_exists"
+NO_GIFT_ORDERS = "Collective places no gift orders in WooCommerce: its gifts go to the fulfilment queue (/fulfilment)."
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -282,6 +286,22 @@ class WooConnector:
         if not isinstance(made, dict):
             raise ShopError(f"{self.label} created the reward code {spec.code} but did not say which coupon it is")
         return await self._remote(made)
+
+    # -- gift orders --
+    # WooCommerce gifting uses the moderators' fulfilment queue (README, Gifting campaigns): gifts never take the
+    # shop route for a WooCommerce store (bot/services/gifting/fulfilment.shop_route), so these are never called.
+
+    async def find_gift_order(self, key: str) -> GiftOrder | None:
+        raise ShopError(NO_GIFT_ORDERS)
+
+    async def create_gift_order(self, spec: GiftOrderSpec) -> GiftOrder:
+        raise ShopError(NO_GIFT_ORDERS)
+
+    async def complete_gift_order(self, draft_ref: str) -> GiftOrder:
+        raise ShopError(NO_GIFT_ORDERS)
+
+    async def gift_shipment(self, order_ref: str) -> GiftShipment:
+        raise ShopError(NO_GIFT_ORDERS)
 
 
 def _product(value: Any) -> ShopProduct | None:

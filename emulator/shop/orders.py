@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from emulator.shop.draft_orders import fulfillment_fields
 from emulator.shop.paging import b64, connection, page
 from emulator.shop.state import Order, Refund, ShopState, iso, money
 
@@ -68,6 +69,7 @@ class OrderResolvers:
                 applications, lambda a: b64(str(a["index"])), lambda a: a, False
             ),
             "refunds": lambda _info, **_kw: refunds,
+            **fulfillment_fields(o),
         }
 
     @staticmethod

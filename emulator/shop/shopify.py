@@ -32,6 +32,7 @@ from graphql.language import DocumentNode
 
 from emulator.shop.clock import Clock, CostBucket
 from emulator.shop.discounts import DiscountResolvers
+from emulator.shop.draft_orders import DraftOrderResolvers
 from emulator.shop.faults import INVALID_TOKEN, ShopFaults
 from emulator.shop.orders import OrderResolvers
 from emulator.shop.products import ProductResolvers
@@ -58,6 +59,11 @@ FIELD_SCOPES: dict[str, str] = {
     "products": "read_products",
     "product": "read_products",
     "order": "read_orders",
+    # Draft orders (gifts): Shopify's reference pages name write_draft_orders for both mutations.
+    "draftOrderCreate": "write_draft_orders",
+    "draftOrderComplete": "write_draft_orders",
+    "draftOrders": "read_draft_orders",
+    "draftOrder": "read_draft_orders",
 }
 TOPIC_SCOPES: dict[str, str] = {
     "ORDERS_CREATE": "read_orders",
@@ -73,7 +79,7 @@ STANDARD_MAXIMUM = 2000.0
 STANDARD_RESTORE_RATE = 100.0
 
 
-class FakeShopify(DiscountResolvers, OrderResolvers, ProductResolvers, WebhookResolvers):
+class FakeShopify(DiscountResolvers, OrderResolvers, ProductResolvers, DraftOrderResolvers, WebhookResolvers):
     """A shop at `url` (pass it as the shop's base URL). `await shop.start()`, `await shop.stop()`."""
 
     def __init__(
@@ -415,6 +421,10 @@ class FakeShopify(DiscountResolvers, OrderResolvers, ProductResolvers, WebhookRe
             "discountCodeActivate": self._m_discount_activate,
             "discountCodeDeactivate": self._m_discount_deactivate,
             "webhookSubscriptionCreate": self._m_webhook_create,
+            "draftOrders": self._q_draft_orders,
+            "draftOrder": self._q_draft_order,
+            "draftOrderCreate": self._m_draft_order_create,
+            "draftOrderComplete": self._m_draft_order_complete,
         }
 
     def _shop_node(self) -> dict[str, Any]:

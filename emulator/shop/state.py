@@ -1,4 +1,5 @@
-"""The fake shop's data: discounts, orders with their refunds, webhook subscriptions.
+"""The fake shop's data: discounts, orders with their refunds and fulfillments, draft orders, products, webhook
+subscriptions.
 
 Plain dataclasses; `emulator.shop.shopify` turns them into the GraphQL shapes and the webhook bodies.
 """
@@ -72,6 +73,21 @@ class Refund:
 
 
 @dataclass
+class Fulfillment:
+    """A shipment of an order (the whole order: the fake fulfils everything at once)."""
+
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    tracking_url: str | None
+    delivered_at: datetime | None = None
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/Fulfillment/{self.id}"
+
+
+@dataclass
 class Order:
     id: int
     number: int
@@ -84,6 +100,9 @@ class Order:
     financial_status: str = "PAID"  # OrderDisplayFinancialStatus
     refunds: list[Refund] = field(default_factory=list)
     email: str | None = None  # the buyer's
+    fulfillments: list[Fulfillment] = field(default_factory=list)  # emulator/shop/draft_orders.py
+    shipping_address: dict[str, str | None] | None = None  # MailingAddressInput's fields, as given
+    tags: list[str] = field(default_factory=list)
 
     @property
     def gid(self) -> str:
@@ -137,6 +156,46 @@ class Product:
         return f"gid://shopify/Product/{self.id}"
 
 
+@dataclass
+class DraftLine:
+    variant_id: int | None
+    title: str
+    quantity: int
+    price: Decimal  # the unit price before the discount
+
+
+@dataclass
+class DraftOrder:
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    lines: list[DraftLine]
+    discount_percentage: Decimal  # an order-level appliedDiscount as a percentage (0–100); 0 when none
+    shipping_address: dict[str, str | None] | None
+    tags: list[str]
+    note: str | None
+    email: str | None
+    status: str = "OPEN"  # DraftOrderStatus
+    order_id: int | None = None  # once completed
+    completed_at: datetime | None = None
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/DraftOrder/{self.id}"
+
+    @property
+    def name(self) -> str:
+        return f"#D{self.id - 6_000_000}"
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.price * line.quantity for line in self.lines), Decimal("0"))
+
+    @property
+    def discount(self) -> Decimal:
+        return (self.subtotal * self.discount_percentage / 100).quantize(Decimal("0.01"))
+
+
 class ShopState:
     """One shop's records. Codes are unique per shop and compared case-insensitively, as Shopify does."""
 
@@ -145,6 +204,7 @@ class ShopState:
         self.orders: dict[int, Order] = {}
         self.webhooks: dict[int, WebhookSubscription] = {}
         self.products: dict[int, Product] = {}
+        self.draft_orders: dict[int, DraftOrder] = {}
         # Distinct ranges make ids of different kinds hard to confuse in a test failure.
         self._discount_ids = itertools.count(1_000_001)
         self._code_ids = itertools.count(2_000_001)
@@ -154,6 +214,8 @@ class ShopState:
         self._webhook_ids = itertools.count(9_000_001)
         self._product_ids = itertools.count(8_000_001)
         self._variant_ids = itertools.count(4_000_001)
+        self._draft_ids = itertools.count(6_000_001)
+        self._fulfillment_ids = itertools.count(3_000_001)
 
     def next_discount_ids(self) -> tuple[int, int]:
         return next(self._discount_ids), next(self._code_ids)
@@ -169,6 +231,19 @@ class ShopState:
 
     def next_product_ids(self, variants: int) -> tuple[int, list[int]]:
         return next(self._product_ids), [next(self._variant_ids) for _ in range(variants)]
+
+    def next_draft_id(self) -> int:
+        return next(self._draft_ids)
+
+    def next_fulfillment_id(self) -> int:
+        return next(self._fulfillment_ids)
+
+    def variant(self, gid: str) -> tuple[Product, Variant] | None:
+        for product in self.products.values():
+            for variant in product.variants:
+                if variant.gid == gid:
+                    return product, variant
+        return None
 
     def discount_by_code(self, code: str) -> Discount | None:
         return self.discounts.get(code.upper())

@@ -293,6 +293,48 @@ async def setup_after_new_tier(p: Program) -> Act:
     return lambda: run(p, "setup")
 
 
+TOTE = {"product": "Tote bag", "quantity": 1, "closes": "2026-11-30 10:00"}
+ADDRESS = {"name": "Bob Stone", "address": "Rua A 1", "city": "Lisboa", "postal_code": "1000-001", "country": "PT"}
+
+
+async def gift_campaign(p: Program) -> int:
+    await run(p, "gift create", **TOTE)
+    return await last_id(p, "gift_campaigns")
+
+
+async def gift_opted_in(p: Program) -> int:
+    campaign_id = await gift_campaign(p)
+    channel = await get_channel_id(p.bot.db, p.guild_id, "announcements")
+    assert channel is not None
+    post = next(m for m in reversed(p.emu.state.messages_in(channel)) if m.components)
+    bob = p.emu.actor(p.guild_id, p.ambassador.id)
+    answered(await bob.click(post, button_of(post, "I'd love one")), "opt in")
+    return campaign_id
+
+
+async def gift_close(p: Program) -> Act:
+    campaign_id = await gift_opted_in(p)
+    return lambda: run(p, "gift close", campaign=campaign_id)
+
+
+async def gift_cancel(p: Program) -> Act:
+    campaign_id = await gift_opted_in(p)
+    return lambda: run(p, "gift cancel", campaign=campaign_id)
+
+
+async def fulfilment_queue(p: Program) -> Message:
+    """Bob chosen for a gift shipped by hand, his address given: the moderator's queue with its buttons."""
+    campaign_id = await gift_opted_in(p)
+    bob = p.emu.actor(p.guild_id, p.ambassador.id)
+    form = await bob.slash("shipping")
+    assert form.modal is not None, form.content
+    answered(await bob.submit_modal(form.modal, ADDRESS), "shipping")
+    await run(p, "gift close", campaign=campaign_id)
+    queue = await run(p, "fulfilment list")
+    assert queue.message is not None
+    return queue.message
+
+
 async def payouts_rules(p: Program) -> Act:
     await tier(p)
     return lambda: run(p, "payouts rules", tier="gold", rate="12", first_order_rate="15")
@@ -409,6 +451,9 @@ ACTIONS: dict[str, Action] = {
         "settings bind-channel", purpose="leaderboard", channel=lambda p: p.world.general_id
     ),
     "settings bind-role": bind_role,
+    "gift create": slash("gift create", **TOTE),
+    "gift close": gift_close,
+    "gift cancel": gift_cancel,
     "payouts run": slash("payouts run", period="2026-10"),
     "payouts rules": payouts_rules,
     "payouts settings": slash("payouts settings", hold_days=14, minimum="50", currency="EUR"),
@@ -441,6 +486,9 @@ READS_ONLY: dict[str, Action] = {
     "event attendees": lambda p: _with_event(p, "event attendees"),
     "poll results": lambda p: _with_poll(p, "poll results"),
     "reward list": slash("reward list"),
+    "gift list": lambda p: _with_gift(p, "gift list"),
+    "fulfilment list": lambda p: _with_queue(p, "fulfilment list"),
+    "fulfilment export": lambda p: _with_queue(p, "fulfilment export"),  # addresses, but only to read
     "shop status": slash("shop status"),
     "shop webhooks": slash("shop webhooks"),  # registered when the shop connected: running it again only lists them
 }
@@ -449,6 +497,16 @@ READS_ONLY: dict[str, Action] = {
 async def _with_event(p: Program, path: str) -> Act:
     event_id = await event(p)
     return lambda: run(p, path, event=event_id)
+
+
+async def _with_gift(p: Program, path: str) -> Act:
+    await gift_campaign(p)
+    return lambda: run(p, path)
+
+
+async def _with_queue(p: Program, path: str) -> Act:
+    await fulfilment_queue(p)
+    return lambda: run(p, path)
 
 
 async def _with_poll(p: Program, path: str) -> Act:
@@ -477,6 +535,8 @@ BUTTONS: dict[str, Action] = {
         "collective:submission:changes:", submission_post, {"feedback": "Brighter light, please"}
     ),
     "RejectSubmissionButton": with_modal("collective:submission:reject:", submission_post, {"feedback": "Off brief"}),
+    "MarkShippedButton": with_modal("collective:gift:shipped:", fulfilment_queue, {"tracking": "https://t.example/1"}),
+    "MarkDeliveredButton": with_modal("collective:gift:delivered:", fulfilment_queue, {}),
     "MarkPaidSelect": mark_paid,
     "GivenButton": with_modal("collective:redemption:given:", handout_post, {}),
     "CancelRedemptionButton": with_modal("collective:redemption:cancel:", handout_post, {"reason": "Out of totes"}),

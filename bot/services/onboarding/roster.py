@@ -15,6 +15,7 @@ from bot import references as ref
 from bot.clock import to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.services.gifting import shipping
 from bot.services.onboarding import applications as onboarding
 from bot.services.program import audit, members, tiers
 from bot.services.program.audit import AuditEntry
@@ -217,7 +218,8 @@ async def mark_left(tx: Transaction, guild_id: int, user_id: int, now: datetime)
 
 
 async def forget(tx: Transaction, guild_id: int, user_id: int, actor_id: int, now: datetime) -> AuditEntry:
-    """Erase personal data (application answers, email, city, order references, name); totals stay."""
+    """Erase personal data (application answers, email, city, order references, name, shipping details);
+    totals stay."""
     member = await _require(tx, guild_id, user_id)
     if member.status in members.SEATED:
         raise NotAllowed(f"{ref.member(user_id)} is still an ambassador; remove them with /ambassador remove first.")
@@ -233,6 +235,7 @@ async def forget(tx: Transaction, guild_id: int, user_id: int, actor_id: int, no
            WHERE guild_id = ? AND user_id = ?""",
         (guild_id, user_id),
     )
+    await shipping.forget(tx, guild_id, user_id, now)  # shipping details go now; unsent gifts with them
     return await audit.record(tx, guild_id, actor_id, "ambassador.forget", user_id, now)
 
 

@@ -116,6 +116,9 @@ SETTINGS: dict[str, SettingSpec] = {
     ),
     "auto_approve": SettingSpec("auto_approve", "Auto-approve applications", _switch),
     "auto_promote": SettingSpec("auto_promote", "Auto-promote from the waitlist", _switch),
+    "shipping_retention_days": SettingSpec(
+        "shipping_retention_days", "Shipping details kept after shipping (days)", _int_between(0, 365, "The days")
+    ),
 }
 
 

@@ -1,0 +1,1 @@
+"""Gifting campaigns (product seeding), the fulfilment of gifts, and members' shipping details."""
