@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+import bot.services.gifting.digest  # noqa: F401 — registers the gifting digest sections
 from bot.app import CollectiveBot
 from bot.checks import ModeratorGroup, require_moderator
 from bot.services.gifting import fulfilment

@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+import bot.services.rewards.digest  # noqa: F401 — registers the rewards digest sections
 from bot.app import CollectiveBot
 from bot.checks import FOR_AMBASSADORS
 from bot.errors import CollectiveError
