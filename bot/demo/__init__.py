@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import FixedClock
-from bot.demo import codes, content, digest, engagement, events, foundation, money, onboarding, store
+from bot.demo import codes, content, digest, engagement, events, exchange, foundation, money, onboarding, store
 from bot.demo.stage import TOKEN, Demo, running_bot
 from emulator import Emulator
 
@@ -35,7 +35,10 @@ SCENES: list[Scene] = [
     money.play,
     events.play,
     digest.play,  # the week ends with it, and it shows the event created before it
-    store.play,  # after the week: what the store saw, and a member leaving
+    store.play,  # after the week: what the store saw,
+    exchange.play_rewards,  # points spent,
+    exchange.play_gifting,  # a gifting campaign,
+    store.play_leaving,  # and a member leaving
 ]
 
 

@@ -24,6 +24,8 @@ from emulator.shop.clock import Clock
 
 STORE_DOMAIN = "glow-skincare.myshopify.com"
 STORE_TOKEN = "shpat_demo_admin_api_token"
+# What the brand's app was given (README, Connecting your shop), and draft orders for gifting campaigns.
+DEMO_SCOPES = ("write_discounts", "read_orders", "read_products", "write_draft_orders")
 
 
 class FollowingClock(Clock):
@@ -47,7 +49,8 @@ async def brand_store(clock: FixedClock) -> AsyncIterator[FakeShopify]:
     # The scripted week runs in seconds, so its hourly catch-ups come seconds apart: the store gets a Plus plan's
     # rate limit (Shopify's own figures) so none of them waits out the standard plan's refill.
     store = FakeShopify(token=STORE_TOKEN, domain=STORE_DOMAIN, name="Glow Skincare", currency="EUR",
-                        clock=FollowingClock(clock), maximum_available=20_000, restore_rate=1_000)  # fmt: skip
+                        clock=FollowingClock(clock), maximum_available=20_000, restore_rate=1_000,
+                        scopes=DEMO_SCOPES)  # fmt: skip
     await store.start()
     try:
         yield store
@@ -66,7 +69,11 @@ def connection_for(store: FakeShopify) -> tuple[ShopifyConnection, WebhookSettin
 
 def _show_codes(demo: Demo, store: FakeShopify) -> None:
     for discount in sorted(store.discounts.values(), key=lambda d: d.created_at):
-        value = f"{round((discount.percentage or 0) * 100)}% off" if discount.percentage else f"{discount.amount} off"
+        value = (
+            f"{round((discount.percentage or 0) * 100)}% off"
+            if discount.percentage
+            else f"{discount.amount} {store.currency} off"
+        )
         once = ", once per customer" if discount.applies_once_per_customer else ""
         demo.print(f"   store: {discount.code:<14} {value}{once} — {discount.status_at(store.clock.now())}"
                    f" (created {discount.created_at:%a %H:%M})")  # fmt: skip
@@ -101,6 +108,10 @@ async def play(demo: Demo) -> None:
     )
     demo.narrate(f"order #{order.number} is in the ledger {plural(int(counted), 'time')}")
 
+
+async def play_leaving(demo: Demo) -> None:
+    store = demo.store
+    assert store is not None, "the demo runs with the brand's store connected"
     demo.scene("chen moves on")
     await demo.slash("mira", "ambassador remove", member=demo.people["chen"])
     await demo.bot.outbox.drain()

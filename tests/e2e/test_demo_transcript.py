@@ -121,11 +121,13 @@ def test_the_scripted_week_is_exactly_a_week_and_ends_with_the_digest(transcript
     ends = digests[-1]
     assert times[ends] - times[0] == timedelta(days=7), f"the week ran from {times[0]} to {times[ends]}"
     assert "bot → #announcements" in scenes[ends][2]
-    # After the week, only the store's epilogue, within the digest's morning.
-    assert all(when - times[ends] <= timedelta(hours=1) for when in times[ends:]), [t for _, t, _ in scenes[ends:]]
+    # After the week, only the epilogue (the store, the exchange, a member leaving), the digest's day.
+    assert all(when - times[ends] <= timedelta(hours=8) for when in times[ends:]), [t for _, t, _ in scenes[ends:]]
     assert [title for _, title, _ in scenes[ends + 1 :]] == [
         "Meanwhile, in the brand's Shopify store",
         "An order in the store, seen twice, counted once",
+        "Points buy things",
+        "A gifting campaign: a new serum, three to give",
         "chen moves on",
     ]
 
@@ -214,3 +216,12 @@ def test_the_store_saw_the_codes_and_counted_its_order_once(transcript: str) -> 
     assert "1 order read" in epilogue and "1 already known" in epilogue
     assert "is in the ledger 1 time" in epilogue
     assert epilogue.count("EXPIRED") == 1  # chen's, once chen left
+
+
+def test_points_buy_a_code_the_store_makes_and_a_gift_reaches_its_member(transcript: str) -> None:
+    spent = transcript[transcript.index("Points buy things") : transcript.index("A gifting campaign")]
+    assert "✅ Redeemed" in spent and "the store now holds" in spent and "Your code:" in spent
+    gifting = transcript[transcript.index("A gifting campaign") : transcript.index("chen moves on")]
+    assert gifting.count("#1 in line") == 1 and "#2 in line" in gifting
+    assert "the store has order" in gifting and "has shipped" in gifting and "was delivered" in gifting
+    assert "Rua Augusta" not in gifting.split("(alice fills in the private form")[1]  # never shown back
