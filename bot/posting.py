@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.dm import send_dm
+from bot.dm import Delivery, send_dm
 from bot.interaction_errors import explain_refusal
 from bot.scheduler import PROCESS_WIDE, Failure
 from bot.services.program import audit
@@ -105,6 +105,20 @@ async def post_once(
             log.info("attempt %s found its post already sent as message %s; not posting again", attempt, existing.id)
             return existing
     return await channel.send(**send)
+
+
+async def dm_once(bot: CollectiveBot, guild_id: int, user_id: int, *, attempt: int, **send: Any) -> Delivery:
+    """``send_dm`` for work that may be retried: a retry (``attempt > 1``) that finds the same message already in the
+    member's DMs — the cut-off attempt sent it — does not send it again (``fingerprint``)."""
+    if attempt > 1 and bot.user is not None:
+        try:
+            user = bot.get_user(user_id) or await bot.fetch_user(user_id)
+            channel = user.dm_channel or await user.create_dm()
+            if await find_same(channel, send, author_id=bot.user.id) is not None:
+                return "sent"
+        except discord.HTTPException:
+            pass  # can't read the DMs: sending is the lesser evil than never telling them
+    return await send_dm(bot, guild_id, user_id, **send)
 
 
 async def report_refused_work(bot: CollectiveBot, failure: Failure) -> None:

@@ -11,10 +11,9 @@ from discord.ext import commands
 
 from bot.app import CollectiveBot
 from bot.checks import require_moderator
-from bot.dm import send_dm
 from bot.errors import NotFound
 from bot.outbox import OutboxItem
-from bot.posting import find_same
+from bot.posting import dm_once
 from bot.services.affiliates import runs
 from bot.services.affiliates.runs import Run, Statement, month_label
 from bot.services.sales.payloads import format_minor
@@ -200,20 +199,9 @@ class StatementMail(commands.Cog, name="Payout statements"):
         statement = await runs.get_statement(self.bot.db, item.guild_id, int(item.payload["statement_id"]))
         card = statement_card(statement)
         card.set_footer(text="Your statements: /payouts mine")
-        if item.attempt > 1 and await self._already_sent(statement.user_id, card):
-            return  # the cut-off attempt sent it (bot/posting.py)
-        delivery = await send_dm(self.bot, item.guild_id, statement.user_id, embed=card)
+        delivery = await dm_once(self.bot, item.guild_id, statement.user_id, attempt=item.attempt, embed=card)
         if delivery != "sent":
             log.info("statement %s for %s not delivered: %s", statement.id, statement.user_id, delivery)
-
-    async def _already_sent(self, user_id: int, card: discord.Embed) -> bool:
-        assert self.bot.user is not None
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            channel = user.dm_channel or await user.create_dm()
-            return await find_same(channel, {"embed": card}, author_id=self.bot.user.id) is not None
-        except discord.HTTPException:
-            return False
 
 
 async def setup(bot: CollectiveBot) -> None:

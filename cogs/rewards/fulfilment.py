@@ -20,10 +20,9 @@ from discord.ext import commands
 
 from bot.app import CollectiveBot
 from bot.checks import require_moderator
-from bot.dm import send_dm
 from bot.interaction_errors import explain_refusal
 from bot.outbox import OutboxItem, RetryLater
-from bot.posting import find_same, post_once
+from bot.posting import dm_once, post_once
 from bot.scheduler import Timer
 from bot.services.program.bindings import get_channel_id
 from bot.services.rewards import fulfilment, redemptions
@@ -131,7 +130,7 @@ class RewardFulfilment(commands.Cog, name="Reward fulfilment"):
         if redemption is None or redemption.code is None:
             return
         reward = await get_reward(self.bot.db, redemption.guild_id, redemption.reward_id)
-        await self._dm_once(redemption.guild_id, redemption.user_id, item.attempt,
+        await self._dm(redemption.guild_id, redemption.user_id, item.attempt,
                             code_dm(redemption, reward, self._guild_name(redemption.guild_id)))  # fmt: skip
 
     async def retry_owed(self) -> int:
@@ -236,26 +235,19 @@ class RewardFulfilment(commands.Cog, name="Reward fulfilment"):
             return
         reward = await get_reward(self.bot.db, redemption.guild_id, redemption.reward_id)
         card = notice_dm(str(item.payload["event"]), redemption, reward, self._guild_name(redemption.guild_id))
-        await self._dm_once(redemption.guild_id, redemption.user_id, item.attempt, card)
+        await self._dm(redemption.guild_id, redemption.user_id, item.attempt, card)
 
     # -- helpers ----------------------------------------------------------------------------------------------
 
     def _me(self) -> int:
         return self.bot.user.id if self.bot.user is not None else 0
 
+    async def _dm(self, guild_id: int, user_id: int, attempt: int, card: discord.Embed) -> None:
+        await dm_once(self.bot, guild_id, user_id, attempt=attempt, embed=card)
+
     def _guild_name(self, guild_id: int) -> str:
         guild = self.bot.get_guild(guild_id)
         return guild.name if guild is not None else "the program"
-
-    async def _dm_once(self, guild_id: int, user_id: int, attempt: int, card: discord.Embed) -> None:
-        """A DM, not sent again when a retried delivery finds it already sent (a crash after sending)."""
-        if attempt > 1:
-            with contextlib.suppress(discord.HTTPException):
-                user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-                channel = user.dm_channel or await user.create_dm()
-                if await find_same(channel, {"embed": card}, author_id=self._me()) is not None:
-                    return
-        await send_dm(self.bot, guild_id, user_id, embed=card)
 
 
 async def setup(bot: CollectiveBot) -> None:

@@ -14,9 +14,8 @@ import discord
 from discord.ext import commands
 
 from bot.app import CollectiveBot
-from bot.dm import send_dm
 from bot.outbox import OutboxItem
-from bot.posting import find_same, post_once
+from bot.posting import dm_once, post_once
 from bot.scheduler import Timer
 from bot.services.program.bindings import get_channel_id
 from bot.services.sales import celebrations
@@ -63,20 +62,9 @@ class Celebrations(commands.Cog, name="Celebrations"):
         )
         # The burst's due time tells this celebration from an earlier one worded the same (see bot.posting).
         card.timestamp = timer.due_at
-        if timer.attempt > 1 and await self._already_sent(burst.user_id, card):
-            return
-        delivery = await send_dm(self.bot, timer.guild_id, burst.user_id, embed=card)
+        delivery = await dm_once(self.bot, timer.guild_id, burst.user_id, attempt=timer.attempt, embed=card)
         if delivery != "sent":
             log.info("sale celebration for %s in %s not delivered: %s", burst.user_id, timer.guild_id, delivery)
-
-    async def _already_sent(self, user_id: int, card: discord.Embed) -> bool:
-        assert self.bot.user is not None
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            channel = user.dm_channel or await user.create_dm()
-            return await find_same(channel, {"embed": card}, author_id=self.bot.user.id) is not None
-        except discord.HTTPException:
-            return False
 
     async def _shout_out(self, timer: Timer, burst: celebrations.Burst) -> None:
         settings = await get_sales_settings(self.bot.db, timer.guild_id)
