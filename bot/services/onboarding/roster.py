@@ -148,8 +148,17 @@ async def add_member(
 
 
 async def change_tier(
-    tx: Transaction, guild_id: int, user_id: int, tier_key: str, actor_id: int, now: datetime
+    tx: Transaction,
+    guild_id: int,
+    user_id: int,
+    tier_key: str,
+    actor_id: int | None,
+    now: datetime,
+    *,
+    reason: str | None = None,
 ) -> tuple[str | None, str, AuditEntry]:
+    """Move a seated member to another tier (``actor_id`` None: the tier rules did). The caller syncs roles after
+    commit (``cogs/onboarding/membership.sync_roles_or_retry``)."""
     member = await _require(tx, guild_id, user_id)
     if member.status not in members.SEATED:
         raise NotAllowed(f"{ref.member(user_id)} isn't an ambassador (status: {member.status}).")
@@ -158,7 +167,10 @@ async def change_tier(
         raise Conflict(f"{ref.member(user_id)} is already in the {tier.name} tier.")
     await tx.execute("UPDATE members SET tier = ? WHERE guild_id = ? AND user_id = ?", (tier.key, guild_id, user_id))
     await code_state.member_tier_changed(tx, guild_id, user_id, now)
-    entry = await audit.record(tx, guild_id, actor_id, "ambassador.tier", user_id, now, old=member.tier, new=tier.key)
+    details: dict[str, object] = {"old": member.tier, "new": tier.key}
+    if reason:
+        details["reason"] = reason
+    entry = await audit.record(tx, guild_id, actor_id, "ambassador.tier", user_id, now, **details)
     return member.tier, tier.key, entry
 
 
