@@ -340,6 +340,16 @@ async def payouts_rules(p: Program) -> Act:
     return lambda: run(p, "payouts rules", tier="gold", rate="12", first_order_rate="15")
 
 
+async def tiers_rules(p: Program) -> Act:
+    await tier(p)
+    return lambda: run(p, "tiers rules", tier="gold", min_points="100", window_days=60)
+
+
+async def tiers_unpin(p: Program) -> Act:
+    await run(p, "tiers pin", member=p.ambassador.id)
+    return lambda: run(p, "tiers unpin", member=p.ambassador.id)
+
+
 async def payouts_export(p: Program) -> Act:
     await run(p, "payouts run", period="2026-10")
     return lambda: run(p, "payouts export", period="2026-10", layout="paypal")
@@ -463,6 +473,10 @@ ACTIONS: dict[str, Action] = {
     "reward cancel": reward_cancel,
     "shop discount": slash("shop discount", kind="percentage", value="15"),
     "shop sync": slash("shop sync"),
+    "tiers rules": tiers_rules,
+    "tiers grace": slash("tiers grace", days=7),
+    "tiers pin": slash("tiers pin", member=lambda p: p.ambassador.id),
+    "tiers unpin": tiers_unpin,
     # ambassador sync: decided below once it is known whether it writes.
 }
 
@@ -490,6 +504,7 @@ READS_ONLY: dict[str, Action] = {
     "fulfilment list": lambda p: _with_queue(p, "fulfilment list"),
     "fulfilment export": lambda p: _with_queue(p, "fulfilment export"),  # addresses, but only to read
     "shop status": slash("shop status"),
+    "tiers preview": slash("tiers preview"),
     "shop webhooks": slash("shop webhooks"),  # registered when the shop connected: running it again only lists them
 }
 

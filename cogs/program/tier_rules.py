@@ -1,0 +1,157 @@
+"""/tiers: the rules that move members between tiers by themselves, the demotion grace, pins and a preview; the
+daily job that applies them. The rules live in ``bot/services/program/tier_rules.py``.
+
+A move owes the member one DM and a role sync (outbox ``tiers.moved``): roles follow through the same
+``sync_roles_or_retry`` as ``/ambassador tier``; the DM goes through ``dm_once`` so a retry never sends it twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import CollectiveBot
+from bot.checks import moderator_only
+from bot.errors import InvalidInput
+from bot.outbox import OutboxItem
+from bot.periods import PeriodWindow, daily
+from bot.posting import dm_once
+from bot.scheduler import RecurringJob, RunContext
+from bot.services.program import tier_rules, tiers
+from bot.services.program.guild_settings import GuildSettings
+from bot.text import plural
+from bot.ui.choices import tier_choices
+from bot.ui.interactions import guild_id_of
+from cogs.onboarding import membership as ms
+
+JOB = "tier-rules"
+
+
+def _daily(settings: GuildSettings | None, now: datetime) -> PeriodWindow:
+    assert settings is not None  # a per-guild job
+    return daily(now, settings.zone, settings.digest_time)
+
+
+def _count(text: str | None, what: str) -> int | None:
+    if text is None or text.strip().lower() in ("", "none", "-"):
+        return None
+    if not text.strip().isdigit():
+        raise InvalidInput(f"The minimum {what} is a whole number, or 'none'.")
+    return int(text.strip())
+
+
+class TierRules(commands.Cog, name="Tier rules"):
+    group = app_commands.Group(name="tiers", description="Tiers that move by themselves", guild_only=True)
+
+    def __init__(self, bot: CollectiveBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.scheduler.register_job(RecurringJob(JOB, _daily, self._run, label="the daily tier rules"))
+        self.bot.outbox.subscribe(tier_rules.MOVED, "roles", self.on_moved_roles)
+        self.bot.outbox.subscribe(tier_rules.MOVED, "member", self.on_moved_member)
+
+    async def cog_unload(self) -> None:
+        self.bot.scheduler.unregister_job(JOB)
+        self.bot.outbox.unsubscribe(tier_rules.MOVED, "roles")
+        self.bot.outbox.unsubscribe(tier_rules.MOVED, "member")
+
+    async def _run(self, ctx: RunContext) -> None:
+        async with self.bot.db.transaction() as tx:
+            await tier_rules.evaluate(tx, ctx.guild_id, ctx.now)
+
+    async def on_moved_roles(self, item: OutboxItem) -> None:
+        await ms.sync_roles_or_retry(self.bot, item.guild_id, int(item.payload["user_id"]))
+
+    async def on_moved_member(self, item: OutboxItem) -> None:
+        tier = await tiers.get_tier(self.bot.db, item.guild_id, str(item.payload["new"]))
+        guild = self.bot.get_guild(item.guild_id)
+        where = guild.name if guild is not None else "the ambassador program"
+        if item.payload["direction"] == "promoted":
+            text = f"🎉 You've moved up to the **{tier.name}** tier in {where}!"
+        else:
+            text = f"Your tier in {where} is now **{tier.name}**: your activity stayed below the previous tier's rule."
+        if tier.perks:
+            text += f"\nPerks: {tier.perks}"
+        await dm_once(self.bot, item.guild_id, int(item.payload["user_id"]), attempt=item.attempt, content=text)
+
+    # -- moderators -------------------------------------------------------------------------------------------
+
+    @group.command(name="rules", description="A tier's rule: at least N orders or P points in a window of days")
+    @app_commands.describe(
+        tier="The tier",
+        min_orders="Orders needed ('none': orders don't count)",
+        min_points="Points needed ('none': points don't count); both none removes the rule",
+        window_days="The window in days (default 90)",
+    )
+    @app_commands.autocomplete(tier=tier_choices)
+    @moderator_only()
+    async def rules(
+        self,
+        interaction: discord.Interaction[Any],
+        tier: str,
+        min_orders: str | None = None,
+        min_points: str | None = None,
+        window_days: app_commands.Range[int, 1, 365] = tier_rules.DEFAULT_WINDOW_DAYS,
+    ) -> None:
+        orders, points = _count(min_orders, "orders"), _count(min_points, "points")
+        async with self.bot.db.transaction() as tx:
+            rule = await tier_rules.set_rule(
+                tx, guild_id_of(interaction), tier, orders, points, window_days, interaction.user.id,
+                self.bot.clock.now(),
+            )  # fmt: skip
+        said = f"now {rule.text}" if rule else "removed (only given by hand)"
+        await interaction.response.send_message(f"Rule of `{tier}`: {said}.", ephemeral=True)
+
+    @group.command(name="grace", description="Extra days below a tier's rule before a member is moved down")
+    @moderator_only()
+    async def grace(self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 0, 365]) -> None:
+        async with self.bot.db.transaction() as tx:
+            await tier_rules.set_grace(tx, guild_id_of(interaction), days, interaction.user.id, self.bot.clock.now())
+        await interaction.response.send_message(
+            f"Demotion grace: {plural(days, 'day')} after a whole window below.", ephemeral=True
+        )
+
+    async def _pin(self, interaction: discord.Interaction[Any], member: discord.User, pinned: bool) -> None:
+        async with self.bot.db.transaction() as tx:
+            await tier_rules.set_pin(
+                tx, guild_id_of(interaction), member.id, pinned, interaction.user.id, self.bot.clock.now()
+            )
+        said = "pinned: the rules leave it alone" if pinned else "unpinned: the rules apply again"
+        await interaction.response.send_message(f"{member.mention}'s tier is {said}.", ephemeral=True)
+
+    @group.command(name="pin", description="Pin an ambassador's tier so the rules leave it alone")
+    @moderator_only()
+    async def pin(self, interaction: discord.Interaction[Any], member: discord.User) -> None:
+        await self._pin(interaction, member, True)
+
+    @group.command(name="unpin", description="Let the rules move an ambassador's tier again")
+    @moderator_only()
+    async def unpin(self, interaction: discord.Interaction[Any], member: discord.User) -> None:
+        await self._pin(interaction, member, False)
+
+    @group.command(name="preview", description="Who the rules would move today, without moving anyone")
+    @moderator_only()
+    async def preview(self, interaction: discord.Interaction[Any]) -> None:
+        guild_id = guild_id_of(interaction)
+        moves, waiting, _ = await tier_rules.plan(self.bot.db, guild_id, self.bot.clock.now())
+        rules = await tier_rules.list_rules(self.bot.db, guild_id)
+        lines = [f"**{key}**: {rule.text}" for key, rule in sorted(rules.items())] or ["No tier has a rule yet."]
+        lines.append("")
+        lines += [f"{'⬆️' if m.direction == 'promoted' else '⬇️'} <@{m.user_id}>: {m.old} → {m.new}" for m in moves]
+        if not moves:
+            lines.append("Nobody would move today.")
+        if waiting:
+            lines.append(f"{plural(len(waiting), 'member')} below their tier's rule, within the window and grace.")
+        text = "\n".join(lines)
+        await interaction.response.send_message(
+            text[:1990], ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+
+async def setup(bot: CollectiveBot) -> None:
+    await bot.add_cog(TierRules(bot))
