@@ -68,15 +68,17 @@ class TierRules(commands.Cog, name="Tier rules"):
         await ms.sync_roles_or_retry(self.bot, item.guild_id, int(item.payload["user_id"]))
 
     async def on_moved_member(self, item: OutboxItem) -> None:
-        tier = await tiers.get_tier(self.bot.db, item.guild_id, str(item.payload["new"]))
+        key = str(item.payload["new"])
+        found = {t.key: t for t in await tiers.list_tiers(self.bot.db, item.guild_id)}.get(key)
+        name, perks = (found.name, found.perks) if found is not None else (key, "")  # removed since: its key
         guild = self.bot.get_guild(item.guild_id)
         where = guild.name if guild is not None else "the ambassador program"
         if item.payload["direction"] == "promoted":
-            text = f"🎉 You've moved up to the **{tier.name}** tier in {where}!"
+            text = f"🎉 You've moved up to the **{name}** tier in {where}!"
         else:
-            text = f"Your tier in {where} is now **{tier.name}**: your activity stayed below the previous tier's rule."
-        if tier.perks:
-            text += f"\nPerks: {tier.perks}"
+            text = f"Your tier in {where} is now **{name}**: your activity stayed below the previous tier's rule."
+        if perks:
+            text += f"\nPerks: {perks}"
         await dm_once(self.bot, item.guild_id, int(item.payload["user_id"]), attempt=item.attempt, content=text)
 
     # -- moderators -------------------------------------------------------------------------------------------
