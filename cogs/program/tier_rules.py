@@ -39,7 +39,7 @@ def _daily(settings: GuildSettings | None, now: datetime) -> PeriodWindow:
 def _count(text: str | None, what: str) -> int | None:
     if text is None or text.strip().lower() in ("", "none", "-"):
         return None
-    if not text.strip().isdigit():
+    if not (text.strip().isascii() and text.strip().isdigit()):  # '²'.isdigit() is True, int('²') fails
         raise InvalidInput(f"The minimum {what} is a whole number, or 'none'.")
     return int(text.strip())
 
