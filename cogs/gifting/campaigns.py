@@ -167,7 +167,7 @@ class GiftAdmin(commands.Cog, name="Gifting"):
         title, variant = parse_product(product)
         brief_id = None
         if brief is not None:
-            if not brief.strip().isdigit():
+            if not (brief.strip().isascii() and brief.strip().isdigit()):  # '²'.isdigit() is True; int('²') fails
                 raise InvalidInput("Pick the brief from the list.")
             brief_id = int(brief.strip())
         draft = CampaignDraft(
