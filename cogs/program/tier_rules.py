@@ -39,9 +39,10 @@ def _daily(settings: GuildSettings | None, now: datetime) -> PeriodWindow:
 def _count(text: str | None, what: str) -> int | None:
     if text is None or text.strip().lower() in ("", "none", "-"):
         return None
-    if not (text.strip().isascii() and text.strip().isdigit()):  # '²'.isdigit() is True, int('²') fails
-        raise InvalidInput(f"The minimum {what} is a whole number, or 'none'.")
-    return int(text.strip())
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 7:  # '²'.isdigit() is True, int('²') fails
+        raise InvalidInput(f"The minimum {what} is a whole number up to 1,000,000, or 'none'.")
+    return int(digits)
 
 
 class TierRules(commands.Cog, name="Tier rules"):
