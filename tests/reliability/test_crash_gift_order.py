@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,8 +22,9 @@ from bot.services.program.guild_settings import ensure_guild
 from bot.services.shop import connection
 from emulator import Emulator
 from emulator.shop import FakeShopify
-from tests.e2e.conftest import SHOP_DOMAIN, SHOP_TOKEN, World
+from tests.e2e.conftest import SHOP_DOMAIN, World
 from tests.reliability.bot_process import BotProcess, scalar, until
+from tests.reliability.shop_kill import kill_during, shop_config
 
 
 async def commit_gift(db_path: Path, world: World, variant: str) -> None:
@@ -52,25 +52,10 @@ async def test_a_gift_order_is_placed_once_across_a_kill(
     fake_shop.scopes.add("write_draft_orders")
     variant = fake_shop.add_product("Serum", price="30.00").variants[0].gid
     await commit_gift(tmp_path / "collective.db", world, variant)
-    shop_config = (
-        f'[shops.{world.guild.id}]\nshop_domain = "{SHOP_DOMAIN}"\naccess_token = "{SHOP_TOKEN}"\n'
-        f'admin_url = "{fake_shop.url}"\n'
-    )
-    bot = BotProcess(emu, tmp_path, extra_config=shop_config)
-    real_run = fake_shop.run
+    bot = BotProcess(emu, tmp_path, extra_config=shop_config(world.guild.id, fake_shop))
     target = "draftOrderComplete" if moment == "after it was completed" else "draftOrderCreate"
 
-    def run(query: str, variables: dict[str, Any], operation: str | None = None) -> dict[str, Any]:
-        if target not in query:
-            return real_run(query, variables, operation)
-        if moment.startswith("on the way"):
-            bot.kill()
-            raise ConnectionResetError("the bot died with the request")  # nothing stored
-        answer = real_run(query, variables, operation)
-        bot.kill()  # stored, but the bot never reads the answer
-        return answer
-
-    monkeypatch.setattr(fake_shop, "run", run)
+    kill_during(monkeypatch, fake_shop, bot, target, stored=not moment.startswith("on the way"))
     ordered = "SELECT state = 'ordered' FROM gifts"
     try:
         await bot.start(wait=False)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,8 +22,9 @@ from bot.services.rewards.catalogue import RewardFields
 from bot.services.shop import connection
 from emulator import Emulator
 from emulator.shop import FakeShopify
-from tests.e2e.conftest import SHOP_DOMAIN, SHOP_TOKEN, World
+from tests.e2e.conftest import SHOP_DOMAIN, World
 from tests.reliability.bot_process import BotProcess, scalar, until
+from tests.reliability.shop_kill import kill_during, shop_config
 
 
 async def commit_redemption(db_path: Path, world: World) -> str:
@@ -63,24 +63,9 @@ async def test_a_reward_code_is_created_and_sent_once_across_a_kill(
     emu: Emulator, world: World, fake_shop: FakeShopify, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
 ) -> None:
     code = await commit_redemption(tmp_path / "collective.db", world)
-    shop_config = (
-        f'[shops.{world.guild.id}]\nshop_domain = "{SHOP_DOMAIN}"\naccess_token = "{SHOP_TOKEN}"\n'
-        f'admin_url = "{fake_shop.url}"\n'
-    )
-    bot = BotProcess(emu, tmp_path, extra_config=shop_config)
-    real_run = fake_shop.run
+    bot = BotProcess(emu, tmp_path, extra_config=shop_config(world.guild.id, fake_shop))
 
-    def run(query: str, variables: dict[str, Any], operation: str | None = None) -> dict[str, Any]:
-        if "discountCodeBasicCreate" not in query:
-            return real_run(query, variables, operation)
-        if moment.startswith("on the way"):
-            bot.kill()
-            raise ConnectionResetError("the bot died with the request")  # nothing stored
-        answer = real_run(query, variables, operation)
-        bot.kill()  # stored, but the bot never reads the answer
-        return answer
-
-    monkeypatch.setattr(fake_shop, "run", run)
+    kill_during(monkeypatch, fake_shop, bot, "discountCodeBasicCreate", stored=not moment.startswith("on the way"))
     fulfilled = "SELECT status = 'fulfilled' FROM redemptions"
     try:
         await bot.start(wait=False)

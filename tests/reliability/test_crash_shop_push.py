@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,8 +19,9 @@ from bot.services.sales import codes
 from bot.services.shop import connection
 from emulator import Emulator
 from emulator.shop import FakeShopify
-from tests.e2e.conftest import SHOP_DOMAIN, SHOP_TOKEN, World
+from tests.e2e.conftest import SHOP_DOMAIN, World
 from tests.reliability.bot_process import BotProcess, scalar, until
+from tests.reliability.shop_kill import kill_during, shop_config
 
 CODE = "GLOWCRASH1"
 
@@ -52,24 +52,9 @@ async def test_a_code_push_happens_once_across_a_kill(
     emu: Emulator, world: World, fake_shop: FakeShopify, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
 ) -> None:
     await commit_code(tmp_path / "collective.db", world)
-    shop_config = (
-        f'[shops.{world.guild.id}]\nshop_domain = "{SHOP_DOMAIN}"\naccess_token = "{SHOP_TOKEN}"\n'
-        f'admin_url = "{fake_shop.url}"\n'
-    )
-    bot = BotProcess(emu, tmp_path, extra_config=shop_config)
-    real_run = fake_shop.run
+    bot = BotProcess(emu, tmp_path, extra_config=shop_config(world.guild.id, fake_shop))
 
-    def run(query: str, variables: dict[str, Any], operation: str | None = None) -> dict[str, Any]:
-        if "discountCodeBasicCreate" not in query:
-            return real_run(query, variables, operation)
-        if moment.startswith("on the way"):
-            bot.kill()
-            raise ConnectionResetError("the bot died with the request")  # nothing stored
-        answer = real_run(query, variables, operation)
-        bot.kill()  # stored, but the bot never reads the answer
-        return answer
-
-    monkeypatch.setattr(fake_shop, "run", run)
+    kill_during(monkeypatch, fake_shop, bot, "discountCodeBasicCreate", stored=not moment.startswith("on the way"))
     pushed = "SELECT state = 'live' FROM shop_codes"
     try:
         await bot.start(wait=False)
