@@ -12,6 +12,10 @@ it writes the gift in the caller's unit of work and what must follow it. A gift 
 
 States: awaiting_address → ready → (ordered →) shipped → delivered, or cancelled. The member is told at each step
 through ``TELL`` outbox rows, one per gift and step. Nothing here carries an address: payloads name the gift.
+
+A gift a reward redemption asked for (reference ``redemption:<id>``, bot/services/rewards/shipped.py) carries the
+redemption along in the same unit of work: shipped (or delivered) fulfils it, cancelled gives the member's points
+and the reward's stock back, once (``_settle_redemption``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ Route = Literal["shop", "queue"]
 State = Literal["awaiting_address", "ready", "ordered", "shipped", "delivered", "cancelled"]
 Step = Literal["asked", "confirmed", "ordered", "shipped", "delivered", "brief", "cancelled"]
 OPEN_STATES = ("awaiting_address", "ready", "ordered")  # something still to send: the address is kept
+CANCELLABLE = ("awaiting_address", "ready")  # not in the store nor on its way yet: a moderator can call it back
+REASON_MAX = 200
+REDEMPTION = "redemption:"  # the reference of a gift a reward redemption asked for
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,13 @@ class Gift:
     created_at: datetime
     shipped_at: datetime | None
     delivered_at: datetime | None
+    cancel_reason: str | None = None
+
+    @property
+    def redemption_id(self) -> int | None:
+        """The reward redemption this gift ships, if a redemption asked for it."""
+        tail = self.reference.removeprefix(REDEMPTION)
+        return int(tail) if tail != self.reference and tail.isascii() and tail.isdigit() else None
 
 
 def _gift(row: sqlite3.Row) -> Gift:
@@ -72,7 +86,7 @@ def _gift(row: sqlite3.Row) -> Gift:
     return Gift(row["id"], row["guild_id"], row["user_id"], row["reference"], row["what"], row["campaign_id"],
                 row["variant_ref"], row["route"], row["state"], row["order_key"], row["order_ref"], row["order_name"],
                 row["tracking_url"], row["error"], from_db(row["created_at"]), moment("shipped_at"),
-                moment("delivered_at"))  # fmt: skip
+                moment("delivered_at"), row["cancel_reason"])  # fmt: skip
 
 
 def order_key(guild_id: int, user_id: int, reference: str) -> str:
@@ -105,7 +119,28 @@ async def _set_state(tx: Transaction, gift_id: int, state: State, now: datetime,
     await tx.execute(f"UPDATE gifts SET state = ?, updated_at = ?{sets} WHERE id = ?", values)
     found = await find_gift(tx, gift_id)
     assert found is not None
+    if state in ("shipped", "delivered", "cancelled"):
+        await _settle_redemption(tx, found, now)
     return found
+
+
+async def _settle_redemption(tx: Transaction, gift: Gift, now: datetime) -> bool:
+    """The redemption behind a reward's gift follows it: fulfilled once it ships, refunded (points and stock back,
+    exactly once: guarded by its status) when it is cancelled. Returns whether points were given back."""
+    if gift.redemption_id is None:
+        return False
+    # rewards ask for gifts (rewards/shipped.py imports this module): this is the one way back
+    from bot.services.rewards import redemptions
+
+    if gift.state == "cancelled":
+        reason = gift.cancel_reason or "the gift was cancelled"
+        return await redemptions.refund(tx, gift.redemption_id, "cancelled", reason, now) is not None
+    await tx.execute(
+        "UPDATE redemptions SET status = 'fulfilled', fulfilled_at = ? WHERE id = ? AND kind = 'ship'"
+        " AND status = 'pending'",
+        (to_db(now), gift.redemption_id),
+    )
+    return False
 
 
 # -- asking for one ------------------------------------------------------------------------------------------
@@ -182,13 +217,74 @@ async def member_gifts(db: Database, guild_id: int, user_id: int, limit: int = 1
     return [_gift(row) for row in rows]
 
 
-async def cancel_unsent(tx: Transaction, guild_id: int, user_id: int, now: datetime) -> int:
-    """Cancel what has not left yet (no order placed, nothing shipped): its address is gone."""
-    return await tx.change(
-        "UPDATE gifts SET state = 'cancelled', updated_at = ?, finished_at = ? WHERE guild_id = ? AND user_id = ?"
-        " AND state IN ('awaiting_address', 'ready')",
-        (to_db(now), to_db(now), guild_id, user_id),
+async def cancel_unsent(tx: Transaction, guild_id: int, user_id: int, now: datetime, reason: str) -> int:
+    """Cancel what has not left yet (no order placed, nothing shipped): its address is gone. A reward's gift gives
+    the points back."""
+    rows = await tx.fetchall(
+        "SELECT id FROM gifts WHERE guild_id = ? AND user_id = ? AND state IN ('awaiting_address', 'ready')",
+        (guild_id, user_id),
     )
+    for row in rows:
+        await _set_state(tx, int(row["id"]), "cancelled", now, finished_at=to_db(now), cancel_reason=reason)
+    return len(rows)
+
+
+def check_reason(reason: str) -> str:
+    text = " ".join((reason or "").split())
+    if not 1 <= len(text) <= REASON_MAX or "\x00" in text:
+        raise InvalidInput(f"Give a reason of 1–{REASON_MAX} characters; the member is told it.")
+    return text
+
+
+async def cancel_gift(
+    tx: Transaction, guild_id: int, gift_id: int, reason: str, actor_id: int, now: datetime
+) -> tuple[Gift, bool]:
+    """A moderator calls back one gift not ordered nor shipped yet (the rest of its campaign goes on): the member
+    is told why; a reward's gift gives the points and the stock back. Returns (the gift, whether points came
+    back). Raises ``Conflict`` — changing nothing — when it is already on its way, delivered or cancelled."""
+    why = check_reason(reason)
+    gift = await get_gift(tx, guild_id, gift_id)
+    if gift.state == "cancelled":
+        raise Conflict(f"Gift #{gift.id} is already cancelled.")
+    if gift.state == "ordered":
+        raise Conflict(f"Gift #{gift.id} is already an order in the store ({gift.order_name or 'placed'}): "
+                       "cancel that order in the store's admin instead.")  # fmt: skip
+    if gift.state not in CANCELLABLE:
+        raise Conflict(f"Gift #{gift.id} is already {gift.state}; only a gift not sent yet can be cancelled.")
+    gift = await _set_state(tx, gift.id, "cancelled", now, finished_at=to_db(now), cancel_reason=why)
+    refunded = gift.redemption_id is not None  # _set_state gave the points back (once)
+    await audit.record(tx, guild_id, actor_id, "gift.cancel", gift.user_id, now, gift=gift.id, what=gift.what,
+                       reason=why, refunded=refunded)  # fmt: skip
+    if gift.redemption_id is None:  # a reward's refund tells the member itself, with the reason
+        await _tell(tx, gift, "cancelled", now)
+    return gift, refunded
+
+
+async def cancel_for_redemption(tx: Transaction, guild_id: int, redemption_id: int, reason: str, now: datetime) -> None:
+    """The redemption behind a reward's gift was refunded: its gift, if not sent yet, is called back with it."""
+    row = await tx.fetchone(
+        "SELECT id FROM gifts WHERE guild_id = ? AND reference = ? AND state IN ('awaiting_address', 'ready')",
+        (guild_id, f"{REDEMPTION}{redemption_id}"),
+    )
+    if row is not None:
+        await _set_state(tx, int(row["id"]), "cancelled", now, finished_at=to_db(now), cancel_reason=reason[:500])
+
+
+async def gift_of_redemption(db: Database | Transaction, guild_id: int, redemption_id: int) -> Gift | None:
+    row = await db.fetchone(
+        "SELECT * FROM gifts WHERE guild_id = ? AND reference = ?", (guild_id, f"{REDEMPTION}{redemption_id}")
+    )
+    return None if row is None else _gift(row)
+
+
+async def cancellable(db: Database, guild_id: int, typed: str = "", limit: int = 25) -> list[Gift]:
+    """Gifts a moderator can still call back, matching ``typed`` (an id or words of what it is), oldest first."""
+    text = typed.strip().lstrip("#").lower()
+    rows = await db.fetchall(
+        "SELECT * FROM gifts WHERE guild_id = ? AND state IN ('awaiting_address', 'ready') ORDER BY id", (guild_id,)
+    )
+    found = [_gift(row) for row in rows]
+    return [g for g in found if text in f"{g.id} {g.what}".lower()][:limit]
 
 
 # -- the moderators' queue -----------------------------------------------------------------------------------

@@ -111,9 +111,19 @@ async def save_phone(tx: Transaction, guild_id: int, user_id: int, phone: str | 
 
 async def forget(tx: Transaction, guild_id: int, user_id: int, now: datetime) -> int:
     """``/ambassador forget``: the details are erased now, and what still waited for them is cancelled (there is
-    no address to send it to). Returns how many gifts were cancelled."""
+    no address to send it to; a reward's points come back); tracking links and the like go from the gifts. Returns
+    how many gifts were cancelled."""
     await tx.execute("DELETE FROM shipping_details WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
-    return await fulfilment.cancel_unsent(tx, guild_id, user_id, now)
+    cancelled = await fulfilment.cancel_unsent(tx, guild_id, user_id, now, "your data was erased on request")
+    # A tracking link leads to the address; an order's name and the shop's words may too. An order the store still
+    # ships keeps what the hourly follow-up needs to read it.
+    await tx.execute(
+        """UPDATE gifts SET tracking_url = NULL, error = NULL, cancel_reason = NULL,
+               order_name = CASE WHEN route = 'shop' AND state IN ('ordered', 'shipped') THEN order_name ELSE NULL END
+           WHERE guild_id = ? AND user_id = ? AND NOT (route = 'shop' AND state IN ('ordered', 'shipped'))""",
+        (guild_id, user_id),
+    )
+    return cancelled
 
 
 async def retention_days(db: Database | Transaction, guild_id: int) -> int:

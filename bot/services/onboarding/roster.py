@@ -22,6 +22,7 @@ from bot.services.program.audit import AuditEntry
 from bot.services.program.bindings import ROLE_AMBASSADOR, tier_role_purpose
 from bot.services.program.guild_settings import GuildSettings
 from bot.services.program.members import Member, Status
+from bot.services.rewards import forget as rewards_forget
 from bot.services.sales import codes
 from bot.services.sales.codes import Code, CodeStatus
 from bot.services.sales.payloads import format_minor
@@ -230,8 +231,8 @@ async def mark_left(tx: Transaction, guild_id: int, user_id: int, now: datetime)
 
 
 async def forget(tx: Transaction, guild_id: int, user_id: int, actor_id: int, now: datetime) -> AuditEntry:
-    """Erase personal data (application answers, email, city, order references, name, shipping details);
-    totals stay."""
+    """Erase personal data (application answers, email, city, order references, name, shipping details, what
+    redemptions hold: codes and free text); totals stay."""
     member = await _require(tx, guild_id, user_id)
     if member.status in members.SEATED:
         raise NotAllowed(f"{ref.member(user_id)} is still an ambassador; remove them with /ambassador remove first.")
@@ -247,6 +248,7 @@ async def forget(tx: Transaction, guild_id: int, user_id: int, actor_id: int, no
            WHERE guild_id = ? AND user_id = ?""",
         (guild_id, user_id),
     )
+    await rewards_forget.forget(tx, guild_id, user_id, now)  # codes and free text in redemptions; waiting ones close
     await shipping.forget(tx, guild_id, user_id, now)  # shipping details go now; unsent gifts with them
     return await audit.record(tx, guild_id, actor_id, "ambassador.forget", user_id, now)
 

@@ -7,8 +7,11 @@ optional tier, and one of three kinds:
 - ``code``: a single-use discount created in the shop at redemption — a fixed amount off, or 100% off one product —
   valid ``code_days`` days;
 - ``role``: a Discord role for ``role_days`` days, taken back by a durable timer;
-- ``perk``: something a moderator hands out (a call with the founder, a product to ship): it waits in the
-  moderators' queue until one marks it given.
+- ``perk``: something a moderator hands out (a call with the founder, a signed note): it waits in the
+  moderators' queue until one marks it given;
+- ``ship``: a product to ship — redeeming it puts it in the gifting fulfilment queue with the member's shipping
+  details (a zero-value order when it names a variant of a connected Shopify store; moderators' ``/fulfilment``
+  otherwise), see bot/services/rewards/shipped.py.
 
 Retiring a reward takes it out of the catalogue; redemptions already made go on.
 """
@@ -28,8 +31,9 @@ from bot.services.inputs.typed_text import refuse_nul
 from bot.services.program import audit, tiers
 from bot.services.sales.payloads import PayloadError, currency_code, format_minor, to_minor
 
-Kind = Literal["code", "role", "perk"]
-KINDS: tuple[Kind, ...] = ("code", "role", "perk")
+Kind = Literal["code", "role", "perk", "ship"]
+KINDS: tuple[Kind, ...] = ("code", "role", "perk", "ship")
+PRODUCT_MAX = 200
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
 MAX_COST = 1_000_000
@@ -66,6 +70,8 @@ class Reward:
     code_days: int | None
     role_id: int | None
     role_days: int | None
+    ship_product: str | None
+    ship_variant_ref: str | None
     status: Literal["active", "retired"]
     created_at: datetime
 
@@ -87,6 +93,8 @@ class Reward:
             return f"a single-use code for {format_minor(self.code_amount_minor, self.code_currency)} off ({days})"
         if self.kind == "role":
             return f"a special role for {self.role_days} days"
+        if self.kind == "ship":
+            return f"{self.ship_product}, shipped to you"
         return "a perk a moderator hands out to you"
 
 
@@ -109,6 +117,8 @@ class RewardFields:
     code_days: int | None = None
     role_id: int | None = None
     role_days: int | None = None
+    ship_product: str | None = None
+    ship_variant_ref: str | None = None
 
 
 def _reward(row: sqlite3.Row) -> Reward:
@@ -118,7 +128,8 @@ def _reward(row: sqlite3.Row) -> Reward:
         per_member_limit=row["per_member_limit"], tier=row["tier"], kind=row["kind"],
         code_amount_minor=row["code_amount_minor"], code_currency=row["code_currency"],
         code_product_id=row["code_product_id"], code_product_title=row["code_product_title"],
-        code_days=row["code_days"], role_id=row["role_id"], role_days=row["role_days"], status=row["status"],
+        code_days=row["code_days"], role_id=row["role_id"], role_days=row["role_days"],
+        ship_product=row["ship_product"], ship_variant_ref=row["ship_variant_ref"], status=row["status"],
         created_at=from_db(row["created_at"]),
     )  # fmt: skip
 
@@ -174,6 +185,14 @@ def check_code_value(amount: str | None, currency: str | None, product_id: str |
     return minor, cur
 
 
+def check_ship_product(product: str | None) -> str:
+    text = " ".join((product or "").split())
+    refuse_nul("product", text)
+    if not 1 <= len(text) <= PRODUCT_MAX:
+        raise InvalidInput(f"A product-to-ship reward needs the product: 1–{PRODUCT_MAX} characters.")
+    return text
+
+
 def check_days(days: int | None, what: str) -> int:
     if days is None or not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"{what} is 1 to {MAX_DAYS} days.")
@@ -205,11 +224,13 @@ async def new_fields(
     valid_days: int | None = None,
     role_id: int | None = None,
     role_days: int | None = None,
+    ship_product: str | None = None,
+    ship_variant_ref: str | None = None,
 ) -> RewardFields:
     """A moderator's new reward, checked; ``InvalidInput`` says what is wrong (a role's place in Discord's role list
     is the caller's to check)."""
     if kind not in KINDS:
-        raise InvalidInput("A reward is a shop code, a role or a perk.")
+        raise InvalidInput("A reward is a shop code, a role, a perk or a product to ship.")
     title, text = check_text(title, description)
     check_numbers(cost, stock, per_member_limit)
     fields = RewardFields(title, text, check_image_link(image_link), cost, stock, per_member_limit,
@@ -223,6 +244,14 @@ async def new_fields(
                        code_product_title=label if product else None, code_days=days)  # fmt: skip
     if amount or product_id:
         raise InvalidInput("An amount or a product is only for shop-code rewards.")
+    if kind == "ship":
+        if role_id is not None:
+            raise InvalidInput("A role is only for role rewards.")
+        product = check_ship_product(ship_product)
+        variant = (ship_variant_ref or "").strip()[:100] or None
+        return replace(fields, ship_product=product, ship_variant_ref=variant)
+    if ship_product:
+        raise InvalidInput("A product to ship is only for rewards of the kind “product to ship”.")
     if kind == "role":
         if role_id is None:
             raise InvalidInput("A role reward needs the role to give.")
@@ -242,7 +271,7 @@ def _columns(fields: RewardFields) -> dict[str, Any]:
         "tier": fields.tier, "kind": fields.kind, "code_amount_minor": fields.code_amount_minor,
         "code_currency": fields.code_currency, "code_product_id": fields.code_product_id,
         "code_product_title": fields.code_product_title, "code_days": fields.code_days, "role_id": fields.role_id,
-        "role_days": fields.role_days,
+        "role_days": fields.role_days, "ship_product": fields.ship_product, "ship_variant_ref": fields.ship_variant_ref,
     }  # fmt: skip
 
 

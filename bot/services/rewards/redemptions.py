@@ -3,7 +3,8 @@
 ``redeem`` is one unit of work: the stock is taken by a conditional ``UPDATE`` (never below zero, whoever else is
 redeeming the last one), the redemption row and its ``point_spends`` row are written, and what must follow is
 written with them — the shop code owed (``CODE_OWED``), the role to give (``ROLE_OWED``, and the timer that takes it
-back), or the perk for moderators to hand out (``HANDOUT``). A double click on the same confirm button carries the
+back), the perk for moderators to hand out (``HANDOUT``), or the product to ship, handed to the gifting fulfilment
+queue (bot/services/rewards/shipped.py). A double click on the same confirm button carries the
 same ``request_key`` and finds the redemption already made.
 
 ``refund`` (a moderator's cancel, or a fulfilment that failed for good) moves a pending redemption to ``cancelled``
@@ -24,6 +25,7 @@ from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.program import audit, tiers
 from bot.services.program.members import require_ambassador
+from bot.services.rewards import shipped
 from bot.services.rewards.balance import Balance, balance
 from bot.services.rewards.catalogue import Reward, get_reward
 from bot.services.sales.codes import ALPHABET
@@ -200,6 +202,8 @@ async def redeem(
         assert ends_at is not None
         await tx.emit(guild_id, ROLE_OWED, now, payload, key=str(redemption_id))
         await tx.schedule(guild_id, ROLE_END, f"redemption:{redemption_id}", ends_at, now, payload)
+    elif reward.kind == "ship":
+        await shipped.request(tx, reward, redemption_id, user_id, now)
     else:
         await tx.emit(guild_id, HANDOUT, now, payload, key=str(redemption_id))
     made = await find_redemption(tx, redemption_id)
@@ -222,9 +226,11 @@ async def refund(
     now: datetime,
     *,
     actor_id: int | None = None,
+    tell: bool = True,
 ) -> Redemption | None:
     """Close a pending redemption and give its points and its item back, once. None when it was not pending (it
-    was fulfilled, or already closed: nothing is given back twice)."""
+    was fulfilled, or already closed: nothing is given back twice). ``tell=False``: no DM (the member's data is
+    being erased)."""
     closed = await tx.change(
         """UPDATE redemptions SET status = ?, closed_at = ?, closed_by = ?, close_reason = ?,
                error = CASE WHEN ? = 'failed' THEN ? ELSE error END
@@ -246,8 +252,11 @@ async def refund(
     )
     if found.kind == "role":
         await tx.cancel_timer(found.guild_id, ROLE_END, f"redemption:{redemption_id}", now)
-    await tx.emit(found.guild_id, NOTICE, now, {"redemption_id": redemption_id, "event": "refunded"},
-                  key=f"{redemption_id}:refunded")  # fmt: skip
+    if found.kind == "ship":
+        await shipped.call_back(tx, found.guild_id, redemption_id, reason, now)
+    if tell:
+        await tx.emit(found.guild_id, NOTICE, now, {"redemption_id": redemption_id, "event": "refunded"},
+                      key=f"{redemption_id}:refunded")  # fmt: skip
     return found
 
 
@@ -261,6 +270,8 @@ async def cancel(
     found = await get_redemption(tx, guild_id, redemption_id)
     if found.status != "pending":
         raise Conflict(f"Redemption #{redemption_id} is already {found.status}; only waiting ones can be cancelled.")
+    if found.kind == "ship":
+        await shipped.check_cancellable(tx, guild_id, redemption_id)
     closed = await refund(tx, redemption_id, "cancelled", reason, now, actor_id=actor_id)
     assert closed is not None
     await audit.record(tx, guild_id, actor_id, "reward.cancel", found.user_id, now, redemption=redemption_id,
