@@ -22,7 +22,6 @@ from bot.services.gifting.campaigns import CampaignDraft
 from bot.services.inputs.local_time import parse_local
 from bot.services.program import bindings
 from bot.services.program.guild_settings import get_settings
-from bot.shop.errors import ShopError
 from bot.text import plural
 from bot.ui.base import BaseView, RecordButton
 from bot.ui.choices import tier_choices
@@ -30,45 +29,11 @@ from bot.ui.embeds import clip
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.paginator import Paginator, field_pages
 from bot.ui.posted_record import post_record
+from bot.ui.product_choices import parse_product, product_choices
 from bot.ui.times import when
 from cogs.gifting.gift_ui import refresh_announcement, render_announcement
 
 log = logging.getLogger(__name__)
-
-STORE = "variant:"  # an autocompleted product's value: "variant:<the store's variant id>|<title>"
-
-
-def parse_product(value: str) -> tuple[str, str | None]:
-    """(title, variant) from the product option: picked from the store, or typed by hand."""
-    if value.startswith(STORE) and "|" in value:
-        variant, _, title = value[len(STORE) :].partition("|")
-        if variant and title.strip():
-            return title.strip(), variant
-    return value.strip(), None
-
-
-async def product_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
-    """The store's active products matching what was typed (with a shop connected); what was typed otherwise."""
-    bot = bot_of(interaction)
-    typed = current.strip()[:100]
-    typed_choice = [app_commands.Choice(name=f"{typed} (typed: shipped by hand)"[:100], value=typed)] if typed else []
-    connector = bot.shops.get(guild_id_of(interaction))
-    if connector is None:
-        return typed_choice
-    try:
-        found = await connector.search_products(typed, limit=20)
-    except ShopError as exc:
-        log.info("product search for autocomplete failed: %s", type(exc).__name__)
-        return typed_choice
-    choices = [
-        app_commands.Choice(
-            name=clip(product.title + (f" — {product.price}" if product.price is not None else ""), 100),
-            value=f"{STORE}{product.variant_ref}|{product.title}"[:100],
-        )
-        for product in found
-        if product.variant_ref is not None
-    ]
-    return (choices + typed_choice)[:25]
 
 
 async def open_brief_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
@@ -104,6 +69,22 @@ class OptInButton(RecordButton, feature="gift", action="optin"):
             await refresh_announcement(bot, campaign)
 
 
+class OptOutButton(RecordButton, feature="gift", action="optout"):
+    async def handle(self, interaction: discord.Interaction[Any]) -> None:
+        bot = bot_of(interaction)
+        left = await bot.db.perform(campaigns.opt_out, guild_id_of(interaction), self.record_id,
+                                    interaction.user.id, bot.clock.now())  # fmt: skip
+        campaign = left.campaign
+        if left.removed:
+            text = (f"↩️ You're out for **{campaign.product}**: your opt-in is withdrawn. Changed your mind again? "
+                    f"Press **I'd love one** before the window closes {when(campaign.closes_at, 'R')}.")  # fmt: skip
+        else:
+            text = f"You're not opted in for **{campaign.product}**, so there was nothing to withdraw."
+        await interaction.response.send_message(text, ephemeral=True)
+        if left.removed:
+            await refresh_announcement(bot, campaign)
+
+
 class PickMembersView(BaseView):
     """After /gift create with pick_members: the members who may take part, chosen from a user select."""
 
@@ -130,11 +111,11 @@ class GiftAdmin(commands.Cog, name="Gifting"):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(OptInButton)
+        self.bot.add_dynamic_items(OptInButton, OptOutButton)
         self.bot.scheduler.register_timer(campaigns.CLOSE, self.on_window_closed)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(OptInButton)
+        self.bot.remove_dynamic_items(OptInButton, OptOutButton)
         self.bot.scheduler.unregister_timer(campaigns.CLOSE)
 
     @gift.command(name="create", description="Offer a product: members opt in, the first come get one")

@@ -1,6 +1,8 @@
 """/fulfilment (moderators): the queue of gifts shipped by hand — without a Shopify store, for WooCommerce, for
-products typed by hand, and for orders the store refused — with Mark shipped (a tracking link) and Mark delivered,
-and the fulfilment CSV, the one export that carries addresses. Every reply here is ephemeral."""
+products typed by hand, and for orders the store refused — with Mark shipped (a tracking link), Mark delivered and
+Cancel (one gift, with a reason the member is told; a reward's points come back), ``/fulfilment cancel`` for any gift
+not sent yet, and the fulfilment CSV, the one export that carries addresses (audited: who, when, how many rows).
+Every reply here is ephemeral."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import io
 from typing import Any
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 import bot.services.gifting.digest  # noqa: F401 — registers the gifting digest sections
@@ -66,6 +69,43 @@ class MarkDeliveredButton(RecordButton, feature="gift", action="delivered"):
         )
 
 
+class CancelGiftButton(RecordButton, feature="gift", action="cancel"):
+    moderator_only = True
+
+    async def handle(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.send_modal(CancelGiftModal(self.record_id))
+
+
+class CancelGiftModal(BaseModal):
+    def __init__(self, gift_id: int) -> None:
+        super().__init__(title=f"Cancel gift #{gift_id}", timeout=900)
+        self.gift_id = gift_id
+        self.reason: discord.ui.TextInput[CancelGiftModal] = discord.ui.TextInput(
+            custom_id="reason", max_length=fulfilment.REASON_MAX, placeholder="Why — the member is told"
+        )
+        self.add_item(discord.ui.Label(text="Reason", component=self.reason))
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        guild_id = await require_moderator(interaction)
+        await interaction.response.send_message(
+            await cancel_one(interaction, guild_id, self.gift_id, self.reason.value), ephemeral=True
+        )
+
+
+async def cancel_one(interaction: discord.Interaction[Any], guild_id: int, gift_id: int, reason: str) -> str:
+    bot = bot_of(interaction)
+    gift, refunded = await bot.db.perform(fulfilment.cancel_gift, guild_id, gift_id, reason, interaction.user.id,
+                                          bot.clock.now())  # fmt: skip
+    back = " Their points are back and the reward is back in stock." if refunded else ""
+    return f"↩️ Gift #{gift.id} (**{gift.what}**) cancelled; <@{gift.user_id}> is told why.{back}"
+
+
+async def cancellable_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[int]]:
+    found = await fulfilment.cancellable(bot_of(interaction).db, guild_id_of(interaction), current)
+    return [app_commands.Choice(name=clip(f"#{g.id} · {g.what} ({g.state.replace('_', ' ')})", 100), value=g.id)
+            for g in found]  # fmt: skip
+
+
 class TrackingModal(BaseModal):
     def __init__(self, gift_id: int) -> None:
         super().__init__(title=f"Gift #{gift_id} shipped", timeout=900)
@@ -87,7 +127,8 @@ class TrackingModal(BaseModal):
 
 
 def _button(label: str, action: str, gift_id: int, row: int) -> discord.ui.Button[Any]:
-    style = discord.ButtonStyle.primary if action == "shipped" else discord.ButtonStyle.success
+    styles = {"shipped": discord.ButtonStyle.primary, "cancel": discord.ButtonStyle.danger}
+    style = styles.get(action, discord.ButtonStyle.success)
     return discord.ui.Button(label=f"{label} #{gift_id}", style=style, custom_id=custom_id("gift", action, gift_id),
                              row=row)  # fmt: skip
 
@@ -114,6 +155,8 @@ class QueueView(BaseView):
             if item.gift.state == "ready":
                 self.add_item(MarkShippedButton(gift_id, item=_button("Shipped", "shipped", gift_id, row)))
             self.add_item(MarkDeliveredButton(gift_id, item=_button("Delivered", "delivered", gift_id, row)))
+            if item.gift.state == "ready":
+                self.add_item(CancelGiftButton(gift_id, item=_button("Cancel", "cancel", gift_id, row)))
         if self.pages > 1:
             self.add_item(self._pager("Previous", -1, self.index == 0))
             self.add_item(self._pager("Next", 1, self.index >= self.pages - 1))
@@ -139,10 +182,10 @@ class Fulfilment(commands.Cog, name="Fulfilment"):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(MarkShippedButton, MarkDeliveredButton)
+        self.bot.add_dynamic_items(MarkShippedButton, MarkDeliveredButton, CancelGiftButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(MarkShippedButton, MarkDeliveredButton)
+        self.bot.remove_dynamic_items(MarkShippedButton, MarkDeliveredButton, CancelGiftButton)
 
     @fulfilment_group.command(name="list", description="Gifts waiting to be shipped or marked delivered")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
@@ -156,9 +199,19 @@ class Fulfilment(commands.Cog, name="Fulfilment"):
         view = QueueView(interaction.user.id, items, waiting)
         await interaction.response.send_message(embed=view.current(), view=view, ephemeral=True)
 
+    @fulfilment_group.command(name="cancel", description="Cancel one gift not sent yet; the member is told why")
+    @app_commands.describe(gift="The gift to call back", reason="Why; the member is told")
+    @app_commands.autocomplete(gift=cancellable_choices)
+    async def cancel(
+        self, interaction: discord.Interaction[Any], gift: int, reason: app_commands.Range[str, 1, 200]
+    ) -> None:
+        text = await cancel_one(interaction, guild_id_of(interaction), gift, reason)
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
     @fulfilment_group.command(name="export", description="The gifts to ship with their addresses, as CSV")
     async def export(self, interaction: discord.Interaction[Any]) -> None:
-        text, rows = await fulfilment.fulfilment_csv(self.bot.db, guild_id_of(interaction))
+        text, rows = await self.bot.db.perform(fulfilment.export_csv, guild_id_of(interaction), interaction.user.id,
+                                               self.bot.clock.now())  # fmt: skip
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename="fulfilment.csv")
         await interaction.response.send_message(
             f"{plural(rows, 'gift')} to ship. This file holds home addresses: keep it only as long as you ship, "

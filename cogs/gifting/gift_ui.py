@@ -35,7 +35,7 @@ def announcement(campaign: Campaign, optins: int, picked: int, brief_title: str 
         card.description = (
             f"The brand is sending out **{campaign.quantity}** of these. Press **I'd love one** by "
             f"{when(campaign.closes_at)}: the first {plural(campaign.quantity, 'member')} to opt in get one, "
-            "and I'll ask them privately where to send it."
+            "and I'll ask them privately where to send it. Changed your mind? **Count me out** while it's open."
         )
     elif campaign.status == "closed":
         card.description = "Opt-ins are closed; the chosen members have heard from me by DM."
@@ -47,8 +47,11 @@ def announcement(campaign: Campaign, optins: int, picked: int, brief_title: str 
     card.set_footer(text=f"Gift campaign #{campaign.id}")
     view = None
     if open_:
-        view = DisplayView().button("I'd love one", custom_id("gift", "optin", campaign.id),
-                                    discord.ButtonStyle.success)  # fmt: skip
+        view = (
+            DisplayView()
+            .button("I'd love one", custom_id("gift", "optin", campaign.id), discord.ButtonStyle.success)
+            .button("Count me out", custom_id("gift", "optout", campaign.id), discord.ButtonStyle.secondary)
+        )
     return Rendered(card, view)
 
 
@@ -188,7 +191,8 @@ def step_message(step: str, gift: Gift, brief: tuple[str, str] | None) -> dict[s
     if step == "brief" and brief is not None:
         return {"content": f"⏰ A reminder: **{what}** came with the brief **{brief[0]}**, due {brief[1]}. "
                            "Share what you make with /submit."}  # fmt: skip
-    return {"content": f"Your gift **{what}** was cancelled."}
+    why = f" ({clip(gift.cancel_reason, 300)})" if gift.cancel_reason else ""
+    return {"content": f"↩️ Your gift **{what}** was cancelled{why}. Sorry — nothing more is needed from you."}
 
 
 def campaign_message(step: str, campaign: Campaign) -> str:

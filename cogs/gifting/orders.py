@@ -114,8 +114,8 @@ class GiftDelivery(commands.Cog, name="Gift delivery"):
                 await send_dm(self.bot, item.guild_id, user_id, content=campaign_message(step, campaign))
             return
         gift = await fulfilment.find_gift(self.bot.db, int(item.payload["gift_id"]))
-        if gift is None or gift.state == "cancelled":
-            return
+        if gift is None or (gift.state == "cancelled") != (step == "cancelled"):
+            return  # called back since (only its cancellation is told), or the step no longer holds
         await send_dm(self.bot, item.guild_id, user_id, **step_message(step, gift, await self._brief_of(gift)))
 
     async def _brief_of(self, gift: fulfilment.Gift) -> tuple[str, str] | None:

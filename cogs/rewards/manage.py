@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -26,6 +26,8 @@ from bot.ui.embeds import SUCCESS, clip, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.markup import mention
 from bot.ui.paginator import Paginator, line_pages
+from bot.ui.product_choices import parse_product
+from bot.ui.product_choices import product_choices as store_product_choices
 from cogs.rewards.rewards_ui import KIND_LABELS, image_file, reward_card, stock_text, waiting_line
 
 UPLOAD_LIMIT = 8 * 1024 * 1024
@@ -34,7 +36,8 @@ NOT_CONNECTED = "No shop is connected to this server, so a shop-code reward coul
 KIND_CHOICES = [
     app_commands.Choice(name="Shop code: an amount off, or one product free", value="code"),
     app_commands.Choice(name="A role for some days", value="role"),
-    app_commands.Choice(name="A perk or product a moderator hands out", value="perk"),
+    app_commands.Choice(name="A perk a moderator hands out", value="perk"),
+    app_commands.Choice(name="A product to ship to the member", value="ship"),
 ]
 
 
@@ -120,9 +123,10 @@ class RewardAdmin(commands.Cog, name="Rewards admin"):
         valid_days="Shop code: days until it expires (default 30)",
         role="Role reward: the role to give",
         days="Role reward: how many days the member keeps it",
+        ship_product="Product to ship: pick it from the shop's products, or type it",
     )
     @app_commands.choices(kind=KIND_CHOICES)
-    @app_commands.autocomplete(tier=tier_choices, product=product_choices)
+    @app_commands.autocomplete(tier=tier_choices, product=product_choices, ship_product=store_product_choices)
     async def create(
         self,
         interaction: discord.Interaction[Any],
@@ -141,17 +145,20 @@ class RewardAdmin(commands.Cog, name="Rewards admin"):
         valid_days: app_commands.Range[int, 1, catalogue.MAX_DAYS] | None = None,
         role: discord.Role | None = None,
         days: app_commands.Range[int, 1, catalogue.MAX_DAYS] | None = None,
+        ship_product: str | None = None,
     ) -> None:
         guild_id = guild_id_of(interaction)
-        chosen: Literal["code", "role", "perk"] = kind.value  # type: ignore[assignment]
+        chosen: catalogue.Kind = kind.value  # type: ignore[assignment]
         if chosen == "code" and self.bot.shops.get(guild_id) is None:
             raise NotAllowed(NOT_CONNECTED)
         if role is not None:
             self._check_role(role)
+        shipped_title, variant = parse_product(ship_product) if ship_product else (None, None)
         fields = await catalogue.new_fields(
             self.bot.db, guild_id, kind=chosen, title=title, description=description, image_link=image_link,
             cost=cost, stock=stock, per_member_limit=per_member_limit, tier=tier, amount=amount, currency=currency,
             product_id=product, valid_days=valid_days, role_id=role.id if role else None, role_days=days,
+            ship_product=shipped_title, ship_variant_ref=variant,
         )  # fmt: skip
         await interaction.response.defer(ephemeral=True, thinking=True)
         if fields.code_product_id is not None:

@@ -19,7 +19,7 @@ from bot.ui.markup import mention, role_mention
 from bot.ui.paginator import Paginator
 from bot.ui.times import when
 
-KIND_LABELS = {"code": "🏷️ Shop code", "role": "✨ Role", "perk": "🎁 Perk"}
+KIND_LABELS = {"code": "🏷️ Shop code", "role": "✨ Role", "perk": "🎁 Perk", "ship": "📦 Product"}
 
 
 def balance_line(balance: Balance) -> str:
@@ -151,6 +151,7 @@ def confirm_text(reward: Reward, left_after: int) -> str:
         "code": "Your code comes by DM as soon as the shop has made it.",
         "role": "You get the role right away.",
         "perk": "A moderator hands it to you and you get a DM when it's done.",
+        "ship": "It's shipped to you: I'll ask for your shipping details privately if I don't have them yet.",
     }[reward.kind]
     return (
         f"Redeem **{discord.utils.escape_markdown(reward.title)}** for {plural(reward.cost, 'point')}? "
@@ -164,6 +165,7 @@ def redeemed_text(reward: Reward, redemption: Redemption, balance: Balance, *, a
         "code": "Your code is on its way by DM.",
         "role": "Your role is on its way.",
         "perk": "A moderator will hand it to you; you'll get a DM.",
+        "ship": "It's in the shipping queue; I'll DM you at each step (and for your shipping details if needed).",
     }[reward.kind]
     return f"{head} {then}\nRedemption #{redemption.id} · {plural(balance.spendable, 'point')} left to spend."
 
@@ -206,6 +208,7 @@ def handout_card(redemption: Redemption, reward: Reward) -> discord.Embed:
 
 
 def waiting_line(item: Waiting) -> str:
-    what = {"code": "shop code not confirmed yet", "role": "role not given yet", "perk": "to hand out"}[item.kind]
+    what = {"code": "shop code not confirmed yet", "role": "role not given yet", "perk": "to hand out",
+            "ship": "to ship (see /fulfilment)"}[item.kind]  # fmt: skip
     since = when(item.created_at, "R")
     return f"#{item.redemption_id} · {item.reward_title} for {mention(item.user_id)} — {what}, {since}"

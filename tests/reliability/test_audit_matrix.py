@@ -3,8 +3,9 @@
 README promises that every moderator action is posted to the audit-log channel. For every moderator slash command
 (the same walk as the permission matrix: ``is_moderator_command``, or hidden by ``default_member_permissions``) and
 every registered ``DynamicItem`` declaring ``moderator_only``, this file holds either an action that makes it change
-state (``ACTIONS``, ``BUTTONS``) or says it only reads (``READS_ONLY``). The matrix test fails when the bot grows a
-moderator command or button that is in neither, so a new one cannot be forgotten: it is covered by adding a row.
+state (``ACTIONS``, ``BUTTONS``), a read of personal data that is audited all the same (``AUDITED_READS``: who read
+it, when, how much — never what), or says it only reads (``READS_ONLY``). The matrix test fails when the bot grows a
+moderator command or button that is in none, so a new one cannot be forgotten: it is covered by adding a row.
 
 Each state-changing action runs through the emulator as a moderator after its preparation (which may itself be
 audited); once the outbox has delivered, exactly one ``audit_log`` row is new and exactly one post titled
@@ -335,6 +336,12 @@ async def fulfilment_queue(p: Program) -> Message:
     return queue.message
 
 
+async def fulfilment_cancel(p: Program) -> Act:
+    await fulfilment_queue(p)
+    gift_id = await last_id(p, "gifts")
+    return lambda: run(p, "fulfilment cancel", gift=gift_id, reason="Out of totes")
+
+
 async def payouts_rules(p: Program) -> Act:
     await tier(p)
     return lambda: run(p, "payouts rules", tier="gold", rate="12", first_order_rate="15")
@@ -464,6 +471,7 @@ ACTIONS: dict[str, Action] = {
     "gift create": slash("gift create", **TOTE),
     "gift close": gift_close,
     "gift cancel": gift_cancel,
+    "fulfilment cancel": fulfilment_cancel,
     "payouts run": slash("payouts run", period="2026-10"),
     "payouts rules": payouts_rules,
     "payouts settings": slash("payouts settings", hold_days=14, minimum="50", currency="EUR"),
@@ -502,10 +510,16 @@ READS_ONLY: dict[str, Action] = {
     "reward list": slash("reward list"),
     "gift list": lambda p: _with_gift(p, "gift list"),
     "fulfilment list": lambda p: _with_queue(p, "fulfilment list"),
-    "fulfilment export": lambda p: _with_queue(p, "fulfilment export"),  # addresses, but only to read
     "shop status": slash("shop status"),
     "tiers preview": slash("tiers preview"),
     "shop webhooks": slash("shop webhooks"),  # registered when the shop connected: running it again only lists them
+}
+
+
+# Moderator commands that only read, but read personal data: one audit row and post (who, when, how many rows), and
+# no other table changes.
+AUDITED_READS: dict[str, Action] = {
+    "fulfilment export": lambda p: _with_queue(p, "fulfilment export"),  # the one export that carries addresses
 }
 
 
@@ -552,6 +566,7 @@ BUTTONS: dict[str, Action] = {
     "RejectSubmissionButton": with_modal("collective:submission:reject:", submission_post, {"feedback": "Off brief"}),
     "MarkShippedButton": with_modal("collective:gift:shipped:", fulfilment_queue, {"tracking": "https://t.example/1"}),
     "MarkDeliveredButton": with_modal("collective:gift:delivered:", fulfilment_queue, {}),
+    "CancelGiftButton": with_modal("collective:gift:cancel:", fulfilment_queue, {"reason": "Out of totes"}),
     "MarkPaidSelect": mark_paid,
     "GivenButton": with_modal("collective:redemption:given:", handout_post, {}),
     "CancelRedemptionButton": with_modal("collective:redemption:cancel:", handout_post, {"reason": "Out of totes"}),
@@ -577,10 +592,11 @@ async def test_every_moderator_action_is_in_the_matrix(emu: Emulator, world: Wor
     program = await start_program(emu, world, runner)
     commands = moderator_commands(program)
     assert {"setup", "status", "codes import", "points adjust"} <= commands, sorted(commands)
-    assert not set(ACTIONS) & set(READS_ONLY), "a command is both an action and a read"
-    missing = sorted(commands - set(ACTIONS) - set(READS_ONLY))
-    assert not missing, f"moderator commands with no row in ACTIONS (state-changing) or READS_ONLY: {missing}"
-    stale = sorted((set(ACTIONS) | set(READS_ONLY)) - commands)
+    tables = (set(ACTIONS), set(READS_ONLY), set(AUDITED_READS))
+    assert sum(len(t) for t in tables) == len(set().union(*tables)), "a command is in more than one table"
+    missing = sorted(commands - set().union(*tables))
+    assert not missing, f"moderator commands with no row in ACTIONS, AUDITED_READS or READS_ONLY: {missing}"
+    stale = sorted(set().union(*tables) - commands)
     assert not stale, f"rows for commands that are no longer moderator commands: {stale}"
     buttons = {item.__name__ for item in registered_items(program) if getattr(item, "moderator_only", False)}
     assert not buttons - set(BUTTONS), f"moderator buttons with no row in BUTTONS: {sorted(buttons - set(BUTTONS))}"
@@ -609,8 +625,11 @@ async def started(emu: Emulator, world: World, runner: BotRunner) -> tuple[Progr
 BOOKKEEPING = {"audit_log", "outbox"}  # what an audit entry itself writes
 
 
-async def measure(program: Program, channel_id: int, action: Action) -> tuple[list[int], list[str]]:
-    """(new audit_log ids, new audit posts) of the action alone, after the outbox has delivered."""
+async def measure(
+    program: Program, channel_id: int, action: Action, *, read: bool = False
+) -> tuple[list[int], list[str]]:
+    """(new audit_log ids, new audit posts) of the action alone, after the outbox has delivered. ``read``: an
+    audited read, which must change no table but the audit's own."""
     act = await action(program)
     await program.bot.outbox.drain()
     before_id = await program.bot.db.fetchval("SELECT COALESCE(MAX(id), 0) FROM audit_log")
@@ -620,7 +639,10 @@ async def measure(program: Program, channel_id: int, action: Action) -> tuple[li
     await program.bot.outbox.drain()
     after = await snapshot(program.bot)
     changed = {table for table in after if after[table] != before.get(table)} - BOOKKEEPING
-    assert changed, "the action changed no table: it is a read, move it to READS_ONLY"
+    if read:
+        assert not changed, f"an audited read changed {sorted(changed)}: it is an action, move it to ACTIONS"
+    else:
+        assert changed, "the action changed no table: it is a read, move it to READS_ONLY or AUDITED_READS"
     rows = await program.bot.db.fetchall("SELECT id FROM audit_log WHERE id > ? ORDER BY id", (before_id,))
     return [int(r[0]) for r in rows], audit_posts(program, channel_id)[posts:]
 
@@ -638,6 +660,16 @@ async def test_a_moderator_action_leaves_one_audit_row_and_one_post(
 ) -> None:
     program, channel_id = await started(emu, world, runner)
     rows, posts = await measure(program, channel_id, {**ACTIONS, **BUTTONS}[name])
+    assert len(rows) == 1, f"{name}: {len(rows)} audit rows"
+    assert posts == [f"Audit #{rows[0]}"], f"{name}: audit posts {posts}"
+
+
+@pytest.mark.parametrize("name", cases(AUDITED_READS))
+async def test_an_audited_read_leaves_one_audit_row_and_one_post_and_changes_nothing_else(
+    name: str, emu: Emulator, world: World, runner: BotRunner
+) -> None:
+    program, channel_id = await started(emu, world, runner)
+    rows, posts = await measure(program, channel_id, AUDITED_READS[name], read=True)
     assert len(rows) == 1, f"{name}: {len(rows)} audit rows"
     assert posts == [f"Audit #{rows[0]}"], f"{name}: audit posts {posts}"
 

@@ -42,8 +42,19 @@ async def test_the_kind_needs_a_product_and_takes_no_code_or_role(db: Database, 
     assert (made.ship_product, made.ship_variant_ref) == ("Glow serum 30 ml", None)
     for bad in ({"ship_product": " "}, {"ship_product": "x", "amount": "5"}, {"ship_product": "x", "role_id": 4}):
         with pytest.raises(InvalidInput):
-            await catalogue.new_fields(db, GUILD, kind="ship", title="Serum", description=None, image_link=None,
-                                       cost=10, stock=2, per_member_limit=None, tier=None, **bad)  # type: ignore[arg-type]
+            await catalogue.new_fields(
+                db,
+                GUILD,
+                kind="ship",
+                title="Serum",
+                description=None,
+                image_link=None,
+                cost=10,
+                stock=2,
+                per_member_limit=None,
+                tier=None,
+                **bad,
+            )
     with pytest.raises(InvalidInput, match="only for rewards of the kind"):
         await catalogue.new_fields(db, GUILD, kind="perk", title="Call", description=None, image_link=None, cost=10,
                                    stock=None, per_member_limit=None, tier=None, ship_product="Serum")  # fmt: skip

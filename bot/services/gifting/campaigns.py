@@ -1,6 +1,7 @@
 """Gifting campaigns (product seeding): a product, how many, who may take part, an opt-in window, a brief.
 
-Members in the audience press "I'd love one" while the window is open (once each, however often they press). When
+Members in the audience press "I'd love one" while the window is open (once each, however often they press), and
+may withdraw while it is still open ("Count me out": their place in line goes to whoever came next). When
 the window closes — its durable timer, or a moderator closing it early — the **first come** are chosen: the
 earliest opt-ins, up to the quantity, among those still active ambassadors in the audience. Each chosen member gets
 a gift (bot/services/gifting/fulfilment.py), which asks for their shipping details; the others are told it was
@@ -186,6 +187,24 @@ async def opt_in(tx: Transaction, guild_id: int, campaign_id: int, user_id: int,
         )
     )
     return OptIn(campaign, added == 1, position, await optin_count(tx, campaign.id))
+
+
+@dataclass(frozen=True)
+class OptOut:
+    campaign: Campaign
+    removed: bool  # False: they were not in (or had withdrawn already): nothing changed
+    count: int
+
+
+async def opt_out(tx: Transaction, guild_id: int, campaign_id: int, user_id: int, now: datetime) -> OptOut:
+    """Withdraw an opt-in while the window is open; pressing again changes nothing. Once the window closed the
+    chosen are decided: a chosen member's gift is then a moderator's to cancel."""
+    campaign = await get_campaign(tx, guild_id, campaign_id)
+    if campaign.status != "open" or now >= campaign.closes_at:
+        raise Conflict(f"Opt-ins for {campaign.product} have closed, so there's nothing to withdraw any more; "
+                       "if you were chosen and can't take it, tell a moderator.")  # fmt: skip
+    removed = await tx.change("DELETE FROM gift_optins WHERE campaign_id = ? AND user_id = ?", (campaign.id, user_id))
+    return OptOut(campaign, removed == 1, await optin_count(tx, campaign.id))
 
 
 async def optin_count(db: Database | Transaction, campaign_id: int) -> int:

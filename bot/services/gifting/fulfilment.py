@@ -373,7 +373,15 @@ CSV_HEADER = ("gift", "state", "what", "reference", "member_id", "name", "addres
               "postal_code", "country", "phone", "tracking_url", "requested_at")  # fmt: skip
 
 
-async def fulfilment_csv(db: Database, guild_id: int) -> tuple[str, int]:
+async def export_csv(tx: Transaction, guild_id: int, actor_id: int, now: datetime) -> tuple[str, int]:
+    """A moderator exports the fulfilment CSV: it carries personal data, so the export is audited — who, when and
+    how many rows, never what they hold."""
+    text, rows = await fulfilment_csv(tx, guild_id)
+    await audit.record(tx, guild_id, actor_id, "fulfilment.export", None, now, rows=rows)
+    return text, rows
+
+
+async def fulfilment_csv(db: Database | Transaction, guild_id: int) -> tuple[str, int]:
     """The fulfilment CSV: every queued gift waiting to ship, with the address to ship it to — the one export that
     carries addresses. Returns (text, rows)."""
     rows = await db.fetchall(
