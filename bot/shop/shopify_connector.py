@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.services.sales.payloads import PayloadError, exponent, to_minor
@@ -57,6 +57,9 @@ _NODE = """
 """
 FIND_QUERY = "query FindCode($code: String!) { codeDiscountNodeByCode(code: $code) {" + _NODE + "} }"
 CURRENCY_QUERY = "query ShopCurrency { shop { currencyCode } }"
+PRODUCT_PRICE_QUERY = (
+    "query ProductPrice($id: ID!) { product(id: $id) { id priceRangeV2 { maxVariantPrice { amount currencyCode } } } }"
+)
 CREATE_MUTATION = (
     """
 mutation CreateCode($input: DiscountCodeBasicInput!) {
@@ -155,6 +158,21 @@ class ShopifyConnector:
         if errors:
             raise ShopUserErrors("activating the code" if active else "deactivating the code", errors)
 
+    async def _product_price(self, product_id: str) -> str:
+        """The product's price (its dearest variant's, so whichever variant is taken, one unit is free)."""
+        data = await self.client.execute(PRODUCT_PRICE_QUERY, {"id": product_gid(product_id)})
+        product = _dict(data.get("product"))
+        if not product:
+            raise ShopError(f"the reward's product is no longer in {self.label}")
+        amount = _dict(_dict(product.get("priceRangeV2")).get("maxVariantPrice")).get("amount")
+        try:
+            price = Decimal(str(amount))
+        except InvalidOperation:
+            raise ShopError(f"{self.label} gave no price for the reward's product") from None
+        if not price.is_finite() or price <= 0:
+            raise ShopError(f"the reward's product has no price in {self.label}, so it can't be given for free")
+        return str(price)
+
     async def _shop_currency(self) -> str:
         if self._currency is None:
             data = await self.client.execute(CURRENCY_QUERY)
@@ -226,11 +244,16 @@ class ShopifyConnector:
 
     async def create_single_use_code(self, spec: RewardCodeSpec) -> RemoteCode:
         """A ``DiscountCodeBasic`` used once (``usageLimit: 1``, once per customer) until ``endsAt``: a fixed amount
-        off the whole order, or 100% off the product (``items.products.productsToAdd``)."""
+        off the whole order, or one unit of the product free — a fixed amount equal to its price (its dearest
+        variant's), ``appliesOnEachItem: false`` so the amount is split across the entitled items instead of taken
+        off each, restricted to the product (``items.products.productsToAdd``). 100 % off would free every unit of it
+        in the cart."""
         value: dict[str, Any]
         items: dict[str, Any]
         if spec.product_id is not None:
-            value, items = {"percentage": 1.0}, {"products": {"productsToAdd": [product_gid(spec.product_id)]}}
+            price = await self._product_price(spec.product_id)
+            value = {"discountAmount": {"amount": price, "appliesOnEachItem": False}}
+            items = {"products": {"productsToAdd": [product_gid(spec.product_id)]}}
         else:
             assert spec.amount_minor is not None and spec.currency is not None
             shop_currency = await self._shop_currency()

@@ -164,8 +164,12 @@ class DiscountResolvers:
                 raise _UserErrors([self._error(at, "INVALID", "Product does not exist")])
         return wanted
 
-    def checkout_discount(self, d: Discount, *, subtotal: Decimal, product_id: str | None, now: datetime) -> Decimal:
-        """What the code takes off a one-line cart worth ``subtotal`` (of ``product_id``), or why checkout refuses."""
+    def checkout_discount(
+        self, d: Discount, *, subtotal: Decimal, product_id: str | None, now: datetime, quantity: int = 1
+    ) -> Decimal:
+        """What the code takes off a one-line cart worth ``subtotal`` (``quantity`` units of ``product_id``), or why
+        checkout refuses. A fixed amount is taken off each entitled unit with ``appliesOnEachItem``, and split across
+        them (so taken once) without it; a percentage comes off every unit."""
         if d.ends_at is not None and d.ends_at <= now:  # (tests back-date orders, so a start later is let pass)
             raise CheckoutRefused(f"Enter a valid discount code ({d.code} has expired)")
         if d.usage_limit is not None and d.times_used >= d.usage_limit:
@@ -175,7 +179,7 @@ class DiscountResolvers:
         if d.minimum_subtotal is not None and subtotal < d.minimum_subtotal:
             raise CheckoutRefused(f"{d.code} needs an order of at least {money(d.minimum_subtotal)}")
         if d.amount is not None:
-            return min(d.amount, subtotal)
+            return min(d.amount * quantity if d.applies_on_each_item else d.amount, subtotal)
         return (subtotal * Decimal(str(d.percentage or 0))).quantize(Decimal("0.01"))
 
     @staticmethod

@@ -216,13 +216,14 @@ class FakeShopify(DiscountResolvers, OrderResolvers, ProductResolvers, DraftOrde
         email: str | None = None,
         subtotal: str | Decimal | None = None,
         product_id: str | None = None,
+        quantity: int = 1,
     ) -> Order:
         """A customer checks out; the order is stored and orders/create (and orders/paid) webhooks go out.
 
         With a code the shop holds, checkout honours it as Shopify's does (``CheckoutRefused`` says why not): its
         dates, its usage limit, the products it is for. ``total`` is what the customer paid after the code; or give
-        ``subtotal``, the cart before it (one line, of ``product_id`` when the code is for a product), and the
-        discount is worked out forwards."""
+        ``subtotal``, the cart before it (one line of ``quantity`` units, of ``product_id`` when the code is for a
+        product), and the discount is worked out forwards."""
         now = at or self.clock.now()
         total_d = Decimal(str(total))
         spelled = code
@@ -231,7 +232,7 @@ class FakeShopify(DiscountResolvers, OrderResolvers, ProductResolvers, DraftOrde
             spelled = found.code if found else code
             if found is not None:
                 cart = Decimal(str(subtotal)) if subtotal is not None else total_d
-                off = self.checkout_discount(found, subtotal=cart, product_id=product_id, now=now)
+                off = self.checkout_discount(found, subtotal=cart, product_id=product_id, now=now, quantity=quantity)
                 found.times_used += 1
             if found is not None and subtotal is not None:
                 discount_d, total_d = off, cart - off

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from decimal import Decimal
 
 import aiohttp
 import pytest
@@ -25,6 +26,7 @@ from bot.shop.woocommerce_connector import WooConnector
 from emulator.shop import CheckoutRefused, FakeShopify, ManualClock
 from emulator.shop.woocommerce import CheckoutRefused as WooCheckoutRefused
 from emulator.shop.woocommerce import FakeWooCommerce
+from emulator.shop.woocommerce.server import _forwards as woo_forwards
 from tests.conftest import START
 from tests.shop.woo_world import START as WOO_START
 from tests.shop.woo_world import connector, session, woo, woo_clock
@@ -79,16 +81,42 @@ async def test_shopify_holds_a_free_product_code_only_for_that_product(
     shopify: ShopifyConnector, shop: FakeShopify
 ) -> None:
     serum = shop.add_product("Glow serum", price="24.00")
-    with pytest.raises(ShopUserErrors, match="Product does not exist"):
-        await shopify.create_single_use_code(spec(product_id="8123"))
     found = await shopify.search_products("serum")  # what the moderator picks from
     await shopify.create_single_use_code(spec(product_id=found[0].ref))
     held = shop.state.discount_by_code("RWDTEST0001")
-    assert held is not None and held.product_ids == [serum.gid] and held.percentage == 1.0
+    assert held is not None and held.product_ids == [serum.gid] and held.percentage is None
+    assert str(held.amount) == "24.00" and not held.applies_on_each_item  # one unit's price, split: taken once
     with pytest.raises(CheckoutRefused, match="isn't valid for the items"):
         await shop.place_order(code="RWDTEST0001", subtotal="20.00", product_id="gid://shopify/Product/9")
     order = await shop.place_order(code="RWDTEST0001", subtotal="24.00", product_id=serum.gid)
     assert str(order.total) == "0.00" and str(order.discount) == "24.00"
+
+
+async def test_shopify_a_free_product_code_frees_one_unit_not_every_unit(
+    shopify: ShopifyConnector, shop: FakeShopify
+) -> None:
+    serum = shop.add_product("Glow serum", price="24.00")
+    await shopify.create_single_use_code(spec(product_id=serum.gid))
+    order = await shop.place_order(code="RWDTEST0001", subtotal="48.00", product_id=serum.gid, quantity=2)
+    assert (str(order.discount), str(order.total)) == ("24.00", "24.00")
+
+
+async def test_the_fake_shopify_takes_an_amount_off_each_unit_only_when_asked(shop: FakeShopify) -> None:
+    each = shop.add_discount("EACH5", percentage=None)
+    each.amount, each.applies_on_each_item = Decimal("5.00"), True
+    order = await shop.place_order(code="EACH5", subtotal="30.00", quantity=3)
+    assert str(order.discount) == "15.00"
+    once = shop.add_discount("ONCE5", percentage=None)
+    once.amount = Decimal("5.00")
+    order = await shop.place_order(code="ONCE5", subtotal="30.00", quantity=3)
+    assert str(order.discount) == "5.00"
+
+
+async def test_shopify_refuses_a_free_product_code_for_a_product_gone_from_the_store(
+    shopify: ShopifyConnector, shop: FakeShopify
+) -> None:
+    with pytest.raises(ShopError, match="no longer in"):
+        await shopify.create_single_use_code(spec(product_id="8123"))
 
 
 async def test_shopify_refuses_what_the_real_api_refuses(shopify: ShopifyConnector, shop: FakeShopify) -> None:
@@ -123,6 +151,24 @@ async def test_woocommerce_holds_coupons_used_once_and_for_the_product(
         await woo.place_order(code="rwdwoo2", subtotal="19.00", product_id=11)
     order = await woo.place_order(code="rwdwoo2", subtotal="19.00", product_id=77)
     assert order.total == 0 and order.product_id == 77
+
+
+async def test_woocommerce_a_free_product_coupon_frees_one_unit_not_every_unit(
+    connector: WooConnector, woo: FakeWooCommerce
+) -> None:
+    ends = WOO_START + timedelta(days=10)
+    await connector.create_single_use_code(RewardCodeSpec("RWDWOO3", WOO_START, ends, product_id="77"))
+    order = await woo.place_order(code="rwdwoo3", subtotal="38.00", product_id=77, quantity=2)
+    assert (str(order.discount), str(order.total)) == ("19.00", "19.00")
+
+
+def test_the_fake_woocommerce_limits_product_coupons_to_x_items(woo: FakeWooCommerce) -> None:
+    fixed = woo.add_coupon("fx", amount="5", discount_type="fixed_product", limit_usage_to_x_items=2)
+    assert woo_forwards(fixed, Decimal("30.00"), 3) == Decimal("10.00")
+    fixed.limit_usage_to_x_items = 0
+    assert woo_forwards(fixed, Decimal("30.00"), 3) == Decimal("15.00")
+    cart = woo.add_coupon("cart", amount="5", discount_type="fixed_cart", limit_usage_to_x_items=1)
+    assert woo_forwards(cart, Decimal("30.00"), 3) == Decimal("5.00")
 
 
 # -- delivering a redemption's code -----------------------------------------------------------------------

@@ -253,13 +253,14 @@ class FakeWooCommerce(CouponRoutes, OrderRoutes, ProductRoutes, WebhookRoutes):
         at: datetime | None = None,
         subtotal: str | Decimal | None = None,
         product_id: int = 11,
+        quantity: int = 1,
     ) -> Order:
         """A customer checks out (``total`` is what they pay, after the coupon); ``order.created`` goes out.
 
         The coupon must exist and be usable now, as at a real checkout (``CheckoutRefused`` says why not), unless
         ``discount`` is given: then the order is one made by hand in the admin, with that code and discount. Or give
-        ``subtotal``, the one-item cart (of ``product_id``) before the coupon, and the discount is worked out
-        forwards — the way to use a coupon for 100% off a product."""
+        ``subtotal``, the one-line cart (``quantity`` units of ``product_id``) before the coupon, and the discount is
+        worked out forwards — the way to use a coupon for 100% off a product."""
         now = (at or stamp(self.clock)).replace(microsecond=0)
         paid_total = money(total)
         taken: str | None = None
@@ -269,7 +270,7 @@ class FakeWooCommerce(CouponRoutes, OrderRoutes, ProductRoutes, WebhookRoutes):
                 raise CheckoutRefused("Sorry, this coupon is not applicable to selected products.")
             if subtotal is not None:
                 cart = money(subtotal)
-                reduction = _forwards(coupon, cart)
+                reduction = _forwards(coupon, cart, quantity)
             else:
                 cart, reduction = _apply(coupon, paid_total)
             if coupon.minimum_amount and cart < coupon.minimum_amount:
@@ -332,11 +333,17 @@ class FakeWooCommerce(CouponRoutes, OrderRoutes, ProductRoutes, WebhookRoutes):
         return refund
 
 
-def _forwards(coupon: Coupon, subtotal: Decimal) -> Decimal:
-    """What ``coupon`` takes off a one-item cart worth ``subtotal`` (percent of it, or its amount, never more)."""
+def _forwards(coupon: Coupon, subtotal: Decimal, quantity: int = 1) -> Decimal:
+    """What ``coupon`` takes off a one-line cart of ``quantity`` units worth ``subtotal`` in all, as WooCommerce
+    does: ``fixed_cart`` its amount off the cart (never more); ``percent`` and ``fixed_product`` are product
+    discounts, taken off each unit — at most ``limit_usage_to_x_items`` of them when that is set."""
+    if coupon.discount_type == "fixed_cart":
+        return min(coupon.amount, subtotal)
+    units = min(quantity, coupon.limit_usage_to_x_items or quantity)
+    unit_price = subtotal / quantity
     if coupon.discount_type == "percent":
-        return money(subtotal * coupon.amount / 100)
-    return min(coupon.amount, subtotal)
+        return money(unit_price * units * coupon.amount / 100)
+    return money(min(coupon.amount, unit_price) * units)
 
 
 def _apply(coupon: Coupon, paid: Decimal) -> tuple[Decimal, Decimal]:
