@@ -93,6 +93,22 @@ async def test_opt_in_counts_once_under_double_clicks(program: Database) -> None
     assert bob.added and bob.position == 2 and bob.count == 2
 
 
+async def test_withdrawing_an_opt_in_is_idempotent_and_only_while_the_window_is_open(program: Database) -> None:
+    made = await program.perform(campaigns.create_campaign, GUILD, draft(quantity=1), MOD, NOW)
+    never = await program.perform(campaigns.opt_out, GUILD, made.id, ALICE, NOW)
+    assert not never.removed and never.count == 0
+    for user_id in (ALICE, BOB):
+        await program.perform(campaigns.opt_in, GUILD, made.id, user_id, NOW)
+    results = await asyncio.gather(*(program.perform(campaigns.opt_out, GUILD, made.id, ALICE, NOW) for _ in range(3)))
+    assert sum(r.removed for r in results) == 1 and {r.count for r in results} == {1}
+    bob = await program.perform(campaigns.opt_in, GUILD, made.id, BOB, NOW)
+    assert bob.position == 1  # Alice's place went to whoever came next
+    with pytest.raises(Conflict, match="closed"):
+        await program.perform(campaigns.opt_out, GUILD, made.id, BOB, NOW + timedelta(days=3))
+    closed = await program.perform(campaigns.close_campaign, GUILD, made.id, None, NOW + timedelta(days=3))
+    assert closed is not None and closed.chosen == [BOB] and closed.not_chosen == []
+
+
 async def test_the_audience_and_the_window_are_kept(program: Database) -> None:
     await add_member(program, 20, status="paused")
     gold = await program.perform(campaigns.create_campaign, GUILD, draft(tier="gold"), MOD, NOW)

@@ -171,3 +171,16 @@ async def test_forget_refunds_what_waits_and_erases_what_redemptions_hold(db: Da
     assert [r[0] for r in notices] == [f"{code_rid}:refunded"]  # no DM to a forgotten member
     gift = await fulfilment.gift_of_redemption(db, GUILD, shipped_rid)
     assert gift is not None and gift.state == "cancelled" and gift.cancel_reason is None
+
+
+async def test_the_fulfilment_export_is_audited_with_its_row_count_only(db: Database, clock: FixedClock) -> None:
+    await program(db, clock.now(), shop=False)
+    await member(db, 1, 100, clock.now())
+    serum = await reward(db, clock.now(), "ship", cost=60, ship_product="Glow serum")
+    await redeem(db, 1, serum.id, "a", clock)
+    await db.perform(shipping.save_details, GUILD, 1, ADDRESS, clock.now())
+    text, rows = await db.perform(fulfilment.export_csv, GUILD, MODERATOR, clock.now())
+    assert rows == 1 and "Rua A 1" in text
+    (entry,) = await db.fetchall("SELECT actor_id, action, details FROM audit_log WHERE action = 'fulfilment.export'")
+    assert entry[0] == MODERATOR and '"rows": 1' in entry[2]
+    assert "Rua" not in entry[2] and "Bob" not in entry[2]
