@@ -148,6 +148,8 @@ async def test_a_tier_discount_applies_to_that_tier_only(program: Database, cloc
         ("percentage", "0", None, None, "1 to 100"),
         ("percentage", "101", None, None, "1 to 100"),
         ("percentage", "12.5", None, None, "whole number"),
+        ("percentage", "9" * 5000, None, None, "whole number"),
+        ("percentage", "²", None, None, "whole number"),
         ("fixed", "5", None, None, "needs its currency"),
         ("fixed", "5.001", "EUR", None, "isn't an amount"),
         ("fixed", "-5", "EUR", None, "isn't an amount"),

@@ -100,7 +100,8 @@ def parse_discount(
         except PayloadError:
             raise InvalidInput("Give the currency as a three-letter code, like EUR or USD.") from None
     if kind == "percentage":
-        if not text.isdigit() or not 1 <= int(text) <= 100:
+        # (length first: int() refuses thousands of digits; isascii: isdigit accepts '²', which int() does not)
+        if not (text.isascii() and text.isdigit() and len(text) <= 3) or not 1 <= int(text) <= 100:
             raise InvalidInput("A percentage discount is a whole number from 1 to 100.")
         amount = int(text)
     else:
