@@ -184,3 +184,17 @@ async def test_the_fulfilment_export_is_audited_with_its_row_count_only(db: Data
     (entry,) = await db.fetchall("SELECT actor_id, action, details FROM audit_log WHERE action = 'fulfilment.export'")
     assert entry[0] == MODERATOR and '"rows": 1' in entry[2]
     assert "Rua" not in entry[2] and "Bob" not in entry[2]
+
+
+async def test_cancelling_a_campaigns_gift_tells_the_member_why_and_refunds_nothing(
+    db: Database, clock: FixedClock
+) -> None:
+    await program(db, clock.now(), shop=False)
+    await member(db, 2, 0, clock.now())
+    gift = await db.perform(fulfilment.request_fulfilment, GUILD, 2, "Tote bag", "campaign:5", clock.now())
+    cancelled, refunded = await db.perform(fulfilment.cancel_gift, GUILD, gift.id, "Sold out", MODERATOR,
+                                           clock.now())  # fmt: skip
+    assert not refunded and cancelled.cancel_reason == "Sold out"
+    tells = await db.fetchall("SELECT key FROM outbox WHERE topic = ? ORDER BY id", (fulfilment.TELL,))
+    assert [r[0] for r in tells] == [f"gift:{gift.id}:asked", f"gift:{gift.id}:cancelled"]
+    assert await db.fetchval("SELECT COUNT(*) FROM point_spends") == 0
