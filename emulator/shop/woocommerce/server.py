@@ -17,7 +17,6 @@ what the store sent.
 from __future__ import annotations
 
 import fnmatch
-
 import json
 import secrets
 from collections.abc import Awaitable, Callable
