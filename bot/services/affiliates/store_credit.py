@@ -138,9 +138,7 @@ async def record_created(tx: Transaction, statement_id: int, remote_ref: str, no
     credit = await find_credit(tx, statement_id)
     assert credit is not None
     await tx.emit(credit.guild_id, CREDIT_READY, now, {"statement_id": statement_id}, key=str(statement_id))
-    await audit.record(tx, credit.guild_id, None, "payouts.store_credit", credit.user_id, now,
-                       statement=statement_id, platform=credit.platform)  # fmt: skip
-    return True
+    return True  # not audited again: the paid mark's audit entry already says it was paid in store credit
 
 
 async def record_refused(tx: Transaction, statement_id: int, problem: str, now: datetime) -> bool:
