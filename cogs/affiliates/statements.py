@@ -137,14 +137,15 @@ class ReferenceModal(BaseModal):
             paid = await runs.mark_paid(
                 tx, guild_id, self.statement.id, self.reference.value, bot.clock.now(), actor_id=interaction.user.id
             )
-        how = ""
+        told = f"{mention(paid.user_id)} gets it by DM."
         if paid.method == "store_credit":
-            how = " in store credit: the shop creates it now and its code goes to them by DM"
+            who = mention(paid.user_id)
+            told = f"in store credit: the shop creates it now, and {who} gets the statement and its code by DM."
         elif self.statement.method == "store_credit":
-            how = " by hand (they chose store credit, but no shop is connected now: pay them yourself)"
+            told = (f"by hand: {mention(paid.user_id)} chose store credit, but no shop is connected now, so pay them "
+                    "yourself; they get the statement by DM.")  # fmt: skip
         await interaction.response.send_message(
-            f"✅ Statement #{paid.id} ({paid.money(paid.total_minor)}) marked paid{how}; "
-            f"{mention(paid.user_id)} gets it by DM.",
+            f"✅ Statement #{paid.id} ({paid.money(paid.total_minor)}) marked paid {told}",
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
