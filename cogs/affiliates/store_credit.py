@@ -4,7 +4,11 @@ follows a store-credit statement's paid commit, from the outbox — the credit c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -27,6 +31,8 @@ from bot.ui.markup import mention
 from cogs.onboarding.membership import tell_moderators
 
 log = logging.getLogger(__name__)
+RETRY_EVERY = timedelta(minutes=10)
+RETRY_AFTER = timedelta(minutes=30)  # longer than the outbox's first retries: the loop picks up what it gave up on
 
 WHAT_IT_IS = {
     "shopify": "a gift card in the brand's shop for the statement's total, its code sent to you by DM",
@@ -87,29 +93,67 @@ def credit_dm(credit: Credit, statement: Statement, guild_name: str) -> discord.
 
 
 class StoreCreditPush(commands.Cog, name="Store credit"):
+    """The outbox subscribers, and a loop that pushes credits the outbox gave up on (a shop away for hours)."""
+
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._retry_task: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         outbox = self.bot.outbox
         outbox.subscribe(store_credit.CREDIT_OWED, "shop", self.on_owed)
         outbox.subscribe(store_credit.CREDIT_READY, "ambassador", self.on_ready)
         outbox.subscribe(store_credit.CREDIT_REFUSED, "moderators", self.on_refused)
+        self._retry_task = self.bot.spawn(self._retry_loop(), name="store-credit-retry")
 
     async def cog_unload(self) -> None:
         outbox = self.bot.outbox
         outbox.unsubscribe(store_credit.CREDIT_OWED, "shop")
         outbox.unsubscribe(store_credit.CREDIT_READY, "ambassador")
         outbox.unsubscribe(store_credit.CREDIT_REFUSED, "moderators")
+        if self._retry_task is not None:
+            self._retry_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry_task
 
-    async def on_owed(self, item: OutboxItem) -> None:
-        connector = self.bot.shops.get(item.guild_id)
+    async def push(self, guild_id: int, statement_id: int) -> credit_push.Outcome:
+        """Create the credit in the server's shop (one push per statement at a time in this process)."""
+        connector = self.bot.shops.get(guild_id)
         if connector is None:
             raise RetryLater("no shop is configured for this server in this process")
-        try:
-            await credit_push.deliver(self.bot.db, self.bot.clock, connector, int(item.payload["statement_id"]))
-        except ShopError as exc:  # unreachable, or a connection problem already told to moderators
-            raise RetryLater(str(exc)) from None
+        async with self._locks[statement_id]:
+            try:
+                return await credit_push.deliver(self.bot.db, self.bot.clock, connector, statement_id)
+            except ShopError as exc:  # unreachable, or a connection problem already told to moderators
+                raise RetryLater(str(exc)) from None
+
+    async def on_owed(self, item: OutboxItem) -> None:
+        await self.push(item.guild_id, int(item.payload["statement_id"]))
+
+    async def retry_owed(self) -> int:
+        """Push every credit owed since before ``RETRY_AFTER``; stops at a shop that does not answer. Returns how
+        many were tried."""
+        tried = 0
+        before = self.bot.clock.now() - RETRY_AFTER
+        for guild_id in self.bot.shops.guild_ids():
+            for statement_id in await store_credit.owed_credits(self.bot.db, guild_id, older_than=before):
+                tried += 1
+                try:
+                    await self.push(guild_id, statement_id)
+                except RetryLater as exc:
+                    log.info("store credit in server %s not pushed yet: %s", guild_id, exc)
+                    break
+        return tried
+
+    async def _retry_loop(self) -> None:
+        await self.bot.scheduler_started.wait()
+        while True:
+            await asyncio.sleep(RETRY_EVERY.total_seconds())
+            try:
+                await self.retry_owed()
+            except Exception:
+                log.exception("retrying owed store credit failed")
 
     async def on_ready(self, item: OutboxItem) -> None:
         credit = await store_credit.find_credit(self.bot.db, int(item.payload["statement_id"]))

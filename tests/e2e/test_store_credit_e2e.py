@@ -5,7 +5,8 @@ alone, also after they have left the program."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.clock import FixedClock
 from emulator import Emulator
@@ -75,3 +76,54 @@ async def test_a_store_credit_statement_paid_becomes_one_gift_card_whose_code_is
     mine = await alice.slash("payouts mine")  # a former ambassador still sees what they were paid
     assert mine.ephemeral and f"Statement #{statement_id}" in str(mine.embeds) and gift_code in str(mine.embeds)
     assert len(fake_shop.gift_cards) == 1
+
+
+async def test_a_shop_away_at_mark_paid_never_blocks_the_moderator_and_the_card_comes_later(
+    emu: Emulator,
+    world: World,
+    shop_runner: BotRunner,  # noqa: F811 — the fixture imported above
+    fake_shop: FakeShopify,
+) -> None:
+    fake_shop.scopes.add("write_gift_cards")
+    bot = await shop_runner.start()
+    gid = world.guild.id
+    mira, alice = emu.actor(gid, world.moderator.id), emu.actor(gid, world.alice.id)
+    review_id = await setup_program(emu, world)
+    await mira.slash("settings tier", key="affiliate", name="Affiliate", commission="10")
+    await apply(emu, world, world.alice.id)
+    post = review_post(emu, review_id, world.alice.id)
+    await mira.click(post, button(post, "approve"))
+    await mira.slash("ambassador tier", member=world.alice.id, tier="affiliate")
+    await settled(bot)
+    picker = await alice.slash("payouts method")
+    assert picker.message is not None
+    await alice.select(picker.message, picker.message.custom_ids()[0], ["store_credit"])
+    await fake_shop.place_order(code=await code_of(bot, gid, world.alice.id), total="80.00")
+    await until(lambda: fake_shop.deliveries and all(d.status == 200 for d in fake_shop.deliveries), "the order")
+    clock = shop_runner.clock
+    assert isinstance(clock, FixedClock)
+    clock.set(CLOSED)
+    review = await mira.slash("payouts run", period="2026-12")
+    assert review.message is not None
+    statement_id = int(await bot.db.fetchval("SELECT id FROM payout_statements"))
+
+    await fake_shop.go_down()
+    pick = next(c for c in review.message.custom_ids() if c.startswith("collective:payouts:pay:"))
+    form = await mira.select(review.message, pick, [str(statement_id)])
+    assert form.modal is not None
+    done = await mira.submit_modal(form.modal, {"reference": "store credit"})
+    assert done.content.startswith("✅"), done.content  # answered at once: the shop is not in the way
+    await settled(bot)
+    assert fake_shop.gift_cards == []
+    assert await bot.db.fetchval("SELECT status FROM store_credits") == "owed"
+
+    await fake_shop.come_back()
+    clock.advance(timedelta(hours=1))  # the outbox's own retries, or after it gave up, the retry loop
+    cog: Any = bot.get_cog("Store credit")  # the extension's own module copy: no isinstance here
+    assert cog is not None and hasattr(cog, "retry_owed")
+    assert await cog.retry_owed() == 1
+    await settled(bot)
+    (card,) = fake_shop.gift_cards
+    assert await bot.db.fetchval("SELECT status FROM store_credits") == "created"
+    assert sum(card.code in str(m.embeds) for m in emu.state.dms_to(world.alice.id)) == 1
+    assert await cog.retry_owed() == 0 and len(fake_shop.gift_cards) == 1

@@ -112,3 +112,11 @@ async def test_a_former_ambassador_keeps_their_statements(db: Database) -> None:
     await db.execute("UPDATE members SET status = 'left' WHERE user_id = ?", (ANN,))
     (kept,) = await runs.statements_of_member(db, GUILD, ANN)
     assert (kept.id, kept.status) == (statement.id, "paid")
+
+
+async def test_the_paypal_file_leaves_out_statements_paid_in_store_credit(db: Database) -> None:
+    statement = await statement_to_pay(db)
+    paypal = await runs.paypal_export(db, GUILD, [statement])
+    assert paypal.files == {} and paypal.missing_email == []
+    generic = runs.generic_csv([statement]).decode().splitlines()
+    assert generic[0].endswith(",method") and generic[1].endswith(",store_credit")

@@ -313,12 +313,12 @@ class PaypalExport:
 
 async def paypal_export(db: Database | Transaction, guild_id: int, statements: list[Statement]) -> PaypalExport:
     """PayPal Payouts' bulk upload (no header; one currency per file): recipient email, amount, currency, customer
-    id, note, wallet. Only statements still to pay, and only ambassadors whose email the program holds (given
+    id, note, wallet. Only statements still to pay in cash, and only ambassadors whose email the program holds (given
     when they applied; erased by /ambassador forget) — nothing else about them leaves Collective."""
     rows: dict[str, list[list[str]]] = defaultdict(list)
     missing = []
     for s in statements:
-        if s.status != "open":
+        if s.status != "open" or s.method == "store_credit":  # store credit: Mark paid creates it in the shop
             continue
         email = await db.fetchval(
             "SELECT email FROM members WHERE guild_id = ? AND user_id = ? AND forgotten_at IS NULL",

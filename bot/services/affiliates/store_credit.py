@@ -118,10 +118,12 @@ async def find_credit(db: Database | Transaction, statement_id: int) -> Credit |
     return None if row is None else _credit(row)
 
 
-async def owed_credits(db: Database | Transaction, guild_id: int) -> list[int]:
+async def owed_credits(db: Database | Transaction, guild_id: int, *, older_than: datetime | None = None) -> list[int]:
+    """Statements whose credit the shop has not made yet (``older_than``: owed since before then)."""
+    since = "" if older_than is None else " AND created_at <= ?"
     rows = await db.fetchall(
-        "SELECT statement_id FROM store_credits WHERE guild_id = ? AND status = 'owed' ORDER BY statement_id",
-        (guild_id,),
+        f"SELECT statement_id FROM store_credits WHERE guild_id = ? AND status = 'owed'{since} ORDER BY statement_id",
+        (guild_id,) if older_than is None else (guild_id, to_db(older_than)),
     )
     return [int(r[0]) for r in rows]
 
