@@ -79,7 +79,10 @@ class MethodView(BaseView):
 def credit_dm(credit: Credit, statement: Statement, guild_name: str) -> discord.Embed:
     amount = format_minor(credit.amount_minor, credit.currency)
     if credit.platform == "woocommerce":
-        how = "a coupon for the amount, usable once at checkout with the email you gave the program"
+        how = (
+            "a coupon for the amount, usable once at checkout with the email you gave the program (spend it on "
+            "an order of at least that much: what one order leaves unused is not kept)"
+        )
     else:
         how = "a gift card for the amount: enter its code at checkout (what's left stays on it)"
     card = embed(
