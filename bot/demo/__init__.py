@@ -15,7 +15,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import FixedClock
-from bot.demo import codes, content, digest, engagement, events, exchange, foundation, money, onboarding, store
+from bot.demo import (
+    affiliates,
+    codes,
+    content,
+    digest,
+    engagement,
+    events,
+    exchange,
+    foundation,
+    money,
+    onboarding,
+    store,
+)
 from bot.demo.stage import TOKEN, Demo, running_bot
 from emulator import Emulator
 
@@ -38,6 +50,8 @@ SCENES: list[Scene] = [
     store.play,  # after the week: what the store saw,
     exchange.play_rewards,  # points spent,
     exchange.play_gifting,  # a gifting campaign,
+    affiliates.play_statement,  # November's statement, paid in store credit the next night,
+    affiliates.play_promotion,  # a tier promotion the next morning,
     store.play_leaving,  # and a member leaving
 ]
 

@@ -24,8 +24,9 @@ from emulator.shop.clock import Clock
 
 STORE_DOMAIN = "glow-skincare.myshopify.com"
 STORE_TOKEN = "shpat_demo_admin_api_token"
-# What the brand's app was given (README, Connecting your shop), and draft orders for gifting campaigns.
-DEMO_SCOPES = ("write_discounts", "read_orders", "read_products", "write_draft_orders")
+# What the brand's app was given (README, Connecting your shop), draft orders for gifting campaigns and gift cards
+# for store credit.
+DEMO_SCOPES = ("write_discounts", "read_orders", "read_products", "write_draft_orders", "write_gift_cards")
 
 
 class FollowingClock(Clock):

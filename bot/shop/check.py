@@ -22,6 +22,11 @@ query ConnectionCheck {
 """
 # Shopify grants the read scope with its write scope: an app with write_discounts may read discounts too.
 IMPLIED = {"write_discounts": "read_discounts", "write_orders": "read_orders", "write_products": "read_products"}
+# Scopes only some programs need: named by the check when missing, without failing it.
+OPTIONAL_SCOPES = {
+    "write_draft_orders": "gifting campaigns shipped by the store",
+    "write_gift_cards": "payouts in store credit (a gift card per statement)",
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,9 @@ class ShopCheck:
                 f"{head}: reachable, token valid, but the app lacks the scope(s) {', '.join(self.missing)}; add them "
                 "in the app's Admin API access scopes, reinstall it in the store, and copy the new token"
             )
-        return f"{head}: OK — “{self.shop_name}”, scopes {', '.join(self.scopes)}"
+        text = f"{head}: OK — “{self.shop_name}”, scopes {', '.join(self.scopes)}"
+        optional = [f"{scope} ({what})" for scope, what in OPTIONAL_SCOPES.items() if scope not in self.scopes]
+        return text + (f"; not granted, needed only for: {', '.join(optional)}" if optional else "")
 
     def _describe_woocommerce(self, head: str) -> str:
         if self.missing:

@@ -1,8 +1,8 @@
 """What Collective needs from a brand's shop, whatever the platform: the seam between the bot and Shopify or
 WooCommerce. ``ShopifyConnector`` (bot/shop/shopify_connector.py) and ``WooConnector`` (bot/shop/woocommerce_*.py)
-implement it; code pushes (bot/shop/code_push.py), ``/shop sync``, the catch-up (bot/shop/catch_up.py) and gift
-orders (bot/shop/gift_orders.py) use only this. Every method raises ``bot.shop.errors.ShopError`` subclasses, never
-the transport's own exceptions.
+implement it; code pushes (bot/shop/code_push.py), ``/shop sync``, the catch-up (bot/shop/catch_up.py), gift
+orders (bot/shop/gift_orders.py) and store credit (bot/shop/store_credit.py) use only this. Every method raises
+``bot.shop.errors.ShopError`` subclasses, never the transport's own exceptions.
 """
 
 from __future__ import annotations
@@ -140,6 +140,15 @@ class ShopConnector(Protocol):
     async def gift_shipment(self, order_ref: str) -> GiftShipment:
         """How far the gift order's fulfilment got."""
 
+    # -- store credit --
+
+    async def find_store_credit(self, code: str) -> StoreCredit | None:
+        """The gift card or coupon the shop holds under ``code``, if any (a crash after the shop created it)."""
+
+    async def create_store_credit(self, spec: StoreCreditSpec) -> StoreCredit:
+        """A gift card (Shopify) or a ``fixed_cart`` coupon for one use by ``spec.email`` (WooCommerce) worth the
+        amount. ``ShopError`` (not ``ShopUnavailable``) when ``spec.currency`` is not the shop's: no conversion."""
+
 
 # -- reward codes --
 
@@ -189,3 +198,37 @@ class GiftShipment:
     shipped: bool
     delivered: bool
     tracking_url: str | None
+
+
+# -- store credit --
+
+# Every gift card (its note) and coupon (its description) Collective creates for a statement carries this.
+STORE_CREDIT_MARKER = "Collective store credit"
+
+
+@dataclass(frozen=True)
+class StoreCreditSpec:
+    """The store credit a paid statement is owed: ``amount_minor`` in ``currency``, under ``code`` (chosen by
+    Collective, secret: the idempotency key the shop is searched by before creating)."""
+
+    statement_id: int
+    code: str
+    amount_minor: int
+    currency: str
+    email: str | None  # WooCommerce restricts the coupon to it; Shopify's gift card needs none
+
+    @property
+    def note(self) -> str:
+        return f"{STORE_CREDIT_MARKER}: statement #{self.statement_id}"
+
+
+@dataclass(frozen=True)
+class StoreCredit:
+    """A gift card (Shopify) or coupon (WooCommerce) as the shop holds it."""
+
+    ref: str  # a GiftCard gid, a coupon id
+    note: str
+
+    @property
+    def ours(self) -> bool:
+        return self.note.startswith(STORE_CREDIT_MARKER)

@@ -26,6 +26,8 @@ from bot.shop.connector import (
     RemoteCode,
     RewardCodeSpec,
     ShopProduct,
+    StoreCredit,
+    StoreCreditSpec,
     WebhookReport,
 )
 from bot.shop.errors import ShopError, ShopUserErrors
@@ -329,6 +331,40 @@ class ShopifyConnector:
         order_ref = order.get("id") if isinstance(order.get("id"), str) else None
         return GiftOrder(ref, order_ref, str(order.get("name") or "") or None)
 
+    # -- store credit --
+
+    async def find_store_credit(self, code: str) -> StoreCredit | None:
+        """A gift card whose code is ``code``: searched by code (the search's default field), then checked by its
+        last characters, since the full code is only ever shown at creation."""
+        data = await self.client.execute(GIFT_CARD_FIND_QUERY, {"query": code})
+        nodes = _dict(data.get("giftCards")).get("nodes") or []
+        wanted = code.strip().lower()
+        for node in nodes:
+            last = str(_dict(node).get("lastCharacters") or "").lower()
+            if last and wanted.endswith(last) and isinstance(node.get("id"), str):
+                return StoreCredit(node["id"], str(node.get("note") or ""))
+        return None
+
+    async def create_store_credit(self, spec: StoreCreditSpec) -> StoreCredit:
+        """``giftCardCreate`` for the amount in the shop's currency (refused when the statement's differs)."""
+        shop_currency = await self._shop_currency()
+        if spec.currency != shop_currency:
+            raise ShopError(
+                f"the statement is in {spec.currency} but {self.label} sells in {shop_currency}: a gift card is "
+                "only made in the shop's currency (no conversion); pay this one another way"
+            )
+        variables = {"input": {"initialValue": decimal_text(spec.amount_minor, spec.currency), "code": spec.code,
+                               "note": spec.note}}  # fmt: skip
+        data = await self.client.execute(GIFT_CARD_CREATE_MUTATION, variables)
+        payload = _dict(data.get("giftCardCreate"))
+        errors = user_errors(payload)
+        if errors:
+            raise ShopUserErrors(f"the gift card for statement #{spec.statement_id}", errors)
+        card = _dict(payload.get("giftCard"))
+        if not isinstance(card.get("id"), str):
+            raise ShopError(f"{self.label} created a gift card but did not say which")
+        return StoreCredit(card["id"], str(card.get("note") or spec.note))
+
 
 def _product(node: Any) -> ShopProduct | None:
     if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node.get("title"):
@@ -422,3 +458,14 @@ def _gift_input(spec: GiftOrderSpec) -> dict[str, Any]:
         "tags": [spec.key, "collective-gift"],
         "note": spec.note,
     }
+
+
+GIFT_CARD_FIELDS = "id note lastCharacters enabled initialValue { amount currencyCode }"
+GIFT_CARD_FIND_QUERY = (
+    "query StoreCredit($query: String!) { giftCards(first: 5, query: $query) { nodes { " + GIFT_CARD_FIELDS + " } } }"
+)
+GIFT_CARD_CREATE_MUTATION = (
+    "mutation StoreCreditCreate($input: GiftCardCreateInput!) { giftCardCreate(input: $input) { giftCard { "
+    + GIFT_CARD_FIELDS
+    + " } userErrors { field code message } } }"
+)

@@ -37,6 +37,8 @@ from bot.shop.connector import (
     RemoteCode,
     RewardCodeSpec,
     ShopProduct,
+    StoreCredit,
+    StoreCreditSpec,
     WebhookReport,
     WebhookSubscription,
 )
@@ -302,6 +304,36 @@ class WooConnector:
 
     async def gift_shipment(self, order_ref: str) -> GiftShipment:
         raise ShopError(NO_GIFT_ORDERS)
+
+    # -- store credit --
+
+    async def find_store_credit(self, code: str) -> StoreCredit | None:
+        remote = await self.find_code(code)
+        return None if remote is None else StoreCredit(remote.ref, remote.title)
+
+    async def create_store_credit(self, spec: StoreCreditSpec) -> StoreCredit:
+        """A ``fixed_cart`` coupon for the amount, used once, only by the ambassador's email, never expiring."""
+        store = await self.store_currency()
+        if spec.currency != store:
+            raise ShopError(f"the statement is in {spec.currency} but {self.label} sells in {store}: a coupon is only "
+                            "made in the store's currency (no conversion); pay this one another way")  # fmt: skip
+        if not spec.email:
+            raise ShopError("the ambassador has no email on file, and the coupon is restricted to theirs: pay this "
+                            "one another way")  # fmt: skip
+        fields: dict[str, Any] = {
+            "code": spec.code, "description": spec.note, "discount_type": "fixed_cart",
+            "amount": decimal_text(spec.amount_minor, spec.currency), "usage_limit": 1, "usage_limit_per_user": 1,
+            "email_restrictions": [spec.email],
+        }  # fmt: skip
+        try:
+            made = await self.client.post("/coupons", fields)
+        except WooRefused as exc:
+            raise ShopUserErrors(f"the store credit of statement #{spec.statement_id}", user_errors(exc)) from None
+        coupon = _dict(made)
+        ref = coupon.get("id")
+        if isinstance(ref, bool) or not isinstance(ref, int) or ref <= 0:
+            raise ShopError(f"{self.label} created the store credit coupon but did not say which it is")
+        return StoreCredit(str(ref), str(coupon.get("description") or spec.note))
 
 
 def _product(value: Any) -> ShopProduct | None:

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 async def setup(bot: CollectiveBot) -> None:
     # Imported here, not at the top: the cogs load only as the extension (see cogs/sales/__init__.py).
-    from cogs.affiliates import payouts, statements
+    from cogs.affiliates import payouts, statements, store_credit
 
     await statements.setup(bot)
+    await store_credit.setup(bot)
     await payouts.setup(bot)

@@ -1,5 +1,6 @@
 """/payouts: run a closed month (statements for review, Mark paid), the commission rules per tier, the holding
-period and minimum payouts, exports (generic CSV, PayPal bulk upload) — and /payouts mine for ambassadors."""
+period and minimum payouts, exports (generic CSV, PayPal bulk upload) — and /payouts mine and /payouts method (cash
+or store credit) for ambassadors."""
 
 from __future__ import annotations
 
@@ -13,18 +14,21 @@ from discord.ext import commands
 from bot.app import CollectiveBot
 from bot.checks import FOR_AMBASSADORS, moderator_only
 from bot.errors import NotFound
-from bot.services.affiliates import rules, runs
+from bot.services.affiliates import rules, runs, store_credit
 from bot.services.affiliates.runs import month_label
+from bot.services.affiliates.store_credit import METHOD_LABELS
 from bot.services.program.guild_settings import get_settings
 from bot.services.program.members import require_ambassador
 from bot.services.program.tiers import list_tiers
 from bot.services.sales.payloads import format_minor
+from bot.services.shop.connection import get_connection
 from bot.text import plural
 from bot.ui.choices import tier_choices
 from bot.ui.embeds import add_field, embed
 from bot.ui.interactions import bot_of, guild_id_of
 from bot.ui.paginator import Paginator
 from cogs.affiliates.statements import ReviewPager, statement_card
+from cogs.affiliates.store_credit import MethodView, method_text
 
 
 async def period_choices(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
@@ -169,11 +173,29 @@ class Payouts(commands.Cog, name="Payouts"):
 
     # -- ambassadors ------------------------------------------------------------------------------------
 
+    @payouts.command(name="method", description="Be paid in cash or in store credit", extras=FOR_AMBASSADORS)
+    async def method(self, interaction: discord.Interaction[Any]) -> None:
+        guild_id = guild_id_of(interaction)
+        await require_ambassador(self.bot.db, guild_id, interaction.user.id)
+        current = await store_credit.get_method(self.bot.db, guild_id, interaction.user.id)
+        shop = await get_connection(self.bot.db, guild_id)
+        platform = shop.platform if shop is not None else None
+        text = f"You're paid in {METHOD_LABELS[current]}.\n{method_text(current, platform)}"
+        if shop is None:
+            text += "\n\nStore credit isn't available: the brand's shop isn't connected to Collective."
+        await interaction.response.send_message(
+            embed=embed("Your payout method", text),
+            view=MethodView(current, platform, owner_id=interaction.user.id),
+            ephemeral=True,
+        )
+
     @payouts.command(name="mine", description="Your payout statements", extras=FOR_AMBASSADORS)
     async def mine(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = guild_id_of(interaction)
-        await require_ambassador(self.bot.db, guild_id, interaction.user.id)
         found = await runs.statements_of_member(self.bot.db, guild_id, interaction.user.id)
+        if not found:  # someone paid while an ambassador who has left still sees their statements
+            await require_ambassador(self.bot.db, guild_id, interaction.user.id)
+        codes = await store_credit.codes_of_member(self.bot.db, guild_id, interaction.user.id)
         if not found:
             await interaction.response.send_message(
                 "No statements yet. Commission is payable after the holding period and paid month by month;"
@@ -181,7 +203,13 @@ class Payouts(commands.Cog, name="Payouts"):
                 ephemeral=True,
             )
             return
-        await Paginator([statement_card(s) for s in found], owner_id=interaction.user.id).send(interaction)
+        cards = []
+        for s in found:
+            card = statement_card(s)
+            if s.id in codes:
+                add_field(card, "Store credit code (only you see this)", f"`{codes[s.id]}`")
+            cards.append(card)
+        await Paginator(cards, owner_id=interaction.user.id).send(interaction)
 
 
 async def setup(bot: CollectiveBot) -> None:

@@ -43,7 +43,8 @@ def breakdown(s: Statement) -> str:
 def status_text(s: Statement) -> str:
     if s.status == "paid":
         when = f" {timestamp(s.paid_at, 'D')}" if s.paid_at else ""
-        return f"✅ Paid{when} · reference `{clip(s.reference or '', 100)}`"
+        how = " in store credit" if s.method == "store_credit" else ""
+        return f"✅ Paid{how}{when} · reference `{clip(s.reference or '', 100)}`"
     if s.status == "carried":
         why = (
             f"below the minimum payout of {s.money(s.minimum_minor)}"
@@ -51,6 +52,8 @@ def status_text(s: Statement) -> str:
             else "nothing to pay (not above zero)"
         )
         return f"↪️ Carried over to your next statement: {why}"
+    if s.method == "store_credit":
+        return "💸 To pay in store credit: Mark paid creates it in the shop and sends its code by DM"
     return "💸 To pay"
 
 
@@ -120,9 +123,11 @@ class ReferenceModal(BaseModal):
     def __init__(self, statement: Statement) -> None:
         super().__init__(title=clip(f"Mark statement #{statement.id} paid", 45), timeout=900)
         self.statement = statement
+        credit = statement.method == "store_credit"
         self.reference: discord.ui.TextInput[ReferenceModal] = discord.ui.TextInput(
-            label="Payment reference (e.g. PayPal batch id)", max_length=runs.REFERENCE_MAX, custom_id="reference"
-        )
+            label="Reference (store credit)" if credit else "Payment reference (e.g. PayPal batch id)",
+            max_length=runs.REFERENCE_MAX, custom_id="reference", default="store credit" if credit else None,
+        )  # fmt: skip
         self.add_item(self.reference)
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
@@ -132,9 +137,15 @@ class ReferenceModal(BaseModal):
             paid = await runs.mark_paid(
                 tx, guild_id, self.statement.id, self.reference.value, bot.clock.now(), actor_id=interaction.user.id
             )
+        told = f"{mention(paid.user_id)} gets it by DM."
+        if paid.method == "store_credit":
+            who = mention(paid.user_id)
+            told = f"in store credit: the shop creates it now, and {who} gets the statement and its code by DM."
+        elif self.statement.method == "store_credit":
+            told = (f"by hand: {mention(paid.user_id)} chose store credit, but no shop is connected now, so pay them "
+                    "yourself; they get the statement by DM.")  # fmt: skip
         await interaction.response.send_message(
-            f"✅ Statement #{paid.id} ({paid.money(paid.total_minor)}) marked paid; "
-            f"{mention(paid.user_id)} gets it by DM.",
+            f"✅ Statement #{paid.id} ({paid.money(paid.total_minor)}) marked paid {told}",
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )

@@ -25,10 +25,27 @@ from bot.services.program import tier_rules, tiers
 from bot.services.program.guild_settings import GuildSettings
 from bot.text import plural
 from bot.ui.choices import tier_choices
+from bot.ui.embeds import SUCCESS, WARNING, add_field, clip, embed
 from bot.ui.interactions import guild_id_of
+from bot.ui.markup import mention
+from bot.ui.paginator import Paginator, line_pages
 from cogs.onboarding import membership as ms
 
 JOB = "tier-rules"
+PREVIEW_PER_PAGE = 20
+
+
+def tier_move_dm(direction: str, name: str, perks: str, where: str) -> discord.Embed:
+    """The member's DM when the rules move their tier, a card like the bot's other DMs."""
+    if direction == "promoted":
+        card = embed(f"🎉 You've moved up to {name}", f"Your results moved you up to the **{name}** tier in {where}!",
+                     colour=SUCCESS)  # fmt: skip
+    else:
+        card = embed(f"Your tier is now {name}", f"Your tier in {where} is now **{name}**: your activity stayed "
+                     "below the previous tier's rule.", colour=WARNING)  # fmt: skip
+    if perks:
+        add_field(card, "Perks", clip(perks, 1000))
+    return card
 
 
 def _daily(settings: GuildSettings | None, now: datetime) -> PeriodWindow:
@@ -74,13 +91,8 @@ class TierRules(commands.Cog, name="Tier rules"):
         name, perks = (found.name, found.perks) if found is not None else (key, "")  # removed since: its key
         guild = self.bot.get_guild(item.guild_id)
         where = guild.name if guild is not None else "the ambassador program"
-        if item.payload["direction"] == "promoted":
-            text = f"🎉 You've moved up to the **{name}** tier in {where}!"
-        else:
-            text = f"Your tier in {where} is now **{name}**: your activity stayed below the previous tier's rule."
-        if perks:
-            text += f"\nPerks: {perks}"
-        await dm_once(self.bot, item.guild_id, int(item.payload["user_id"]), attempt=item.attempt, content=text)
+        card = tier_move_dm(str(item.payload["direction"]), name, perks, where)
+        await dm_once(self.bot, item.guild_id, int(item.payload["user_id"]), attempt=item.attempt, embed=card)
 
     # -- moderators -------------------------------------------------------------------------------------------
 
@@ -143,17 +155,15 @@ class TierRules(commands.Cog, name="Tier rules"):
         guild_id = guild_id_of(interaction)
         moves, waiting, _ = await tier_rules.plan(self.bot.db, guild_id, self.bot.clock.now())
         rules = await tier_rules.list_rules(self.bot.db, guild_id)
-        lines = [f"**{key}**: {rule.text}" for key, rule in sorted(rules.items())] or ["No tier has a rule yet."]
-        lines.append("")
-        lines += [f"{'⬆️' if m.direction == 'promoted' else '⬇️'} <@{m.user_id}>: {m.old} → {m.new}" for m in moves]
-        if not moves:
-            lines.append("Nobody would move today.")
+        head = "\n".join(f"**{key}**: {rule.text}" for key, rule in sorted(rules.items())) or "No tier has a rule yet."
         if waiting:
-            lines.append(f"{plural(len(waiting), 'member')} below their tier's rule, within the window and grace.")
-        text = "\n".join(lines)
-        await interaction.response.send_message(
-            text[:1990], ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-        )
+            head += f"\n{plural(len(waiting), 'member')} below their tier's rule, within the window and grace."
+        lines = [f"{'⬆️' if m.direction == 'promoted' else '⬇️'} {mention(m.user_id)}: {m.old} → {m.new}" for m in moves]
+        pages = line_pages("Who the tier rules would move today", lines, per_page=PREVIEW_PER_PAGE,
+                           empty="Nobody would move today.")  # fmt: skip
+        for page in pages:
+            add_field(page, "Rules", clip(head, 1000))
+        await Paginator(pages, owner_id=interaction.user.id).send(interaction)
 
 
 async def setup(bot: CollectiveBot) -> None:

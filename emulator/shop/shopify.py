@@ -34,6 +34,7 @@ from emulator.shop.clock import Clock, CostBucket
 from emulator.shop.discounts import DiscountResolvers
 from emulator.shop.draft_orders import DraftOrderResolvers
 from emulator.shop.faults import INVALID_TOKEN, ShopFaults
+from emulator.shop.gift_cards import GiftCardResolvers
 from emulator.shop.orders import OrderResolvers
 from emulator.shop.products import ProductResolvers
 from emulator.shop.schema import MAX_SINGLE_QUERY_COST, SCHEMA_VERSION, admin_schema, estimate_cost
@@ -64,6 +65,10 @@ FIELD_SCOPES: dict[str, str] = {
     "draftOrderComplete": "write_draft_orders",
     "draftOrders": "read_draft_orders",
     "draftOrder": "read_draft_orders",
+    # Gift cards (store credit): open to all apps since 2024-10 with these scopes.
+    "giftCardCreate": "write_gift_cards",
+    "giftCards": "read_gift_cards",
+    "giftCard": "read_gift_cards",
 }
 TOPIC_SCOPES: dict[str, str] = {
     "ORDERS_CREATE": "read_orders",
@@ -79,7 +84,9 @@ STANDARD_MAXIMUM = 2000.0
 STANDARD_RESTORE_RATE = 100.0
 
 
-class FakeShopify(DiscountResolvers, OrderResolvers, ProductResolvers, DraftOrderResolvers, WebhookResolvers):
+class FakeShopify(
+    DiscountResolvers, OrderResolvers, ProductResolvers, DraftOrderResolvers, GiftCardResolvers, WebhookResolvers
+):
     """A shop at `url` (pass it as the shop's base URL). `await shop.start()`, `await shop.stop()`."""
 
     def __init__(
@@ -426,6 +433,9 @@ class FakeShopify(DiscountResolvers, OrderResolvers, ProductResolvers, DraftOrde
             "draftOrder": self._q_draft_order,
             "draftOrderCreate": self._m_draft_order_create,
             "draftOrderComplete": self._m_draft_order_complete,
+            "giftCards": self._q_gift_cards,
+            "giftCard": self._q_gift_card,
+            "giftCardCreate": self._m_gift_card_create,
         }
 
     def _shop_node(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The fake shop's data: discounts, orders with their refunds and fulfillments, draft orders, products, webhook
 subscriptions.
 
-Plain dataclasses; `emulator.shop.shopify` turns them into the GraphQL shapes and the webhook bodies.
+Plain dataclasses (gift cards': emulator/shop/gift_cards.py); `emulator.shop.shopify` turns them into the GraphQL
+shapes and the webhook bodies.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emulator.shop.gift_cards import GiftCard
 
 ACTIVE = "ACTIVE"
 EXPIRED = "EXPIRED"
@@ -205,6 +210,7 @@ class ShopState:
         self.webhooks: dict[int, WebhookSubscription] = {}
         self.products: dict[int, Product] = {}
         self.draft_orders: dict[int, DraftOrder] = {}
+        self.gift_cards: dict[int, GiftCard] = {}
         # Distinct ranges make ids of different kinds hard to confuse in a test failure.
         self._discount_ids = itertools.count(1_000_001)
         self._code_ids = itertools.count(2_000_001)
@@ -216,6 +222,7 @@ class ShopState:
         self._variant_ids = itertools.count(4_000_001)
         self._draft_ids = itertools.count(6_000_001)
         self._fulfillment_ids = itertools.count(3_000_001)
+        self._gift_card_ids = itertools.count(1_500_001)
 
     def next_discount_ids(self) -> tuple[int, int]:
         return next(self._discount_ids), next(self._code_ids)
@@ -237,6 +244,9 @@ class ShopState:
 
     def next_fulfillment_id(self) -> int:
         return next(self._fulfillment_ids)
+
+    def next_gift_card_id(self) -> int:
+        return next(self._gift_card_ids)
 
     def variant(self, gid: str) -> tuple[Product, Variant] | None:
         for product in self.products.values():

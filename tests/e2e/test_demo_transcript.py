@@ -121,13 +121,18 @@ def test_the_scripted_week_is_exactly_a_week_and_ends_with_the_digest(transcript
     ends = digests[-1]
     assert times[ends] - times[0] == timedelta(days=7), f"the week ran from {times[0]} to {times[ends]}"
     assert "bot → #announcements" in scenes[ends][2]
-    # After the week, only the epilogue (the store, the exchange, a member leaving), the digest's day.
-    assert all(when - times[ends] <= timedelta(hours=8) for when in times[ends:]), [t for _, t, _ in scenes[ends:]]
+    # After the week, only the epilogue (the store, the exchange, November's payouts the next night and the next
+    # morning's tier rules, a member leaving): a day at most.
+    assert all(when - times[ends] <= timedelta(days=1) for when in times[ends:]), [t for _, t, _ in scenes[ends:]]
     assert [title for _, title, _ in scenes[ends + 1 :]] == [
         "Meanwhile, in the brand's Shopify store",
         "An order in the store, seen twice, counted once",
         "Points buy things",
         "A gifting campaign: a new serum, three to give",
+        "alice would rather be paid in store credit",
+        "November is over: mira runs its payouts",
+        "Tiers that move by themselves",
+        "The morning's tier rules",
         "chen moves on",
     ]
 
@@ -225,3 +230,19 @@ def test_points_buy_a_code_the_store_makes_and_a_gift_reaches_its_member(transcr
     assert gifting.count("#1 in line") == 1 and "#2 in line" in gifting
     assert "the store has order" in gifting and "has shipped" in gifting and "was delivered" in gifting
     assert "Rua Augusta" not in gifting.split("(alice fills in the private form")[1]  # never shown back
+
+
+def test_a_statement_is_paid_in_store_credit_and_a_tier_promotion_follows(transcript: str) -> None:
+    """Issue 18: the demo shows a statement and a tier promotion."""
+    chosen = _scene(transcript, "paid in store credit")
+    assert "✅ Saved: you're paid in store credit" in chosen
+    run = _scene(transcript, "mira runs its payouts")
+    assert "Payouts — November 2026" in run and "To pay in store credit" in run and "Total:" in run
+    assert "marked paid in store credit" in run and "the store now holds a gift card ending in" in run
+    code = re.search(r"Your code: \*\*`(\w+)`\*\*", run)
+    assert code is not None and run.count(code[1]) == 1, "the code is DM'd once and shown nowhere else"
+    assert code[1][-4:] in run.split("the store now holds a gift card ending in")[1][:12]
+    preview = _scene(transcript, "Tiers that move by themselves")
+    assert "@alice: affiliate → gold" in preview
+    promoted = _scene(transcript, "The morning's tier rules")
+    assert "You've moved up to Gold" in promoted and "bot → alice (DM)" in promoted

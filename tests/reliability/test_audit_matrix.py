@@ -572,6 +572,25 @@ BUTTONS: dict[str, Action] = {
     "CancelRedemptionButton": with_modal("collective:redemption:cancel:", handout_post, {"reason": "Out of totes"}),
 }
 
+
+# Member commands that change state (README: a member's own choices are audited too), acted as the ambassador.
+async def payout_method(p: Program) -> Act:
+    bob = p.emu.actor(p.guild_id, p.ambassador.id)
+
+    async def act() -> None:
+        picker = answered(await bob.slash("payouts method"), "/payouts method")
+        assert picker.message is not None
+        (select,) = picker.message.custom_ids()
+        chosen = answered(await bob.select(picker.message, select, ["store_credit"]), "pick store credit")
+        assert "Saved" in str(chosen.embeds), chosen.embeds
+
+    return act
+
+
+MEMBER_ACTIONS: dict[str, Action] = {
+    "payouts method": payout_method,
+}
+
 # Moderator actions that change state without exactly one audit entry: for the lead to fix (issue 14).
 KNOWN_GAPS: dict[str, str] = {}
 
@@ -688,3 +707,14 @@ async def test_a_moderator_read_leaves_no_audit_row_and_changes_nothing(
     changed = sorted(table for table in after if after[table] != before.get(table))
     assert changed == [], f"{name} is listed as a read but changed {changed}"
     assert audit_posts(program, channel_id) == posts
+
+
+@pytest.mark.parametrize("name", cases(MEMBER_ACTIONS))
+async def test_a_member_action_leaves_one_audit_row_and_one_post(
+    name: str, emu: Emulator, world: World, runner: BotRunner
+) -> None:
+    program, channel_id = await started(emu, world, runner)
+    assert name not in moderator_commands(program), f"{name} is a moderator command: move its row to ACTIONS"
+    rows, posts = await measure(program, channel_id, MEMBER_ACTIONS[name])
+    assert len(rows) == 1, f"{name}: {len(rows)} audit rows"
+    assert posts == [f"Audit #{rows[0]}"], f"{name}: audit posts {posts}"

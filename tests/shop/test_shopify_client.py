@@ -50,6 +50,10 @@ async def test_a_healthy_connection_names_the_shop_and_its_scopes(
     assert result.ok, result.describe()
     assert result.shop_name == "Glow Skincare" and set(result.scopes) == SCOPES
     assert "OK" in result.describe()
+    # Store credit's scope is optional: named when missing, without failing the check.
+    assert result.ok and "write_gift_cards (payouts in store credit" in result.describe()
+    shop.scopes.add("write_gift_cards")
+    assert "write_gift_cards (" not in (await check_shop(session, GUILD, connection(shop))).describe()
     # The query the check sends is one Shopify's schema accepts (the fake validates it).
     assert shop.requests and shop.requests[-1]["query"] == CONNECTION_QUERY
 

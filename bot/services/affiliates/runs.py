@@ -28,7 +28,7 @@ from bot import references as ref
 from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotFound
-from bot.services.affiliates import commission
+from bot.services.affiliates import commission, store_credit
 from bot.services.affiliates.rules import get_payout_settings
 from bot.services.program import audit
 from bot.services.sales.payloads import format_minor
@@ -63,6 +63,7 @@ class Statement:
     paid_by: int | None
     paid_at: datetime | None
     created_at: datetime
+    method: str = "cash"  # paid: how it was paid; otherwise the member's chosen method (cash | store_credit)
 
     def money(self, minor: int) -> str:
         return format_minor(minor, self.currency)
@@ -102,9 +103,11 @@ def closed_months(now: datetime, zone: ZoneInfo, count: int = 12) -> list[str]:
     return out
 
 
-_STATEMENT_SQL = """SELECT st.*, r.period, COALESCE(m.display_name, CAST(st.user_id AS TEXT)) AS display_name
+_STATEMENT_SQL = """SELECT st.*, r.period, COALESCE(m.display_name, CAST(st.user_id AS TEXT)) AS display_name,
+        CASE WHEN st.status = 'paid' THEN st.method ELSE COALESCE(pm.method, 'cash') END AS pay_method
     FROM payout_statements st JOIN payout_runs r ON r.id = st.run_id
-    LEFT JOIN members m ON m.guild_id = st.guild_id AND m.user_id = st.user_id"""
+    LEFT JOIN members m ON m.guild_id = st.guild_id AND m.user_id = st.user_id
+    LEFT JOIN payout_methods pm ON pm.guild_id = st.guild_id AND pm.user_id = st.user_id"""
 
 
 def _statement(row: sqlite3.Row) -> Statement:
@@ -113,7 +116,7 @@ def _statement(row: sqlite3.Row) -> Statement:
         row["currency"], row["orders"], row["sales_minor"], row["refunds_minor"], row["adjustments_minor"],
         row["carried_in_minor"], row["total_minor"], row["minimum_minor"], row["status"], row["carried_into"],
         row["reference"], row["paid_by"], from_db(row["paid_at"]) if row["paid_at"] else None,
-        from_db(row["created_at"]),
+        from_db(row["created_at"]), row["pay_method"],
     )  # fmt: skip
 
 
@@ -243,10 +246,16 @@ async def mark_paid(
     text = " ".join(reference.split())
     if not 1 <= len(text) <= REFERENCE_MAX:
         raise InvalidInput(f"The payment reference is 1–{REFERENCE_MAX} characters (e.g. the PayPal batch id).")
+    user_id = await tx.fetchval(
+        "SELECT user_id FROM payout_statements WHERE guild_id = ? AND id = ?", (guild_id, statement_id)
+    )
+    if user_id is None:
+        raise NotFound(f"There's no statement #{statement_id}.")
+    method, platform = await store_credit.method_to_pay(tx, guild_id, int(user_id))
     changed = await tx.change(
-        """UPDATE payout_statements SET status = 'paid', reference = ?, paid_by = ?, paid_at = ?
+        """UPDATE payout_statements SET status = 'paid', reference = ?, paid_by = ?, paid_at = ?, method = ?
            WHERE guild_id = ? AND id = ? AND status = 'open'""",
-        (text, actor_id, to_db(now), guild_id, statement_id),
+        (text, actor_id, to_db(now), method, guild_id, statement_id),
     )
     statement = await get_statement(tx, guild_id, statement_id)
     if not changed:
@@ -259,9 +268,12 @@ async def mark_paid(
             )
         raise Conflict(f"Statement #{statement.id} is carried over: there is nothing to pay on it.")
     await tx.emit(guild_id, STATEMENT_SENT, now, {"statement_id": statement.id}, key=f"{statement.id}:paid")
+    if method == "store_credit" and platform is not None:
+        await store_credit.owe(tx, guild_id, statement.id, statement.user_id, platform, statement.total_minor,
+                               statement.currency, now)  # fmt: skip
     await audit.record(
         tx, guild_id, actor_id, "payouts.paid", statement.user_id, now, statement=statement.id,
-        period=statement.period, amount=statement.money(statement.total_minor), reference=text,
+        period=statement.period, amount=statement.money(statement.total_minor), reference=text, method=method,
     )  # fmt: skip
     return statement
 
@@ -275,7 +287,7 @@ def _cell(value: str) -> str:
 
 
 GENERIC_HEADER = ["statement", "period", "user_id", "name", "currency", "orders", "sales", "refunds", "adjustments",
-                  "carried_in", "total", "minimum", "status", "reference", "paid_at"]  # fmt: skip
+                  "carried_in", "total", "minimum", "status", "reference", "paid_at", "method"]  # fmt: skip
 
 
 def generic_csv(statements: list[Statement]) -> bytes:
@@ -288,7 +300,7 @@ def generic_csv(statements: list[Statement]) -> bytes:
             [s.id, s.period, str(s.user_id), _cell(s.display_name), c, s.orders, plain_amount(s.sales_minor, c),
              plain_amount(s.refunds_minor, c), plain_amount(s.adjustments_minor, c),
              plain_amount(s.carried_in_minor, c), plain_amount(s.total_minor, c), plain_amount(s.minimum_minor, c),
-             s.status, _cell(s.reference or ""), s.paid_at.isoformat() if s.paid_at else ""]
+             s.status, _cell(s.reference or ""), s.paid_at.isoformat() if s.paid_at else "", s.method]
         )  # fmt: skip
     return out.getvalue().encode("utf-8")
 
@@ -301,12 +313,12 @@ class PaypalExport:
 
 async def paypal_export(db: Database | Transaction, guild_id: int, statements: list[Statement]) -> PaypalExport:
     """PayPal Payouts' bulk upload (no header; one currency per file): recipient email, amount, currency, customer
-    id, note, wallet. Only statements still to pay, and only ambassadors whose email the program holds (given
+    id, note, wallet. Only statements still to pay in cash, and only ambassadors whose email the program holds (given
     when they applied; erased by /ambassador forget) — nothing else about them leaves Collective."""
     rows: dict[str, list[list[str]]] = defaultdict(list)
     missing = []
     for s in statements:
-        if s.status != "open":
+        if s.status != "open" or s.method == "store_credit":  # store credit: Mark paid creates it in the shop
             continue
         email = await db.fetchval(
             "SELECT email FROM members WHERE guild_id = ? AND user_id = ? AND forgotten_at IS NULL",

@@ -16,6 +16,7 @@ what the store sent.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import secrets
 from collections.abc import Awaitable, Callable
@@ -297,6 +298,10 @@ class FakeWooCommerce(CouponRoutes, OrderRoutes, ProductRoutes, WebhookRoutes):
             raise CheckoutRefused(f'Coupon "{code.lower()}" does not exist!')
         if coupon.expired_at(now):
             raise CheckoutRefused("This coupon has expired.")
+        if coupon.email_restrictions and not any(
+            fnmatch.fnmatchcase(email.strip().lower(), allowed) for allowed in coupon.email_restrictions
+        ):  # WC_Coupon's allowed emails, '*' wildcards included, checked against the billing email
+            raise CheckoutRefused(f'Sorry, it seems the coupon "{coupon.code}" is not yours.')
         used = coupon.used_by.count(email)
         if (coupon.usage_limit and coupon.usage_count >= coupon.usage_limit) or (
             coupon.usage_limit_per_user and used >= coupon.usage_limit_per_user
