@@ -14,7 +14,6 @@ Sales come from the codes capability's ledger (``sales``, migration 0004), where
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import to_db
 from bot.db import Database
 from bot.services.engagement.points import Period, period_start
+from bot.storage.statements import Row
 
 Metric = Literal["points", "sales"]
 METRICS: tuple[Metric, ...] = ("points", "sales")
@@ -66,7 +66,7 @@ def _aggregate(metric: Metric, since: datetime) -> str:
     )
 
 
-def _standing(row: sqlite3.Row | dict[str, Any]) -> Standing:
+def _standing(row: Row | dict[str, Any]) -> Standing:
     return Standing(
         rank=int(row["rank"]),
         user_id=int(row["user_id"]),

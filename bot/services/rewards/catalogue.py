@@ -15,7 +15,6 @@ Retiring a reward takes it out of the catalogue; redemptions already made go on.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from bot.services.inputs.links import check_link
 from bot.services.inputs.typed_text import refuse_nul
 from bot.services.program import audit, tiers
 from bot.services.sales.payloads import PayloadError, currency_code, format_minor, to_minor
+from bot.storage.statements import Row
 
 Kind = Literal["code", "role", "perk"]
 KINDS: tuple[Kind, ...] = ("code", "role", "perk")
@@ -111,7 +111,7 @@ class RewardFields:
     role_days: int | None = None
 
 
-def _reward(row: sqlite3.Row) -> Reward:
+def _reward(row: Row) -> Reward:
     return Reward(
         id=int(row["id"]), guild_id=int(row["guild_id"]), title=row["title"], description=row["description"],
         image_url=row["image_url"], has_image=bool(row["has_image"]), cost=int(row["cost"]), stock=row["stock"],
@@ -259,11 +259,11 @@ async def create(
     columns = _columns(fields)
     names = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
-    cur = await tx.execute(
+    new_id = await tx.insert(
         f"INSERT INTO rewards ({names}, guild_id, created_by, created_at, updated_at) VALUES ({marks}, ?, ?, ?, ?)",
         (*columns.values(), guild_id, actor_id, to_db(now), to_db(now)),
     )
-    reward_id = int(cur.lastrowid or 0)
+    reward_id = new_id
     if image is not None:
         await _store_image(tx, guild_id, reward_id, image)
     await audit.record(tx, guild_id, actor_id, "reward.create", None, now, reward=reward_id, title=fields.title,

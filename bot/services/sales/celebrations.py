@@ -74,12 +74,12 @@ async def pending_burst(db: Database, guild_id: int, user_id: int, key: str, now
 
 async def finish_burst(tx: Transaction, guild_id: int, user_id: int, key: str, upto: int, now: datetime) -> str | None:
     """Mark sales up to ``upto`` celebrated. Returns a new timer key if more sales arrived meanwhile."""
-    cur = await tx.execute(
+    changed = await tx.execute(
         """UPDATE sale_celebrations SET last_sale_id = MAX(last_sale_id, ?), pending_key = NULL, updated_at = ?
            WHERE guild_id = ? AND user_id = ? AND pending_key = ?""",
         (upto, to_db(now), guild_id, user_id, key),
     )
-    if cur.rowcount != 1:
+    if changed != 1:
         return None  # a stale timer: another one owns this member's celebrations now
     newer = await tx.fetchval(
         """SELECT MIN(id) FROM sales WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv'

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Literal
@@ -21,6 +20,7 @@ from bot.db import Database
 from bot.errors import InvalidInput
 from bot.services.affiliates.commission import commission_in
 from bot.services.sales.payloads import exponent
+from bot.storage.statements import Row
 
 PeriodKind = Literal["week", "last_week", "month", "last_month", "all"]
 PERIOD_LABELS: dict[PeriodKind, str] = {
@@ -116,7 +116,7 @@ _TOTALS_SQL = """SELECT currency,
        SUM(kind = 'refund') AS refund_count"""
 
 
-def _totals(row: sqlite3.Row) -> Totals:
+def _totals(row: Row) -> Totals:
     return Totals(
         row["currency"], int(row["orders"]), int(row["revenue"]), int(row["refunds"]), int(row["refund_count"])
     )

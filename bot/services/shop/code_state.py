@@ -132,11 +132,11 @@ async def record_pushed(tx: Transaction, code_id: int, version: int, remote_ref:
 async def record_refused(tx: Transaction, target: PushTarget, version: int, error: str, now: datetime) -> bool:
     """The shop refused ``version`` for good (its words in ``error``). Moderators are told once per version.
     Returns False when a newer change is already owed (its push will try again)."""
-    cur = await tx.execute(
+    changed = await tx.execute(
         "UPDATE shop_codes SET state = 'failed', error = ?, updated_at = ? WHERE code_id = ? AND version <= ?",
         (error[:500], to_db(now), target.code_id, version),
     )
-    if cur.rowcount != 1:
+    if changed != 1:
         return False
     payload = {"code_id": target.code_id, "code": target.code, "user_id": target.user_id, "error": error[:500]}
     await tx.emit(target.guild_id, REFUSED, now, payload, key=f"{target.code_id}:{version}")
