@@ -97,6 +97,13 @@ class DatabaseSettings(_Section):
             raise ValueError("must be a PostgreSQL address: postgresql://user:password@host:5432/database")
         return value
 
+    @classmethod
+    def at(cls, target: Path | str) -> DatabaseSettings:
+        """Settings for what ``Database.open`` takes: a PostgreSQL address, or the path of a SQLite file."""
+        if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+            return cls(url=SecretStr(target))
+        return cls(path=Path(target))
+
     def target(self) -> Path | str:
         """What ``Database.open`` takes: the PostgreSQL address when one is set, else the SQLite file."""
         return self.url.get_secret_value() if self.url is not None else self.path

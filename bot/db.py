@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from bot.storage.dialect import Engine
 from bot.storage.statements import Params, Row
 from bot.unit_of_work import BatchWork, UnitOfWork
 
@@ -46,10 +47,10 @@ class Migration:
     sql: str
 
 
-def bundled_migrations(folder: str = "migrations") -> list[Migration]:
-    """The numbered SQL files shipped in a migrations package (SQLite's by default), in order."""
+def bundled_migrations() -> list[Migration]:
+    """The numbered SQL files shipped in the ``migrations`` package, in order."""
     found = []
-    for entry in resources.files(folder).iterdir():
+    for entry in resources.files("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
@@ -70,7 +71,7 @@ CommitListener = Callable[[UnitOfWork | None], None]
 
 
 class Database(ABC):
-    engine: str  # "sqlite" or "postgresql"
+    engine: Engine
 
     def __init__(self) -> None:
         self._write_lock = asyncio.Lock()

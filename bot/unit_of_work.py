@@ -66,6 +66,7 @@ class UnitOfWork:
 
     def __init__(self, conn: EngineConnection) -> None:
         self._conn = conn
+        self.engine = conn.engine
         self.emitted = 0  # outbox rows written: the outbox is woken after commit
         self.timers_changed = False  # the scheduler re-arms after commit
 

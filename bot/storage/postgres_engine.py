@@ -1,6 +1,6 @@
 """PostgreSQL through asyncpg: the engine for running beyond one machine.
 
-The application's SQL is the same text SQLite runs (``?`` placeholders numbered by ``placeholders.numbered``);
+The application's SQL is the same text SQLite runs (translated by ``postgres_sql.bind``);
 the schema is ``migrations/postgresql``, kept in lockstep with SQLite's by a test. Integer sums come back as
 ``numeric`` in PostgreSQL: they are read back as ``int`` (``float`` when fractional), as SQLite gives them.
 """
@@ -19,17 +19,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.db import Database, Migration, bundled_migrations
-from bot.errors import DatabaseTooNew
-from bot.storage.placeholders import bind
+from bot.db import Database, Migration
+from bot.storage.dialect import Engine
+from bot.storage.postgres_migrations import apply_postgres_migrations, bundled_postgres_migrations
+from bot.storage.postgres_sql import bind
 from bot.storage.statements import Params, Row, returning_id
 from bot.unit_of_work import BatchWork, UnitOfWork
 
 log = logging.getLogger("bot.db")
 T = TypeVar("T")
-MIGRATIONS = "migrations.postgresql"
-# pg_advisory_lock key held while migrating, so two processes starting at once apply each migration once.
-_MIGRATION_LOCK = 0x636F6C6C  # "coll"
 
 
 def _numeric(text: str) -> int | float:
@@ -48,6 +46,8 @@ def _args(sql: str, params: Params) -> list[Any]:
 
 class PostgresConnection:
     """``Statements`` over one asyncpg connection."""
+
+    engine: Engine = "postgresql"
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -97,7 +97,7 @@ def without_password(url: str) -> str:
 
 
 class PostgresDatabase(Database):
-    engine = "postgresql"
+    engine: Engine = "postgresql"
 
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         super().__init__()
@@ -141,37 +141,12 @@ class PostgresDatabase(Database):
             return 0
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
-        known = bundled_migrations(MIGRATIONS) if migrations is None else migrations
-        newest_known = known[-1].version if known else 0
-        applied: list[Migration] = []
+        known = bundled_postgres_migrations() if migrations is None else migrations
         async with self._write_lock, self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
-            try:
-                await conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-                )
-                current = int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
-                if current > newest_known:
-                    raise DatabaseTooNew(
-                        f"{self.describe()} is at schema version {current} but this Collective knows only up to "
-                        f"{newest_known}; upgrade Collective or restore an older backup"
-                    )
-                for migration in known:
-                    if migration.version <= current:
-                        continue
-                    async with conn.transaction():
-                        await conn.execute(migration.sql)
-                        await conn.execute(
-                            "INSERT INTO schema_migrations (version, name, applied_at)"
-                            " VALUES ($1, $2, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
-                            migration.version,
-                            migration.name,
-                        )
-                    applied.append(migration)
-                    log.info("applied migration %s", migration.name)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+            names = set(await apply_postgres_migrations(conn, known))
+        applied = [migration for migration in known if migration.name in names]
+        for migration in applied:
+            log.info("applied migration %s", migration.name)
         return applied
 
     # -- backup ----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import aiosqlite
 
 from bot.db import Database, Migration, bundled_migrations
 from bot.errors import DatabaseTooNew
+from bot.storage.dialect import Engine
 from bot.storage.statements import Params, Row, returning_id
 from bot.unit_of_work import BatchWork, UnitOfWork
 
@@ -40,6 +41,8 @@ async def _fetch(conn: aiosqlite.Connection, sql: str, params: Params, *, one: b
 
 class SqliteConnection:
     """``Statements`` over an aiosqlite connection: each statement one trip to its thread."""
+
+    engine: Engine = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -76,6 +79,8 @@ class SqliteConnection:
 class SyncStatements:
     """``Statements`` whose coroutines finish without suspending: plain sqlite3 calls, for batch work that
     ``complete_now`` runs whole inside the writer's thread."""
+
+    engine: Engine = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -136,7 +141,7 @@ def _new_id(value: Any, sql: str) -> int:
 
 
 class SqliteDatabase(Database):
-    engine = "sqlite"
+    engine: Engine = "sqlite"
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         super().__init__()

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from bot.storage.dialect import Engine
+
 # Positional (``?``) or named (``:name``) parameters, as sqlite3 takes them.
 Params = Sequence[Any] | Mapping[str, Any]
 
@@ -29,6 +31,9 @@ class Row(Protocol):
 
 class Statements(Protocol):
     """SQL inside one open transaction (a ``UnitOfWork``, or the connection a batch runs on)."""
+
+    @property
+    def engine(self) -> Engine: ...
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One statement; how many rows it changed."""

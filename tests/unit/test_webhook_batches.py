@@ -96,8 +96,9 @@ async def test_a_batch_whose_transaction_fails_is_refused_whole_and_stores_nothi
     batch = [order("ALICE10", 2001, "e1", clock), order("ALICE10", 2002, "e-boom", clock)]
     results = await asyncio.gather(*(writer.submit(d) for d in batch), return_exceptions=True)
     # nobody is told "stored": each hears that the whole transaction was lost, and why
-    assert all(isinstance(r, TransactionAbandoned) for r in results), results
-    assert all(isinstance(r.__cause__, sqlite3.IntegrityError) for r in results), results
+    assert all(
+        isinstance(r, TransactionAbandoned) and isinstance(r.__cause__, sqlite3.IntegrityError) for r in results
+    ), results
     for table in ("sales", "shop_orders", "points_ledger", "webhook_deliveries"):
         assert await count(db, f"SELECT COUNT(*) FROM {table}") == 0, table
     retried = await writer.submit(batch[0])  # the shop retries; the writer carries on

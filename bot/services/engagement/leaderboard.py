@@ -257,7 +257,8 @@ _TOUCHED = """SELECT user_id FROM sales_monthly WHERE guild_id = :g AND month > 
 
 _SALES_EXACT = """exact AS (
         SELECT s.user_id, SUM(CASE WHEN s.kind = 'refund' THEN -ABS(s.net_minor) ELSE s.net_minor END) AS value,
-               SUM(s.kind <> 'refund') AS orders, MAX(s.currency) AS currency, MAX(s.occurred_at) AS last_at,
+               SUM(CASE WHEN s.kind <> 'refund' THEN 1 ELSE 0 END) AS orders,
+               MAX(s.currency) AS currency, MAX(s.occurred_at) AS last_at,
                m.display_name, m.tier
         FROM who w JOIN members m ON m.guild_id = :g AND m.user_id = w.user_id
         JOIN sales s INDEXED BY sales_by_member_time

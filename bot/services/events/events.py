@@ -305,7 +305,8 @@ async def recent_events(db: Database, guild_id: int, limit: int = 25) -> list[Ev
 
 async def counts(db: Database | Transaction, event_id: int) -> Counts:
     row = await db.fetchone(
-        """SELECT COALESCE(SUM(status = 'going'), 0) AS going, COALESCE(SUM(status = 'waitlisted'), 0) AS waiting
+        """SELECT COALESCE(SUM(CASE WHEN status = 'going' THEN 1 ELSE 0 END), 0) AS going,
+               COALESCE(SUM(CASE WHEN status = 'waitlisted' THEN 1 ELSE 0 END), 0) AS waiting
            FROM event_rsvps WHERE event_id = ?""",
         (event_id,),
     )

@@ -21,6 +21,7 @@ from bot.services.engagement import points
 from bot.services.inputs.typed_text import refuse_nul
 from bot.services.program import audit, tiers
 from bot.services.program.members import Member, ambassador_or_refuse, find_member, member_from_row
+from bot.storage.dialect import json_array_items
 from bot.storage.statements import Row, Statements
 from bot.unit_of_work import TimerKind
 
@@ -356,15 +357,17 @@ async def close_poll(
 
 async def results(db: Database, poll_id: int, guild_id: int | None = None) -> PollResults:
     poll = await get_poll(db, poll_id, guild_id)
-    # Counted by SQLite (json_each over each vote's choices): a focus group of thousands is thousands of rows,
-    # and the weekly digest asks for every poll closed that week.
+    # Counted by the database (each vote's JSON choices as rows): a focus group of thousands is thousands of
+    # rows, and the weekly digest asks for every poll closed that week.
+    choices = json_array_items(db, "v.choices", "j")
     tallies = await db.fetchall(
-        """SELECT COALESCE(NULLIF(v.tier, ''), 'no tier') AS tier, CAST(j.value AS INTEGER) AS choice, COUNT(*) AS n
-           FROM poll_votes v, json_each(v.choices) j WHERE v.poll_id = ? GROUP BY 1, 2""",
+        f"""SELECT COALESCE(NULLIF(v.tier, ''), 'no tier') AS tier, CAST(j.value AS INTEGER) AS choice, COUNT(*) AS n
+           FROM poll_votes v, {choices} WHERE v.poll_id = ? GROUP BY 1, 2""",
         (poll_id,),
     )
     totals = await db.fetchone(
-        "SELECT COUNT(*), COALESCE(SUM(comment IS NOT NULL AND comment <> ''), 0) FROM poll_votes WHERE poll_id = ?",
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN comment IS NOT NULL AND comment <> '' THEN 1 ELSE 0 END), 0)"
+        " FROM poll_votes WHERE poll_id = ?",
         (poll_id,),
     )
     assert totals is not None

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import to_db
 from bot.db import Database, Transaction
+from bot.storage.dialect import string_agg
 from bot.unit_of_work import TimerKind
 
 KIND = TimerKind("code-celebration", "a sale shout-out")  # payload: {"user_id": …}
@@ -61,8 +62,9 @@ async def pending_burst(db: Database, guild_id: int, user_id: int, key: str, now
     if state is None or state["pending_key"] != key:
         return None
     last = state["last_sale_id"]
+    codes = string_agg(db, "code", distinct=True)
     row = await db.fetchone(
-        """SELECT COUNT(*) AS n, MAX(id) AS upto, GROUP_CONCAT(DISTINCT code) AS codes FROM sales
+        f"""SELECT COUNT(*) AS n, MAX(id) AS upto, {codes} AS codes FROM sales
            WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv' AND id > ?
              AND occurred_at >= ?""",
         (guild_id, user_id, int(last or 0), to_db(now - FRESH)),

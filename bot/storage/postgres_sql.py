@@ -1,15 +1,21 @@
-"""SQLite's placeholders (``?`` and ``:name``) numbered for PostgreSQL (``$1``, ``$2``…), outside string literals,
-quoted names and comments.
+"""The application's SQL, written once in the form SQLite takes, as PostgreSQL takes it.
 
-The application writes its SQL once, in the form SQLite takes; this is the only rewriting the PostgreSQL engine
-does to it. Cached: the same few hundred statements are translated once per process.
+The only rewriting the PostgreSQL engine does, outside string literals, quoted names and comments:
+- placeholders: ``?`` and ``:name`` become ``$1``, ``$2``…;
+- SQLite's index hints (``INDEXED BY name``, measured where the planner chose badly) are dropped: PostgreSQL's
+  planner takes none, and its statistics choose well.
+Anything else that differs is written per engine where it is used (``bot/storage/dialect.py``). Cached: the same
+few hundred statements are translated once per process.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
+
+_INDEX_HINT = re.compile(r"INDEXED\s+BY\s+\w+\s*", re.IGNORECASE)
 
 
 def bind(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, Sequence[Any]]:
@@ -44,6 +50,8 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
             end = length if end < 0 else end + 2
             out.append(sql[i:end])
             i = end
+        elif ch in "iI" and _INDEX_HINT.match(sql, i) and (i == 0 or not _is_word(sql[i - 1])):
+            i = _INDEX_HINT.match(sql, i).end()  # type: ignore[union-attr]
         elif ch == "?":
             n += 1
             out.append(f"${n}")
@@ -60,7 +68,13 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
         else:
             out.append(ch)
             i += 1
+    if n and names:
+        raise ValueError("a statement takes either ? or :name placeholders, not both (as sqlite3)")
     return "".join(out), tuple(names)
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _closing_quote(sql: str, start: int, quote: str) -> int:
