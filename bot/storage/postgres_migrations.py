@@ -36,9 +36,7 @@ def bundled_postgres_migrations() -> list[Migration]:
     return found
 
 
-async def apply_postgres_migrations(
-    conn: asyncpg.Connection, migrations: list[Migration] | None = None
-) -> list[str]:
+async def apply_postgres_migrations(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[str]:
     """Apply the pending migrations in order, each in one transaction; returns the names of those applied.
 
     ``migrations`` defaults to the bundled ones (a test may pass the first few). Raises ``DatabaseTooNew`` when
