@@ -449,3 +449,61 @@ async def test_paid_statements_are_final_on_both(tmp_path: Path, postgres_server
         finally:
             await conn.close()
             lite.close()
+
+
+# -- the CHECKs written differently (GLOB as a regular expression, json_valid as a function) --------------------
+
+_SETTINGS = (
+    "INSERT INTO guild_settings (guild_id, timezone, digest_weekday, digest_time, capacity, points_submission_approved,"
+    " points_sale, points_poll_vote, points_event_attendance, created_at, updated_at)"
+    " VALUES (?, 'UTC', 0, ?, 10, 1, 1, 1, 1, 'c', 'c')"
+)
+_TIER = "INSERT INTO tiers (guild_id, key, name) VALUES (?, ?, 'Tier')"
+_RUN = "INSERT INTO payout_runs (guild_id, period, period_end, created_at) VALUES (?, ?, 'e', 'c')"
+_TIMER = "INSERT INTO timers (guild_id, kind, key, due_at, payload, created_at) VALUES (?, 'k', 'key', 'd', ?, 'c')"
+_OUTBOX = (
+    "INSERT INTO outbox (guild_id, topic, key, delivered_to, available_at, created_at)"
+    " VALUES (?, 't', NULL, ?, 'a', 'c')"
+)
+CHECKED_VALUES = [
+    (_SETTINGS, ["09:30", "23:59", "29:59"], ["9:30", "09:60", "09:30 ", " 09:30", "09:30\n", "0930", ""]),
+    (_TIER, ["ambassador", "a", "creator2", "a-b", "x\ny"], ["Ambassador", "2nd", "", "_a", "a" * 25]),
+    (_RUN, ["2026-11", "0000-00"], ["2026-1", "2026/11", "2026-111", "26-11", "2026-11\n"]),
+    (_TIMER, ["{}", '{"a": [1, 2.5, null, true]}', "[]", "null", '"text"', "12"], ["", "{", "{'a': 1}", "[1,]", "nul"]),
+    (_OUTBOX, ["[]", '["audit"]'], ["[", "audit"]),
+]
+
+
+async def test_checks_accept_and_refuse_the_same_values(tmp_path: Path, postgres_server: PostgresServer) -> None:
+    path = tmp_path / "collective.db"
+    await _sqlite_database(path)
+    lite = sqlite3.connect(path, isolation_level=None)
+    disagreements: list[str] = []
+    async with postgres_server.fresh_database() as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await apply_postgres_migrations(conn)
+            guild = 0
+            for sql, good, bad in CHECKED_VALUES:
+                for value in good + bad:
+                    guild += 1
+                    try:
+                        lite.execute(sql, (guild, value))
+                        lite_ok = True
+                    except sqlite3.IntegrityError:
+                        lite_ok = False
+                    try:
+                        await conn.execute(_numbered(sql), guild, value)
+                        pg_ok = True
+                    except asyncpg.CheckViolationError:
+                        pg_ok = False
+                    expected = value in good
+                    if (lite_ok, pg_ok) != (expected, expected):
+                        table = sql.split()[2]
+                        disagreements.append(
+                            f"{table} {value!r}: SQLite {lite_ok}, PostgreSQL {pg_ok}, meant {expected}"
+                        )
+        finally:
+            await conn.close()
+            lite.close()
+    assert not disagreements, "the engines' CHECKs disagree (True = accepted):\n" + "\n".join(disagreements)
