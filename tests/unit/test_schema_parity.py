@@ -507,3 +507,37 @@ async def test_checks_accept_and_refuse_the_same_values(tmp_path: Path, postgres
             await conn.close()
             lite.close()
     assert not disagreements, "the engines' CHECKs disagree (True = accepted):\n" + "\n".join(disagreements)
+
+
+# -- SQLite's functions the PostgreSQL schema supplies for the application's SQL ------------------------------
+
+SQLITE_FUNCTIONS = [  # (query, guild_id): GUILD has rows, 0 has none
+    ("SELECT SUM(points > 5), SUM(reason = 'poll'), SUM(note IS NULL), SUM(note = 'x') FROM points_ledger"
+     " WHERE guild_id = ?", GUILD),
+    ("SELECT SUM(points > 5), COALESCE(SUM(reason = 'poll'), 0) FROM points_ledger WHERE guild_id = ?", 0),
+    ("SELECT user_id, SUM(reason <> 'poll') FROM points_ledger WHERE guild_id = ? GROUP BY user_id ORDER BY 1", GUILD),
+    ("SELECT id, max(created_at, '2026-11-01'), min(points, 6), max(note, 'a'), max(points, 0) FROM points_ledger"
+     " WHERE guild_id = ? ORDER BY id", GUILD),
+]  # fmt: skip
+
+
+async def test_sqlite_functions_the_application_uses_answer_alike(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    path = tmp_path / "collective.db"
+    await _sqlite_database(path)
+    lite = sqlite3.connect(path, isolation_level=None)
+    async with postgres_server.fresh_database() as dsn:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await apply_postgres_migrations(conn)
+            for sql, params in _ledger_rows("f")[:4]:
+                lite.execute(sql, params)
+                await conn.execute(_numbered(sql), *params)
+            for query, guild in SQLITE_FUNCTIONS:
+                expected = lite.execute(query, (guild,)).fetchall()
+                actual = [tuple(row) for row in await conn.fetch(_numbered(query), guild)]
+                assert actual == expected, f"{query}\n  SQLite:     {expected}\n  PostgreSQL: {actual}"
+        finally:
+            await conn.close()
+            lite.close()
