@@ -42,6 +42,10 @@ class ClusterError(RuntimeError):
     """The server could not be set up, started or reached; the message says why (with the server log's tail)."""
 
 
+class PostgresServerMissing(ClusterError):
+    """No PostgreSQL server binaries on this machine (the message says where they were looked for)."""
+
+
 @dataclass(frozen=True)
 class ClusterState:
     """What ``stop`` needs to find a running cluster again (kept as JSON for the command line)."""
@@ -108,7 +112,7 @@ class PostgresCluster:
         if bin_dir is None:
             bin_dir, reason = self.find_binaries()
             if bin_dir is None:
-                raise ClusterError(reason)
+                raise PostgresServerMissing(reason)
         base = Path(base_dir).resolve()
         base.mkdir(parents=True, exist_ok=True)
         work = _make_work_dir(base)

@@ -19,6 +19,22 @@ EXCEPTION WHEN invalid_text_representation OR untranslatable_character THEN
 END;
 $$;
 
+-- SQLite's SUM over a comparison counts the rows where it holds (true is 1), and the application's SQL says so
+-- (SUM(kind = 'sale')): the same text runs here. NULLs are skipped; no rows, or only NULLs, give NULL, as SUM does.
+CREATE FUNCTION sum_boolean_step(total bigint, flag boolean) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN flag IS NULL THEN total ELSE COALESCE(total, 0) + flag::int END
+$$;
+CREATE AGGREGATE sum(boolean) (SFUNC = sum_boolean_step, STYPE = bigint);
+
+-- SQLite's scalar max(a, b) and min(a, b), used by the application's SQL: NULL when either is NULL (GREATEST and
+-- LEAST skip NULLs instead). The aggregates max(x) and min(x) are PostgreSQL's own.
+CREATE FUNCTION max(a anycompatible, b anycompatible) RETURNS anycompatible LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT GREATEST(a, b)
+$$;
+CREATE FUNCTION min(a anycompatible, b anycompatible) RETURNS anycompatible LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT LEAST(a, b)
+$$;
+
 CREATE TABLE guild_settings (
     guild_id                    BIGINT  PRIMARY KEY,
     timezone                    TEXT    NOT NULL,
