@@ -12,9 +12,8 @@ import pytest
 
 from bot.storage.postgres_migrations import apply_postgres_migrations, sync_identity_sequences
 from emulator.postgres_cluster import STATE_FILE, ClusterError, PostgresCluster, PostgresServerMissing
-from tests.postgres import PostgresServer, postgres_server
+from tests.postgres import PostgresServer
 
-__all__ = ["postgres_server"]  # the session fixture, used by name below
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -21,9 +21,7 @@ import pytest
 
 from bot.db import Database, bundled_migrations
 from bot.storage.postgres_migrations import apply_postgres_migrations, bundled_postgres_migrations
-from tests.postgres import PostgresServer, postgres_server
-
-__all__ = ["postgres_server"]  # the session fixture, used by name below
+from tests.postgres import PostgresServer
 
 READ_MODELS = ("points_totals", "points_monthly", "sales_totals", "sales_currencies", "sales_monthly")
 # The last migration before the read models' backfills (0006 creates points_totals, 0008/0009 the others).

@@ -42,6 +42,7 @@ async def count(db: Database, sql: str) -> int:
     return int(await db.fetchval(sql))
 
 
+@pytest.mark.sqlite_only("injects the failure with a SQLite TEMP TRIGGER")
 async def test_deliveries_submitted_together_share_a_transaction_and_fail_alone(
     db: Database, clock: FixedClock
 ) -> None:
@@ -83,6 +84,7 @@ async def test_deliveries_submitted_together_share_a_transaction_and_fail_alone(
     assert await count(db, "SELECT orders FROM unknown_codes WHERE code = 'NOBODY'") == 1
 
 
+@pytest.mark.sqlite_only("RAISE(ROLLBACK): SQLite abandoning a whole transaction")
 async def test_a_batch_whose_transaction_fails_is_refused_whole_and_stores_nothing(
     db: Database, clock: FixedClock
 ) -> None:

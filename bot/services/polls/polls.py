@@ -175,7 +175,7 @@ async def create_poll(
     )
     if voter_ids is not None:
         await tx.executemany(
-            "INSERT OR IGNORE INTO poll_voters (guild_id, poll_id, user_id) VALUES (?, ?, ?)",
+            "INSERT INTO poll_voters (guild_id, poll_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(guild_id, poll_id, user_id) for user_id in voter_ids],
         )
     await tx.schedule(guild_id, CLOSE, f"poll:{poll_id}", closes_at, now, {"poll_id": poll_id})

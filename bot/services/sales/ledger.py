@@ -171,7 +171,8 @@ async def _note_unknown(conn: Statements, guild_id: int, code: str, order_id: st
     await conn.execute(
         """INSERT INTO unknown_codes (guild_id, code, orders, first_seen_at, last_seen_at, last_order_id)
            VALUES (?, ?, 1, ?, ?, ?)
-           ON CONFLICT (guild_id, code) DO UPDATE SET orders = orders + 1, last_seen_at = excluded.last_seen_at,
+           ON CONFLICT (guild_id, code) DO UPDATE SET orders = unknown_codes.orders + 1,
+               last_seen_at = excluded.last_seen_at,
                last_order_id = excluded.last_order_id""",
         (guild_id, code.strip().upper(), at, at, order_id),
     )

@@ -188,7 +188,7 @@ async def report(db: Database, guild_id: int, span: Period) -> list[MemberLine]:
             LEFT JOIN members m ON m.guild_id = s.guild_id AND m.user_id = s.user_id
             LEFT JOIN tiers t ON t.guild_id = m.guild_id AND t.key = m.tier
             WHERE s.guild_id = ? AND s.occurred_at >= ? AND s.occurred_at < ?
-            GROUP BY s.user_id, s.currency
+            GROUP BY s.user_id, s.currency, m.display_name, m.tier, t.commission_bp
             ORDER BY orders DESC, SUM(s.net_minor) DESC, s.user_id""",
         (guild_id, to_db(span.start), to_db(span.end)),
     )
