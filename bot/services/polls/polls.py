@@ -224,7 +224,7 @@ async def get_poll(db: Database | Transaction, poll_id: int, guild_id: int | Non
 
 async def list_polls(db: Database, guild_id: int, *, status: str | None = None, limit: int = 25) -> list[Poll]:
     rows = await db.fetchall(
-        "SELECT id FROM polls WHERE guild_id = ? AND (? IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
+        "SELECT id FROM polls WHERE guild_id = ? AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
         (guild_id, status, status, limit),
     )
     return [await get_poll(db, row["id"]) for row in rows]

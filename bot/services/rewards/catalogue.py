@@ -377,7 +377,7 @@ async def catalogue(db: Database, guild_id: int, member_tier: str | None) -> lis
 
 async def all_rewards(db: Database, guild_id: int, *, include_retired: bool = False) -> list[Reward]:
     rows = await db.fetchall(
-        f"{_SELECT} WHERE r.guild_id = ? AND (? OR r.status = 'active') ORDER BY r.status, r.cost, r.id",
+        f"{_SELECT} WHERE r.guild_id = ? AND (? = 1 OR r.status = 'active') ORDER BY r.status, r.cost, r.id",
         (guild_id, int(include_retired)),
     )
     return [_reward(row) for row in rows]
@@ -387,7 +387,7 @@ async def search(db: Database, guild_id: int, typed: str, *, active_only: bool =
     """Rewards whose title holds ``typed`` (autocomplete), at most 25."""
     pattern = "%" + typed.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await db.fetchall(
-        f"{_SELECT} WHERE r.guild_id = ? AND (? = 0 OR r.status = 'active') AND r.title LIKE ? ESCAPE '\\'"
+        f"{_SELECT} WHERE r.guild_id = ? AND (? = 0 OR r.status = 'active') AND lower(r.title) LIKE lower(?) ESCAPE '\\'"
         " ORDER BY r.status, r.title LIMIT 25",
         (guild_id, int(active_only), pattern),
     )

@@ -71,7 +71,7 @@ async def mark_codes(tx: Transaction, guild_id: int, now: datetime, *, tier: str
         return 0
     rows = await tx.fetchall(
         """SELECT c.id FROM codes c JOIN members m ON m.guild_id = c.guild_id AND m.user_id = c.user_id
-           WHERE c.guild_id = ? AND c.status IN ('active', 'paused') AND (? IS NULL OR m.tier = ?)
+           WHERE c.guild_id = ? AND c.status IN ('active', 'paused') AND (CAST(? AS TEXT) IS NULL OR m.tier = ?)
            ORDER BY c.id""",
         (guild_id, tier, tier),
     )
@@ -152,7 +152,7 @@ async def shop_state(db: Database | Transaction, code_id: int) -> ShopState | No
 async def owed(db: Database | Transaction, guild_id: int, *, older_than: datetime | None = None) -> list[int]:
     """Codes still pending (optionally: since before ``older_than``), oldest first: what a retry pass pushes."""
     rows = await db.fetchall(
-        "SELECT code_id FROM shop_codes WHERE guild_id = ? AND state = 'pending' AND (? IS NULL OR updated_at < ?)"
+        "SELECT code_id FROM shop_codes WHERE guild_id = ? AND state = 'pending' AND (CAST(? AS TEXT) IS NULL OR updated_at < ?)"
         " ORDER BY updated_at, code_id",
         (
             guild_id,
