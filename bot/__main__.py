@@ -108,7 +108,7 @@ async def _run(settings: Settings, token: str) -> int:
 
     configure_logging(settings.logging.level, settings.secrets(), format=settings.logging.format)
     hooks = f"on {settings.webhooks.host}:{settings.webhooks.port}" if settings.webhooks.enabled else "off"
-    log.info("starting Collective (database %s, webhooks %s)", settings.database.path, hooks)
+    log.info("starting Collective (database %s, webhooks %s)", settings.database.where(), hooks)
     stop = StopSignals()
     with stop.installed():
         code = 0
@@ -123,7 +123,7 @@ async def _run(settings: Settings, token: str) -> int:
 
 async def _serve(settings: Settings, token: str, stop: StopSignals, bot_cls: type[CollectiveBot]) -> int:
     beat_path = health_path(settings.database.path)
-    async with await Database.open(settings.database.path) as db, bot_cls(settings=settings, db=db) as bot:
+    async with await Database.open(settings.database.target()) as db, bot_cls(settings=settings, db=db) as bot:
         stop.on_stop(bot.close)
 
         def state() -> dict[str, str]:
@@ -160,11 +160,11 @@ async def _serve(settings: Settings, token: str, stop: StopSignals, bot_cls: typ
 
 
 async def _migrate(settings: Settings) -> int:
-    async with await Database.open(settings.database.path) as db:
+    async with await Database.open(settings.database.target()) as db:
         applied = await db.migrate()
         version = await db.schema_version()
     names = ", ".join(m.name for m in applied) or "nothing to apply"
-    print(f"{settings.database.path}: schema version {version} ({names})")
+    print(f"{settings.database.where()}: schema version {version} ({names})")
     return 0
 
 

@@ -84,8 +84,37 @@ class DiscordSettings(_Section):
 
 class DatabaseSettings(_Section):
     path: Path = Path("data/collective.db")
+    # PostgreSQL instead of the SQLite file at `path`: postgresql://user:password@host:5432/collective. A secret
+    # (it carries the password): set it as COLLECTIVE_DATABASE__URL rather than in the file.
+    url: Secret = None
     backup_dir: Path | None = None
     backup_keep: int = Field(default=7, ge=1, le=365)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL address: postgresql://user:password@host:5432/database")
+        return value
+
+    @classmethod
+    def at(cls, target: Path | str) -> DatabaseSettings:
+        """Settings for what ``Database.open`` takes: a PostgreSQL address, or the path of a SQLite file."""
+        if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+            return cls(url=SecretStr(target))
+        return cls(path=Path(target))
+
+    def target(self) -> Path | str:
+        """What ``Database.open`` takes: the PostgreSQL address when one is set, else the SQLite file."""
+        return self.url.get_secret_value() if self.url is not None else self.path
+
+    def where(self) -> str:
+        """The store, fit for a log line: the SQLite file, or the PostgreSQL address without its password."""
+        if self.url is None:
+            return str(self.path)
+        from bot.storage.postgres_engine import without_password
+
+        return without_password(self.url.get_secret_value())
 
     @field_validator("backup_dir", mode="before")
     @classmethod
@@ -313,6 +342,12 @@ class Settings(BaseSettings):
         ):
             if secret is not None and secret.get_secret_value():
                 found.append(secret.get_secret_value())
+        if self.database.url is not None:
+            url = self.database.url.get_secret_value()
+            found.append(url)
+            password = urlsplit(url).password
+            if password:
+                found.append(password)
         return found
 
 

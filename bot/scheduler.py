@@ -186,18 +186,18 @@ class Scheduler:
         # Nothing runs yet in this process, so anything still marked running was cut off by a crash.
         now = to_db(self._clock.now())
         async with self._db.transaction() as tx:
-            cur = await tx.execute(
+            changed = await tx.execute(
                 "UPDATE timers SET status = 'pending', retry_at = ?,"
                 " last_error = 'interrupted: the bot stopped while this ran' WHERE status = 'running'",
                 (now,),
             )
-            timers = cur.rowcount
-            cur = await tx.execute(
+            timers = changed
+            changed = await tx.execute(
                 "UPDATE job_runs SET status = 'failed', retry_at = ?,"
                 " last_error = 'interrupted: the bot stopped while this ran' WHERE status = 'claimed'",
                 (now,),
             )
-            runs = cur.rowcount
+            runs = changed
         if timers or runs:
             log.warning("recovering %d interrupted timer(s) and %d interrupted job run(s)", timers, runs)
 

@@ -15,19 +15,19 @@ Discord: payloads are plain JSON.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
-
-import aiosqlite
+from typing import Any, Protocol, TypeVar
 
 from bot.clock import to_db
+from bot.storage.statements import Params, Row, Statements
 
-Params = Sequence[Any] | dict[str, Any]
 INLINE_GRACE = timedelta(minutes=2)  # how long the background delivery leaves an inline row to its caller
 T = TypeVar("T")
+# Work made only of SQL, run in one go (``UnitOfWork.run``, ``Database.run_transaction``): on SQLite it runs
+# whole in the writer's thread, so it must await nothing but the ``Statements`` it is given.
+BatchWork = Callable[[Statements], Coroutine[Any, Any, T]]
 
 
 @dataclass(frozen=True)
@@ -39,18 +39,12 @@ class TimerKind:
     label: str
 
 
-async def fetch(conn: aiosqlite.Connection, sql: str, params: Params, *, one: bool) -> Any:
-    """Execute, fetch and close in one trip to the connection's thread (aiosqlite's cursor API takes three:
-    under a burst of interactions those waits for the event loop, not SQLite, were most of a query's time)."""
+class EngineConnection(Statements, Protocol):
+    """The writer connection of one engine while a transaction is open."""
 
-    def work() -> Any:
-        cur = conn._conn.execute(sql, params)
-        try:
-            return cur.fetchone() if one else cur.fetchall()
-        finally:
-            cur.close()
-
-    return await conn._execute(work)
+    async def batch(self, work: BatchWork[T]) -> T:
+        """``work`` over this connection, in as few trips as the engine allows."""
+        ...
 
 
 _OUTBOX_INSERT = (
@@ -59,58 +53,57 @@ _OUTBOX_INSERT = (
 )
 
 
-def emit_sync(
-    conn: sqlite3.Connection, guild_id: int, topic: str, stamp: str, payload: dict[str, Any], key: str | None = None
+async def emit_row(
+    sql: Statements, guild_id: int, topic: str, stamp: str, payload: dict[str, Any], key: str | None = None
 ) -> None:
-    """``UnitOfWork.emit`` for work that runs as plain sqlite3 calls in the writer's thread (webhook batches);
-    ``stamp`` is the time already formatted for the database."""
-    conn.execute(_OUTBOX_INSERT, (guild_id, topic, key, json.dumps(payload, default=str), stamp, stamp))
+    """``UnitOfWork.emit`` for batch work (webhook batches), which holds only ``Statements``; ``stamp`` is the
+    time already formatted for the database."""
+    await sql.execute(_OUTBOX_INSERT, (guild_id, topic, key, json.dumps(payload, default=str), stamp, stamp))
 
 
 class UnitOfWork:
     """The writer connection while a transaction is open, plus what must follow its commit."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: EngineConnection) -> None:
         self._conn = conn
+        self.engine = conn.engine
         self.emitted = 0  # outbox rows written: the outbox is woken after commit
         self.timers_changed = False  # the scheduler re-arms after commit
 
     # -- SQL ---------------------------------------------------------------------------------------------
 
-    async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """One statement; how many rows it changed."""
         return await self._conn.execute(sql, params)
 
     async def change(self, sql: str, params: Params = ()) -> int:
-        """One statement; how many rows it changed."""
-        cur = await self._conn.execute(sql, params)
-        count = cur.rowcount
-        await cur.close()
-        return count
+        """``execute``, named for callers that act on how many rows changed."""
+        return await self._conn.execute(sql, params)
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """One ``INSERT`` of one row; the new row's id."""
+        return await self._conn.insert(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         await self._conn.executemany(sql, rows)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await fetch(self._conn, sql, params, one=True)
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        return await self._conn.fetchone(sql, params)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await fetch(self._conn, sql, params, one=False)
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return await self._conn.fetchall(sql, params)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
+        return await self._conn.fetchval(sql, params)
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work(conn)`` — plain sqlite3 calls — in the writer's thread, inside this transaction.
+    async def run(self, work: BatchWork[T]) -> T:
+        """``work`` — SQL only — in one go inside this transaction.
 
-        One thread hop for many statements instead of one per statement (the hops, not SQLite, were most of
-        a webhook delivery's time). ``work`` must not commit, roll back or open a transaction itself.
+        On SQLite one thread hop for many statements instead of one per statement (the hops, not SQLite, were
+        most of a webhook delivery's time). ``work`` must not commit, roll back or open a transaction itself.
         """
-        conn = self._conn
-        self.emitted += 1  # plain-sqlite work may write outbox rows (emit_sync): wake the outbox to be sure
-        # aiosqlite has no public "call this in your thread"; _execute is what its own methods use.
-        result: T = await conn._execute(lambda: work(conn._conn))
-        return result
+        self.emitted += 1  # batch work may write outbox rows (emit_row): wake the outbox to be sure
+        return await self._conn.batch(work)
 
     # -- what follows the commit -------------------------------------------------------------------------
 
@@ -165,18 +158,18 @@ class UnitOfWork:
 
     async def reschedule(self, guild_id: int, kind: TimerKind, key: str, due_at: datetime) -> bool:
         """Move a pending timer (an edited due date). Returns False when there is none pending."""
-        cur = await self.execute(
+        changed = await self.execute(
             "UPDATE timers SET due_at = ?, retry_at = NULL WHERE guild_id = ? AND kind = ? AND key = ?"
             " AND status = 'pending'",
             (to_db(due_at), guild_id, kind.name, key),
         )
         self.timers_changed = True
-        return cur.rowcount == 1
+        return changed == 1
 
     async def cancel_timer(self, guild_id: int, kind: TimerKind, key: str, now: datetime) -> bool:
-        cur = await self.execute(
+        changed = await self.execute(
             "UPDATE timers SET status = 'cancelled', finished_at = ? WHERE guild_id = ? AND kind = ?"
             " AND key = ? AND status = 'pending'",
             (to_db(now), guild_id, kind.name, key),
         )
-        return cur.rowcount == 1
+        return changed == 1

@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh migrated SQLite database per test, a fixed clock, settings from the example."""
+"""Shared fixtures: a fresh migrated database per test on each engine (tests/postgres.py), a fixed clock, settings
+from the example."""
 
 from __future__ import annotations
 
@@ -11,15 +12,40 @@ import pytest
 from bot.clock import FixedClock
 from bot.config import Settings, load_settings
 from bot.db import Database
+from tests.postgres import SERVER, engines_for, header_line, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
+__all__ = ["postgres_server"]  # a fixture, used by name
 START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    return header_line()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", engines_for(metafunc))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    SERVER.stop()
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "collective.db")
+async def db_target(engine: str, tmp_path: Path) -> AsyncIterator[Path | str]:
+    """Where a test's database lives: a SQLite file, or a fresh migrated PostgreSQL database's address."""
+    if engine == "postgresql":
+        async with SERVER.fresh_database(migrated=True) as dsn:
+            yield dsn
+    else:
+        yield tmp_path / "collective.db"
+
+
+@pytest.fixture
+async def db(db_target: Path | str) -> AsyncIterator[Database]:
+    database = await Database.open(db_target)
     await database.migrate()
     try:
         yield database

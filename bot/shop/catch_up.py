@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from bot.services.sales.payloads import OrderIn, PayloadError
 from bot.services.shop.connection import BACKFILL_WINDOW, advance_cursor, get_connection, record_problem
 from bot.shop.connector import ShopConnector
 from bot.shop.errors import ShopError, ShopUnavailable
+from bot.storage.statements import Statements, savepoint
 from bot.text import plural
 
 log = logging.getLogger(__name__)
@@ -89,46 +89,40 @@ class _Tally:
     refused: list[str] = field(default_factory=list)
 
 
-def record_page(conn: sqlite3.Connection, guild_id: int, orders: list[OrderIn], now: datetime) -> _Tally:
-    """Every order of a page through the ledger, in the caller's transaction (the writer's thread).
+async def record_page(sql: Statements, guild_id: int, orders: list[OrderIn], now: datetime) -> _Tally:
+    """Every order of a page through the ledger, in the caller's transaction (batch work).
 
     The page is written under one savepoint; only if the ledger refuses an order (a refund in another currency
     than its sale) is it undone and written again one savepoint per order, so the others are kept and the
     refused one is reported — as the webhook writer answers such a delivery on its own.
     """
-    conn.execute("SAVEPOINT catch_up_page")
     try:
-        tally = _record(conn, guild_id, orders, now, one_by_one=False)
+        async with savepoint(sql, "catch_up_page"):
+            return await _record(sql, guild_id, orders, now, one_by_one=False)
     except PayloadError:
-        conn.execute("ROLLBACK TO catch_up_page")
-        conn.execute("RELEASE catch_up_page")
-        return _record(conn, guild_id, orders, now, one_by_one=True)
-    conn.execute("RELEASE catch_up_page")
-    return tally
+        return await _record(sql, guild_id, orders, now, one_by_one=True)
 
 
-def _record(
-    conn: sqlite3.Connection, guild_id: int, orders: list[OrderIn], now: datetime, *, one_by_one: bool
-) -> _Tally:
-    lookups = ledger.Lookups(conn)
-    settings = lookups.sales_settings(guild_id)
+async def _record(sql: Statements, guild_id: int, orders: list[OrderIn], now: datetime, *, one_by_one: bool) -> _Tally:
+    lookups = ledger.Lookups(sql)
+    settings = await lookups.sales_settings(guild_id)
     tally = _Tally()
     for order in orders:
-        if one_by_one:
-            conn.execute("SAVEPOINT catch_up_order")
         try:
-            result = ledger.record_order(
-                conn, guild_id, order, source=SOURCE, now=now, settings=settings, lookups=lookups
-            )
+            if one_by_one:
+                async with savepoint(sql, "catch_up_order"):
+                    result = await ledger.record_order(
+                        sql, guild_id, order, source=SOURCE, now=now, settings=settings, lookups=lookups
+                    )
+            else:
+                result = await ledger.record_order(
+                    sql, guild_id, order, source=SOURCE, now=now, settings=settings, lookups=lookups
+                )
         except PayloadError as exc:
             if not one_by_one:
                 raise
-            conn.execute("ROLLBACK TO catch_up_order")
-            conn.execute("RELEASE catch_up_order")
             tally.refused.append(f"order {order.order_name or order.order_id}: {exc}")
             continue
-        if one_by_one:
-            conn.execute("RELEASE catch_up_order")
         if result.outcome == "recorded":
             tally.sales += 1
         elif result.outcome == "duplicate":
@@ -171,7 +165,7 @@ async def catch_up(
             finished = reached >= until
             orders = page.orders
             async with db.transaction() as tx:
-                tally = await tx.run(lambda conn: record_page(conn, guild_id, orders, now))  # noqa: B023 — awaited here
+                tally = await tx.run(lambda sql: record_page(sql, guild_id, orders, now))  # noqa: B023 — awaited here
                 await advance_cursor(tx, guild_id, reached, now, finished=finished)
             report.pages += 1
             report.orders_read += len(page.orders)

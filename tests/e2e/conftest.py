@@ -54,9 +54,9 @@ class ErrorLog(logging.Handler):
 class BotRunner:
     """Starts, stops and restarts the bot over one database file, as an operator would."""
 
-    def __init__(self, emu: Emulator, db_path: Path) -> None:
+    def __init__(self, emu: Emulator, db_target: Path | str) -> None:
         self.emu = emu
-        self.db_path = db_path
+        self.db_target = db_target
         self.bot: CollectiveBot | None = None
         self.db: Database | None = None
         self._task: asyncio.Task[None] | None = None
@@ -71,13 +71,13 @@ class BotRunner:
     def settings(self) -> Settings:
         return Settings(
             discord=DiscordSettings(token=TOKEN, api_base_url=self.emu.api_base_url, gateway_url=self.emu.gateway_url),
-            database=DatabaseSettings(path=self.db_path),
+            database=DatabaseSettings.at(self.db_target),
             shops=dict(self.shops),
             webhooks=self.webhooks,
         )
 
     async def start(self) -> CollectiveBot:
-        self.db = await Database.open(self.db_path)
+        self.db = await Database.open(self.db_target)
         bot = CollectiveBot(
             settings=self.settings(),
             db=self.db,
@@ -156,8 +156,8 @@ def world(emu: Emulator) -> World:
 
 
 @pytest.fixture
-async def runner(emu: Emulator, tmp_path: Path) -> AsyncIterator[BotRunner]:
-    bot_runner = BotRunner(emu, tmp_path / "collective.db")
+async def runner(emu: Emulator, db_target: Path | str) -> AsyncIterator[BotRunner]:
+    bot_runner = BotRunner(emu, db_target)
     try:
         yield bot_runner
         bot_runner.check_healthy()

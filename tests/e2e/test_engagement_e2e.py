@@ -44,8 +44,8 @@ async def prepare(emu: Emulator, world: World, bot: CollectiveBot) -> Channels:
         for name, channel_id in ids.items():
             await bindings.bind(tx, gid, bindings.channel_purpose(name), channel_id, now)
         await tx.execute(
-            "INSERT OR IGNORE INTO members (guild_id, user_id, display_name, status, status_changed_at, created_at)"
-            " VALUES (?, ?, 'alice', 'active', ?, ?)",
+            "INSERT INTO members (guild_id, user_id, display_name, status, status_changed_at, created_at)"
+            " VALUES (?, ?, 'alice', 'active', ?, ?) ON CONFLICT DO NOTHING",
             (gid, world.alice.id, to_db(now), to_db(now)),
         )
     return Channels(ids["focus_group"], ids["announcements"], ids["review"], ids["leaderboard"])

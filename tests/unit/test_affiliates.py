@@ -4,7 +4,6 @@ bonuses per currency, minimum payouts carried over, runs that never pay twice, s
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from bot.services.sales.ledger import share
 from bot.services.sales.orders import SalesSettings
 from bot.services.sales.payloads import OrderIn, RefundIn
 from tests.fixtures.commerce.sales_world import GUILD, add_ambassador, add_tier
+from tests.postgres import INTEGRITY_ERRORS
 
 UTC_ZONE = ZoneInfo("UTC")
 MOD = 900
@@ -95,9 +95,9 @@ async def test_a_refund_after_the_window_is_next_runs_adjustment_and_the_paid_st
     assert after.status == "carried"  # never a negative payout: the balance waits for future sales
     paid = await runs.get_statement(db, GUILD, statement.id)
     assert (paid.status, paid.total_minor, paid.reference) == ("paid", 1000, "PP-1")
-    with pytest.raises(sqlite3.IntegrityError, match="paid statement"):
+    with pytest.raises(INTEGRITY_ERRORS, match="paid statement"):
         await db.execute("UPDATE payout_statements SET total_minor = 0 WHERE id = ?", (statement.id,))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await db.execute("UPDATE payout_items SET amount_minor = 0")
 
 

@@ -6,12 +6,15 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.backups import backup_job
 from bot.clock import FixedClock
 from bot.db import Database
 from bot.scheduler import Scheduler
 
 
+@pytest.mark.sqlite_only("the daily job copies and checks a SQLite file")
 async def test_daily_backup_runs_once_a_day_and_keeps_the_newest(db: Database, tmp_path: Path) -> None:
     folder = tmp_path / "backups"
     clock = FixedClock(datetime(2026, 11, 24, 2, 0, tzinfo=UTC))

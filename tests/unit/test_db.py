@@ -13,6 +13,7 @@ from bot.errors import DatabaseTooNew
 PROCESS_TABLES = {"schema_migrations", "bot_state"}
 
 
+@pytest.mark.sqlite_only("SQLite's pragmas")
 async def test_pragmas(db: Database) -> None:
     assert (await db.fetchval("PRAGMA journal_mode")) == "wal"
     assert (await db.fetchval("PRAGMA foreign_keys")) == 1
@@ -26,6 +27,7 @@ async def test_migrations_recorded_and_idempotent(db: Database) -> None:
     assert await db.migrate() == []
 
 
+@pytest.mark.sqlite_only("reads sqlite_master; test_schema_parity holds PostgreSQL to the same tables")
 async def test_every_program_table_carries_guild_id(db: Database) -> None:
     tables = [row[0] for row in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
     for table in tables:
@@ -106,6 +108,7 @@ async def test_nested_transactions_are_refused(db: Database) -> None:
                 pass
 
 
+@pytest.mark.sqlite_only("SQLite's online backup API; PostgreSQL is backed up with pg_dump")
 async def test_online_backup_copies_everything(db: Database, tmp_path: Path) -> None:
     await db.execute("INSERT INTO bot_state (key, value, updated_at) VALUES ('k', 'v', 'now')")
     out = await db.backup(tmp_path / "backups" / "copy.db")

@@ -120,7 +120,7 @@ async def plain_board(db: Database, since: datetime | None, metric: str) -> list
         f"""SELECT * FROM (SELECT a.user_id, a.value, a.currency,
                 ROW_NUMBER() OVER (ORDER BY a.value DESC, a.orders DESC, a.last_at, a.user_id) AS rank
             FROM ({agg}) a JOIN members m ON m.guild_id = ? AND m.user_id = a.user_id WHERE m.status = 'active')
-            ORDER BY rank""",
+            AS ranked ORDER BY rank""",
         (GUILD, to_db(since or datetime(2000, 1, 1, tzinfo=UTC)), GUILD),
     )
     return [(int(row["rank"]), int(row["user_id"]), int(row["value"]), row["currency"]) for row in found]

@@ -34,7 +34,7 @@ async def approved(db: Database, user_id: int, platform: str, n: int, now: datet
 
 async def attended(db: Database, user_id: int, now: datetime) -> None:
     async with db.transaction() as tx:
-        cur = await tx.execute(
+        event_id = await tx.insert(
             """INSERT INTO events (guild_id, title, starts_at, ends_at, location, capacity, points, created_by,
                    created_at, updated_at) VALUES (?, 'Lab tour', ?, ?, 'Glow HQ', 10, 0, 1, ?, ?)""",
             (GUILD, to_db(now), to_db(now + timedelta(hours=2)), to_db(now), to_db(now)),
@@ -42,7 +42,7 @@ async def attended(db: Database, user_id: int, now: datetime) -> None:
         await tx.execute(
             """INSERT INTO event_attendance (guild_id, event_id, user_id, source, attended_at)
                VALUES (?, ?, ?, 'checkin', ?)""",
-            (GUILD, cur.lastrowid, user_id, to_db(now)),
+            (GUILD, event_id, user_id, to_db(now)),
         )
 
 

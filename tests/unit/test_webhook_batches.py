@@ -16,6 +16,7 @@ from bot.config import WebhookSettings
 from bot.db import Database
 from bot.services.sales.ledger import Delivery, RecordResult, UnknownProgram
 from bot.services.sales.payloads import PayloadError, parse_json, shopify_order, shopify_refund
+from bot.storage.statements import Statements, TransactionAbandoned
 from bot.webhook_batches import DeliveryWriter
 from bot.webhooks import WebhookServer, sign
 from tests.fixtures.commerce.sales_world import GUILD, add_ambassador, encode, sample
@@ -41,6 +42,7 @@ async def count(db: Database, sql: str) -> int:
     return int(await db.fetchval(sql))
 
 
+@pytest.mark.sqlite_only("injects the failure with a SQLite TEMP TRIGGER")
 async def test_deliveries_submitted_together_share_a_transaction_and_fail_alone(
     db: Database, clock: FixedClock
 ) -> None:
@@ -82,6 +84,7 @@ async def test_deliveries_submitted_together_share_a_transaction_and_fail_alone(
     assert await count(db, "SELECT orders FROM unknown_codes WHERE code = 'NOBODY'") == 1
 
 
+@pytest.mark.sqlite_only("RAISE(ROLLBACK): SQLite abandoning a whole transaction")
 async def test_a_batch_whose_transaction_fails_is_refused_whole_and_stores_nothing(
     db: Database, clock: FixedClock
 ) -> None:
@@ -94,7 +97,10 @@ async def test_a_batch_whose_transaction_fails_is_refused_whole_and_stores_nothi
     writer = DeliveryWriter(db)
     batch = [order("ALICE10", 2001, "e1", clock), order("ALICE10", 2002, "e-boom", clock)]
     results = await asyncio.gather(*(writer.submit(d) for d in batch), return_exceptions=True)
-    assert all(isinstance(r, sqlite3.IntegrityError) for r in results), results  # nobody is told "stored"
+    # nobody is told "stored": each hears that the whole transaction was lost, and why
+    assert all(
+        isinstance(r, TransactionAbandoned) and isinstance(r.__cause__, sqlite3.IntegrityError) for r in results
+    ), results
     for table in ("sales", "shop_orders", "points_ledger", "webhook_deliveries"):
         assert await count(db, f"SELECT COUNT(*) FROM {table}") == 0, table
     retried = await writer.submit(batch[0])  # the shop retries; the writer carries on
@@ -139,13 +145,13 @@ async def test_a_concurrent_burst_over_http_stores_each_order_once(
 async def test_run_transaction_commits_all_or_nothing_in_one_call(db: Database) -> None:
     await db.execute("CREATE TABLE scratch (n INTEGER PRIMARY KEY)")
 
-    def two_then_fail(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO scratch VALUES (1)")
-        conn.execute("INSERT INTO scratch VALUES (2)")
+    async def two_then_fail(sql: Statements) -> None:
+        await sql.execute("INSERT INTO scratch VALUES (1)")
+        await sql.execute("INSERT INTO scratch VALUES (2)")
         raise RuntimeError("halfway")
 
     with pytest.raises(RuntimeError, match="halfway"):
         await db.run_transaction(two_then_fail)
     assert await count(db, "SELECT COUNT(*) FROM scratch") == 0
-    added = await db.run_transaction(lambda conn: conn.execute("INSERT INTO scratch VALUES (3)").rowcount)
+    added = await db.run_transaction(lambda sql: sql.execute("INSERT INTO scratch VALUES (3)"))
     assert added == 1 and await count(db, "SELECT COUNT(*) FROM scratch") == 1

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +32,7 @@ from bot.services.affiliates.rules import get_payout_settings
 from bot.services.program import audit
 from bot.services.sales.payloads import format_minor
 from bot.services.sales.reports import month_period, plain_amount
+from bot.storage.statements import Row
 
 # Outbox topic: a statement to send to its ambassador ({"statement_id": …}), keyed "<id>:carried" / "<id>:paid".
 STATEMENT_SENT = "payouts.statement"
@@ -110,7 +110,7 @@ _STATEMENT_SQL = """SELECT st.*, r.period, COALESCE(m.display_name, CAST(st.user
     LEFT JOIN payout_methods pm ON pm.guild_id = st.guild_id AND pm.user_id = st.user_id"""
 
 
-def _statement(row: sqlite3.Row) -> Statement:
+def _statement(row: Row) -> Statement:
     return Statement(
         row["id"], row["guild_id"], row["run_id"], row["period"], row["user_id"], str(row["display_name"]),
         row["currency"], row["orders"], row["sales_minor"], row["refunds_minor"], row["adjustments_minor"],
@@ -175,11 +175,11 @@ async def run_period(
             f"{month_label(latest)} has been run already: what fell due in {month_label(key)} was in it "
             "(runs go forward month by month)."
         )
-    cur = await tx.execute(
+    new_id = await tx.insert(
         "INSERT INTO payout_runs (guild_id, period, period_end, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
         (guild_id, key, to_db(end), actor_id, to_db(now)),
     )
-    run_id = int(cur.lastrowid or 0)
+    run_id = new_id
     settings = await get_payout_settings(tx, guild_id)
     ledger = await commission.unfrozen(tx, guild_id)
     due = [item for item in ledger.items() if not item.frozen and item.due_at < end]
@@ -229,14 +229,13 @@ async def _write_statement(
     sums = {kind: sum(i.amount_minor for i in items if i.kind == kind) for kind in ("sale", "refund", "adjustment")}
     total = sum(sums.values()) + carried_in
     status: Status = "open" if total > 0 and total >= minimum else "carried"
-    cur = await tx.execute(
+    return await tx.insert(
         """INSERT INTO payout_statements (guild_id, run_id, user_id, currency, orders, sales_minor, refunds_minor,
                adjustments_minor, carried_in_minor, total_minor, minimum_minor, status, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (guild_id, run_id, user_id, currency, sum(i.kind == "sale" for i in items), sums["sale"], sums["refund"],
          sums["adjustment"], carried_in, total, minimum, status, stamp),
     )  # fmt: skip
-    return int(cur.lastrowid or 0)
 
 
 async def mark_paid(

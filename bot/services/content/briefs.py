@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
@@ -15,6 +14,7 @@ from bot.services.inputs.local_time import parse_local
 from bot.services.inputs.typed_text import refuse_nul
 from bot.services.program import audit, tiers
 from bot.services.program.members import Member
+from bot.storage.statements import Row
 from bot.unit_of_work import TimerKind
 
 REMINDER = TimerKind("brief-reminder", "a brief reminder")  # payload: {"brief_id": …}
@@ -102,7 +102,7 @@ class Brief:
         return self.status == "open"
 
 
-def _brief(row: sqlite3.Row) -> Brief:
+def _brief(row: Row) -> Brief:
     return Brief(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -151,7 +151,7 @@ async def create_draft(
         known = await tx.fetchval("SELECT 1 FROM tiers WHERE guild_id = ? AND key = ?", (guild_id, tier))
         if not known:
             raise InvalidInput(f"There is no tier `{tier[:30]}` in this program.")
-    cur = await tx.execute(
+    new_id = await tx.insert(
         """INSERT INTO briefs (guild_id, title, what_to_make, deliverables, due_at, points, tier, status,
                created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?)""",
         (
@@ -166,7 +166,7 @@ async def create_draft(
             to_db(now),
         ),
     )
-    brief_id = cur.lastrowid
+    brief_id = new_id
     assert brief_id is not None
     return await _get(tx, guild_id, brief_id)
 
@@ -222,11 +222,11 @@ async def close(
     brief = await _get(tx, guild_id, brief_id)
     if brief.status == "draft":
         raise Conflict("This brief was never published; nothing to close.")
-    cur = await tx.execute(
+    changed = await tx.execute(
         "UPDATE briefs SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'",
         (to_db(now), brief_id),
     )
-    changed = cur.rowcount == 1
+    changed = changed == 1
     if changed:
         await audit.record(tx, guild_id, actor_id, "brief.close", brief_id, now, title=brief.title)
         for kind in (REMINDER, CLOSE):
@@ -293,12 +293,12 @@ async def opt_in(tx: Transaction, guild_id: int, brief_id: int, member: Member, 
     """Record "I'm in". Returns the brief and False when they had already opted in."""
     brief = await _get(tx, guild_id, brief_id)
     check_eligible(brief, member)
-    cur = await tx.execute(
+    changed = await tx.execute(
         "INSERT INTO brief_optins (guild_id, brief_id, user_id, created_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (brief_id, user_id) DO NOTHING",
         (guild_id, brief_id, member.user_id, to_db(now)),
     )
-    return brief, cur.rowcount == 1
+    return brief, changed == 1
 
 
 async def optin_count(db: Database, brief_id: int) -> int:

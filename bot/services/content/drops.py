@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Literal
@@ -15,6 +14,7 @@ from bot.services.inputs.links import check_link
 from bot.services.inputs.local_time import parse_local
 from bot.services.inputs.typed_text import refuse_nul
 from bot.services.program import audit
+from bot.storage.statements import Row
 from bot.unit_of_work import TimerKind
 
 PUBLISH = TimerKind("drop-publish", "a scheduled drop")  # payload: {"drop_id": …}
@@ -58,7 +58,7 @@ class Drop:
     created_by: int
 
 
-def _drop(row: sqlite3.Row) -> Drop:
+def _drop(row: Row) -> Drop:
     return Drop(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -114,7 +114,7 @@ async def create(
 ) -> Drop:
     if image is not None and fields.image_url is not None:
         raise InvalidInput("Give an image link or an image file, not both.")
-    cur = await tx.execute(
+    new_id = await tx.insert(
         """INSERT INTO drops (guild_id, title, body, image_url, image_name, image_type, image_data, publish_at,
                embargo_until, ask_ack, status, created_by, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)""",
@@ -133,7 +133,7 @@ async def create(
             to_db(now),
         ),
     )
-    drop_id = cur.lastrowid
+    drop_id = new_id
     assert drop_id is not None
     await tx.schedule(guild_id, PUBLISH, f"drop:{drop_id}", fields.publish_at, now, {"drop_id": drop_id})
     await audit.record(tx, guild_id, actor_id, "drop.create", drop_id, now, title=fields.title)
@@ -196,12 +196,12 @@ async def acknowledge(tx: Transaction, guild_id: int, drop_id: int, user_id: int
         raise NotAllowed("This drop has nothing to acknowledge.")
     if drop.embargo_until <= now:
         raise NotAllowed("The embargo has already lifted: share away!")
-    cur = await tx.execute(
+    changed = await tx.execute(
         "INSERT INTO drop_acks (guild_id, drop_id, user_id, created_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (drop_id, user_id) DO NOTHING",
         (guild_id, drop_id, user_id, to_db(now)),
     )
-    return drop, cur.rowcount == 1
+    return drop, changed == 1
 
 
 async def acknowledged_by(db: Database, drop_id: int) -> list[int]:

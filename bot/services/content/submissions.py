@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -16,6 +15,7 @@ from bot.services.engagement import points
 from bot.services.inputs.links import CheckedLink, check_link
 from bot.services.program import audit
 from bot.services.program.members import require_ambassador
+from bot.storage.statements import Row
 from bot.unit_of_work import TimerKind
 
 STALE = TimerKind("submission-stale", "a reminder of a waiting submission")  # payload: {"submission_id": …}
@@ -81,7 +81,7 @@ class ReviewOutcome:
     points_awarded: int
 
 
-def _submission(row: sqlite3.Row) -> Submission:
+def _submission(row: Row) -> Submission:
     return Submission(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -166,35 +166,34 @@ async def prepare(
 
 async def submit(tx: Transaction, guild_id: int, draft: Draft, now: datetime) -> Submission:
     """Store the submission with the member's reshare consent. The rules are checked again: time has passed."""
-    try:
-        await _check(tx, guild_id, draft, now)
-        cur = await tx.execute(
-            """INSERT INTO submissions (guild_id, user_id, brief_id, link, link_key, platform, note,
+    await _check(tx, guild_id, draft, now)
+    # Two confirmations of the same link can race past the check: the unique index keeps one, the other
+    # inserts nothing (DO NOTHING rather than an error, which would abort a PostgreSQL transaction).
+    submission_id = await tx.fetchval(
+        """INSERT INTO submissions (guild_id, user_id, brief_id, link, link_key, platform, note,
                    attachment_url, attachment_name, reshare_consent, consent_at, status, resubmission_of,
-                   created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 'pending', ?, ?)""",
-            (
-                guild_id,
-                draft.user_id,
-                draft.brief_id,
-                draft.link.url,
-                draft.link.key,
-                draft.link.platform,
-                draft.note,
-                draft.upload.url if draft.upload else None,
-                draft.upload.name if draft.upload else None,
-                to_db(now),
-                draft.resubmission_of,
-                to_db(now),
-            ),
-        )
-        submission_id = cur.lastrowid
-        assert submission_id is not None
-        payload = {"submission_id": submission_id}
-        await tx.schedule(guild_id, STALE, f"submission:{submission_id}", now + STALE_AFTER, now, payload)
-        return await _get(tx, guild_id, submission_id)
-    except sqlite3.IntegrityError:
-        # Two confirmations of the same link raced past the check; the unique index kept one.
-        raise Conflict("This link was just submitted; each piece of content can be submitted once.") from None
+                   created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 'pending', ?, ?)
+               ON CONFLICT DO NOTHING RETURNING id""",
+        (
+            guild_id,
+            draft.user_id,
+            draft.brief_id,
+            draft.link.url,
+            draft.link.key,
+            draft.link.platform,
+            draft.note,
+            draft.upload.url if draft.upload else None,
+            draft.upload.name if draft.upload else None,
+            to_db(now),
+            draft.resubmission_of,
+            to_db(now),
+        ),
+    )
+    if submission_id is None:
+        raise Conflict("This link was just submitted; each piece of content can be submitted once.")
+    payload = {"submission_id": submission_id}
+    await tx.schedule(guild_id, STALE, f"submission:{submission_id}", now + STALE_AFTER, now, payload)
+    return await _get(tx, guild_id, submission_id)
 
 
 async def set_review_message(tx: Transaction, submission_id: int, channel_id: int, message_id: int) -> None:
@@ -243,12 +242,12 @@ async def decide(
             actor_id=reviewer_id,
         ):
             awarded = value
-    cur = await tx.execute(
+    changed = await tx.execute(
         """UPDATE submissions SET status = ?, feedback = ?, reviewer_id = ?, reviewed_at = ?, points_awarded = ?
            WHERE id = ? AND status = 'pending'""",
         (decision, feedback, reviewer_id, to_db(now), awarded, submission_id),
     )
-    if cur.rowcount != 1:  # cannot happen under the writer lock; kept as a guard
+    if changed != 1:  # cannot happen under the writer lock; kept as a guard
         raise Conflict(f"Submission #{submission_id} was already decided.")
     await audit.record(
         tx,

@@ -230,16 +230,16 @@ _TOP_AND_CLIMBS = f"""WITH earned AS MATERIALIZED ({_EARNED}),
         FROM standing)
     SELECT * FROM (
         SELECT 'top' AS kind, ROW_NUMBER() OVER (ORDER BY e.earned DESC, e.last_at, e.user_id) AS pos,
-               e.earned AS amount, NULL AS end_rank, m.display_name FROM earned e
+               e.earned AS amount, CAST(NULL AS BIGINT) AS end_rank, m.display_name FROM earned e
         JOIN members m ON m.guild_id = :g AND m.user_id = e.user_id
-        WHERE m.status = 'active' ORDER BY e.earned DESC, e.last_at, e.user_id LIMIT 5)
+        WHERE m.status = 'active' ORDER BY e.earned DESC, e.last_at, e.user_id LIMIT 5) AS top
     UNION ALL
     SELECT * FROM (
         SELECT 'climb', ROW_NUMBER() OVER (ORDER BY r.start_rank - r.end_rank DESC, r.user_id),
                r.start_rank - r.end_rank, r.end_rank, m.display_name
         FROM ranked r JOIN earned e ON e.user_id = r.user_id
         JOIN members m ON m.guild_id = :g AND m.user_id = r.user_id
-        WHERE r.start_rank > r.end_rank ORDER BY r.start_rank - r.end_rank DESC, r.user_id LIMIT 3)
+        WHERE r.start_rank > r.end_rank ORDER BY r.start_rank - r.end_rank DESC, r.user_id LIMIT 3) AS climbs
     ORDER BY kind DESC, pos"""
 
 

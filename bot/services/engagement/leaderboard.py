@@ -14,7 +14,6 @@ Sales come from the codes capability's ledger (``sales``, migration 0004), where
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import to_db
 from bot.db import Database
 from bot.services.engagement.points import Period, period_start
+from bot.storage.statements import Row
 
 Metric = Literal["points", "sales"]
 METRICS: tuple[Metric, ...] = ("points", "sales")
@@ -66,7 +66,7 @@ def _aggregate(metric: Metric, since: datetime) -> str:
     )
 
 
-def _standing(row: sqlite3.Row | dict[str, Any]) -> Standing:
+def _standing(row: Row | dict[str, Any]) -> Standing:
     return Standing(
         rank=int(row["rank"]),
         user_id=int(row["user_id"]),
@@ -143,12 +143,12 @@ async def _all_time(db: Database, guild_id: int, metric: Metric, caller_id: int 
     row = None if caller_id is None else await db.fetchone(f"{totals} AND t.user_id = ?", (guild_id, caller_id))
     if row is None:
         return Leaderboard(
-            "all", metric, top, None, int(await db.fetchval(f"SELECT COUNT(*) FROM ({totals})", (guild_id,)))
+            "all", metric, top, None, int(await db.fetchval(f"SELECT COUNT(*) FROM ({totals}) AS ranked", (guild_id,)))
         )
     # How many are ranked and how many are ahead of the caller, in one pass over the totals.
     value, orders, last_at = row["value"], row["orders"], row["last_at"]
     counts = await db.fetchone(
-        f"SELECT COUNT(*), COALESCE(SUM({_AHEAD}), 0) FROM ({totals})",
+        f"SELECT COUNT(*), COALESCE(SUM({_AHEAD}), 0) FROM ({totals}) AS ranked",
         (value, value, orders, orders, last_at, last_at, row["user_id"], guild_id),
     )
     assert counts is not None
@@ -168,7 +168,7 @@ _CORRECTIONS = """SELECT user_id, SUM(points) AS p, SUM(entries) AS e, MAX(last_
         SELECT user_id, points, entries, last_at FROM points_monthly WHERE guild_id = :g AND month > :month
         UNION ALL
         SELECT user_id, {sign} * points, {sign}, {last_at} FROM points_ledger INDEXED BY points_by_time_covering
-        WHERE guild_id = :g AND created_at >= :edge_from AND created_at < :edge_to)
+        WHERE guild_id = :g AND created_at >= :edge_from AND created_at < :edge_to) AS edges
     GROUP BY user_id"""
 
 # Exact standings of the members in ``who``: bucket + correction, active and with rows in the period.
@@ -204,13 +204,13 @@ def _month_me(touched: str, exact: str, buckets: str) -> str:
     me AS (SELECT * FROM exact WHERE user_id = :caller),
     plain AS (
         SELECT COUNT(*) AS n, COALESCE(SUM({_AHEAD_OF_ME}), 0) AS ahead FROM (
-            {buckets} AND b.user_id NOT IN (SELECT user_id FROM touched)) o LEFT JOIN me),
+            {buckets} AND b.user_id NOT IN (SELECT user_id FROM touched)) o LEFT JOIN me ON 1 = 1),
     fixed AS (
         SELECT COUNT(*) AS n, COALESCE(SUM({_AHEAD_OF_ME}), 0) AS ahead FROM (
             SELECT user_id, value, orders, last_at FROM exact WHERE user_id IN (SELECT user_id FROM touched)) o
-        LEFT JOIN me)
+        LEFT JOIN me ON 1 = 1)
     SELECT me.*, plain.n + fixed.n AS ranked, plain.ahead + fixed.ahead AS ahead
-    FROM plain JOIN fixed LEFT JOIN me"""
+    FROM plain CROSS JOIN fixed LEFT JOIN me ON 1 = 1"""
 
 
 def _nearest_utc_month(since: datetime) -> tuple[datetime, int, tuple[datetime, datetime]]:
@@ -232,7 +232,7 @@ async def _month_points(db: Database, guild_id: int, since: datetime, caller_id:
         "g": guild_id, "month": month.strftime("%Y-%m"), "edge_from": to_db(edge[0]), "edge_to": to_db(edge[1]),
         "limit": limit, "caller": caller_id if caller_id is not None else -1,
     }  # fmt: skip
-    corrected = int(await db.fetchval(f"SELECT COUNT(*) FROM ({fix})", params))
+    corrected = int(await db.fetchval(f"SELECT COUNT(*) FROM ({fix}) AS fixed", params))
     # Any member outside the first limit + corrected of the buckets' order has ``limit`` uncorrected (so
     # exact) members ahead: the top is among those and the corrected ones.
     rows = await db.fetchall(_MONTH_TOP.replace(_CORRECTIONS, fix), {**params, "head": limit + corrected})
@@ -257,12 +257,13 @@ _TOUCHED = """SELECT user_id FROM sales_monthly WHERE guild_id = :g AND month > 
 
 _SALES_EXACT = """exact AS (
         SELECT s.user_id, SUM(CASE WHEN s.kind = 'refund' THEN -ABS(s.net_minor) ELSE s.net_minor END) AS value,
-               SUM(s.kind <> 'refund') AS orders, MAX(s.currency) AS currency, MAX(s.occurred_at) AS last_at,
+               SUM(CASE WHEN s.kind <> 'refund' THEN 1 ELSE 0 END) AS orders,
+               MAX(s.currency) AS currency, MAX(s.occurred_at) AS last_at,
                m.display_name, m.tier
         FROM who w JOIN members m ON m.guild_id = :g AND m.user_id = w.user_id
         JOIN sales s INDEXED BY sales_by_member_time
             ON s.guild_id = :g AND s.user_id = w.user_id AND s.occurred_at >= :since
-        WHERE m.status = 'active' GROUP BY s.user_id)"""
+        WHERE m.status = 'active' GROUP BY s.user_id, m.display_name, m.tier)"""
 
 _SALES_BUCKETS = """FROM sales_monthly b INDEXED BY sales_monthly_rank
     JOIN members m ON m.guild_id = b.guild_id AND m.user_id = b.user_id
@@ -282,7 +283,7 @@ async def _month_sales(db: Database, guild_id: int, since: datetime, caller_id: 
         "g": guild_id, "month": month.strftime("%Y-%m"), "since": to_db(since), "edge_from": to_db(edge[0]),
         "edge_to": to_db(edge[1]), "limit": limit, "caller": caller_id if caller_id is not None else -1,
     }  # fmt: skip
-    touched = int(await db.fetchval(f"SELECT COUNT(*) FROM ({_TOUCHED})", params))
+    touched = int(await db.fetchval(f"SELECT COUNT(*) FROM ({_TOUCHED}) AS touched", params))
     # Everyone untouched has their exact month in the bucket: the top is among the first limit + touched of
     # the buckets' order and the touched members, as for points.
     rows = await db.fetchall(_SALES_MONTH_TOP, {**params, "head": limit + touched})
@@ -320,7 +321,7 @@ async def points_between(
            FROM points_ledger l INDEXED BY points_by_time_covering
            JOIN members m ON m.guild_id = l.guild_id AND m.user_id = l.user_id
            WHERE l.guild_id = ? AND l.created_at >= ? AND l.created_at < ? AND m.status = 'active'
-           GROUP BY l.user_id ORDER BY rank LIMIT ?""",
+           GROUP BY l.user_id, m.display_name, m.tier ORDER BY rank LIMIT ?""",
         (guild_id, to_db(start), to_db(end), limit),
     )
     return [_standing(row) for row in rows]

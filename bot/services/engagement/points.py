@@ -39,8 +39,8 @@ async def award(
     note: str | None = None,
 ) -> bool:
     """Record ``points`` (negative to reverse). Returns False when ``reference`` was already awarded."""
-    cur = await tx.execute(AWARD_SQL, (guild_id, user_id, points, reason, reference, note, to_db(now), actor_id))
-    return cur.rowcount == 1
+    changed = await tx.execute(AWARD_SQL, (guild_id, user_id, points, reason, reference, note, to_db(now), actor_id))
+    return changed == 1
 
 
 async def balance(db: Database, guild_id: int, user_id: int, since: datetime | None = None) -> int:

@@ -60,7 +60,8 @@ def streak(activity: list[datetime], now: datetime, zone: ZoneInfo) -> int:
 
 async def _submission_counts(db: Database, guild_id: int, user_id: int) -> tuple[int, int]:
     row = await db.fetchone(
-        """SELECT COALESCE(SUM(status = 'approved'), 0), COALESCE(SUM(status = 'pending'), 0)
+        """SELECT COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0),
+               COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0)
            FROM submissions WHERE guild_id = ? AND user_id = ?""",
         (guild_id, user_id),
     )

@@ -129,12 +129,12 @@ async def record_voice(
 
 
 async def _record(tx: Transaction, event: Event, user_id: int, source: Source, now: datetime) -> Attendance | None:
-    cur = await tx.execute(
+    changed = await tx.execute(
         """INSERT INTO event_attendance (guild_id, event_id, user_id, source, attended_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (event_id, user_id) DO NOTHING""",
         (event.guild_id, event.id, user_id, source, to_db(now)),
     )
-    if cur.rowcount != 1:
+    if changed != 1:
         return None
     awarded = 0
     if event.points > 0 and await points.award(

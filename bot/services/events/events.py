@@ -6,7 +6,6 @@ cog mirrors it to Discord (the guild scheduled event, the announcement, reminder
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -16,6 +15,7 @@ from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.inputs.typed_text import refuse_nul
 from bot.services.program import audit
+from bot.storage.statements import Row
 from bot.unit_of_work import TimerKind
 
 RsvpStatus = Literal["going", "waitlisted", "declined"]
@@ -125,7 +125,7 @@ async def validate_draft(
     return replace(draft, title=title, description=description, location=location or None, tier=tier)
 
 
-def event_from_row(row: sqlite3.Row) -> Event:
+def event_from_row(row: Row) -> Event:
     return Event(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -163,13 +163,13 @@ async def create_event(
 ) -> Event:
     """Validate and store the event with its check-in code. Discord ids are attached afterwards."""
     draft = await validate_draft(tx, guild_id, draft, now)
-    cur = await tx.execute(
+    new_id = await tx.insert(
         """INSERT INTO events (guild_id, title, description, starts_at, ends_at, location, channel_id,
                capacity, tier, points, created_by, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (guild_id, *_columns(draft), created_by, to_db(now), to_db(now)),
     )
-    event_id = int(cur.lastrowid or 0)
+    event_id = new_id
     await tx.execute(
         "INSERT INTO event_checkin_codes (guild_id, event_id, code, created_at) VALUES (?, ?, ?, ?)",
         (guild_id, event_id, checkin_code, to_db(now)),
@@ -305,7 +305,8 @@ async def recent_events(db: Database, guild_id: int, limit: int = 25) -> list[Ev
 
 async def counts(db: Database | Transaction, event_id: int) -> Counts:
     row = await db.fetchone(
-        """SELECT COALESCE(SUM(status = 'going'), 0) AS going, COALESCE(SUM(status = 'waitlisted'), 0) AS waiting
+        """SELECT COALESCE(SUM(CASE WHEN status = 'going' THEN 1 ELSE 0 END), 0) AS going,
+               COALESCE(SUM(CASE WHEN status = 'waitlisted' THEN 1 ELSE 0 END), 0) AS waiting
            FROM event_rsvps WHERE event_id = ?""",
         (event_id,),
     )

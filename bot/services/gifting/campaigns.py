@@ -10,7 +10,6 @@ not their turn this time.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -22,6 +21,7 @@ from bot.services.content.briefs import get_brief
 from bot.services.gifting import fulfilment
 from bot.services.program import audit, tiers
 from bot.services.program.members import find_member, require_ambassador
+from bot.storage.statements import Row
 from bot.text import plural
 from bot.unit_of_work import TimerKind
 
@@ -66,7 +66,7 @@ class Campaign:
         return f"campaign:{self.id}"
 
 
-def _campaign(row: sqlite3.Row) -> Campaign:
+def _campaign(row: Row) -> Campaign:
     return Campaign(row["id"], row["guild_id"], row["product"], row["variant_ref"],
                     row["quantity"], row["tier"], bool(row["picked"]), from_db(row["opens_at"]),
                     from_db(row["closes_at"]), row["brief_id"], row["status"], row["channel_id"], row["message_id"],
@@ -115,14 +115,14 @@ async def create_campaign(
     tx: Transaction, guild_id: int, draft: CampaignDraft, actor_id: int, now: datetime
 ) -> Campaign:
     await validate_draft(tx, guild_id, draft, now)
-    cur = await tx.execute(
+    new_id = await tx.insert(
         """INSERT INTO gift_campaigns (guild_id, product, variant_ref, quantity, tier, picked, opens_at, closes_at,
                brief_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (guild_id, draft.product.strip(), draft.variant_ref, draft.quantity, draft.tier,
          int(draft.invitees is not None), to_db(draft.opens_at), to_db(draft.closes_at), draft.brief_id,
          actor_id, to_db(now)),
     )  # fmt: skip
-    campaign_id = cur.lastrowid
+    campaign_id = new_id
     assert campaign_id is not None
     await tx.executemany(
         "INSERT INTO gift_invitees (campaign_id, guild_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

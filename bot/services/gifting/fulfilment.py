@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -34,6 +33,7 @@ from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.gifting.addresses import get_details
 from bot.services.inputs.links import MAX_LINK_LENGTH
 from bot.services.program import audit
+from bot.storage.statements import Row
 from bot.unit_of_work import TimerKind
 
 TELL = "gifting.tell"  # {"user_id", "step", "gift_id" | "campaign_id"}: tell the member, once per key
@@ -79,7 +79,7 @@ class Gift:
         return int(tail) if tail != self.reference and tail.isascii() and tail.isdigit() else None
 
 
-def _gift(row: sqlite3.Row) -> Gift:
+def _gift(row: Row) -> Gift:
     def moment(name: str) -> datetime | None:
         return from_db(row[name]) if row[name] else None
 
@@ -177,14 +177,13 @@ async def request_fulfilment(
         "SELECT 1 FROM shipping_details WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     )
     state: State = "ready" if has_address else "awaiting_address"
-    cur = await tx.execute(
+    new_id = await tx.insert(
         """INSERT INTO gifts (guild_id, user_id, reference, what, campaign_id, variant_ref, route, state, order_key,
                created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (guild_id, user_id, reference, what[:200], campaign_id, variant_ref, route, state,
          order_key(guild_id, user_id, reference), to_db(now), to_db(now)),
     )  # fmt: skip
-    assert cur.lastrowid is not None
-    gift = await find_gift(tx, cur.lastrowid)
+    gift = await find_gift(tx, new_id)
     assert gift is not None
     if state == "awaiting_address":
         await _tell(tx, gift, "asked", now)

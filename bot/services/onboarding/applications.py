@@ -8,7 +8,6 @@ cog after commit.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -28,6 +27,7 @@ from bot.services.program.guild_settings import GuildSettings
 from bot.services.program.members import Member
 from bot.services.sales import codes
 from bot.services.sales.codes import Code
+from bot.storage.statements import Row
 
 AppStatus = Literal["pending", "waitlisted", "approved", "rejected", "withdrawn"]
 DecisionKind = Literal["approved", "waitlisted", "rejected"]
@@ -66,7 +66,7 @@ class ApplicationDecision:
     audit: AuditEntry | None = None
 
 
-def _app(row: sqlite3.Row) -> Application:
+def _app(row: Row) -> Application:
     return Application(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -173,13 +173,12 @@ async def submit_application(
                status_changed_at = excluded.status_changed_at""",
         (guild_id, user_id, display_name[:100], form.email, form.city, stamp_now, stamp_now),
     )
-    cur = await tx.execute(
+    new_id = await tx.insert(
         """INSERT INTO applications (guild_id, user_id, status, social_links, niche, why, order_ref, city, created_at)
            VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)""",
         (guild_id, user_id, "\n".join(form.social_links), form.niche, form.why, form.order_ref, form.city, stamp_now),
     )
-    assert cur.lastrowid is not None
-    return await get_application(tx, guild_id, cur.lastrowid)
+    return await get_application(tx, guild_id, new_id)
 
 
 async def set_review_post(
@@ -207,12 +206,12 @@ async def _claim(
 ) -> None:
     """The conditional UPDATE: only the decision that still sees the status it read wins."""
     sets = ", ".join(f"{column} = ?" for column in extra)
-    cur = await tx.execute(
+    changed = await tx.execute(
         f"UPDATE applications SET status = ?, decided_by = ?, decided_at = ?{', ' + sets if sets else ''}"
         " WHERE id = ? AND guild_id = ? AND status = ?",
         (new_status, actor_id, to_db(now), *extra.values(), app.id, app.guild_id, app.status),
     )
-    if cur.rowcount != 1:
+    if changed != 1:
         raise Conflict(_already(await get_application(tx, app.guild_id, app.id)))
 
 

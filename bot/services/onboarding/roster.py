@@ -80,7 +80,7 @@ async def list_roster(
     if tier is not None:
         sql += " AND m.tier = ?"
         params.append(tier.strip().lower())
-    sql += " ORDER BY m.display_name COLLATE NOCASE, m.user_id"
+    sql += " ORDER BY lower(m.display_name), m.user_id"
     rows = await db.fetchall(sql, params)
     return [RosterRow(members.member_from_row(row), row["current_code"]) for row in rows]
 
@@ -287,7 +287,7 @@ async def export_csv(db: Database, guild_id: int) -> str:
                   (SELECT COALESCE(SUM(points), 0) FROM points_ledger p
                       WHERE p.guild_id = m.guild_id AND p.user_id = m.user_id) AS points
            FROM members m WHERE m.guild_id = ? AND m.status IN ('active', 'paused', 'left', 'removed')
-           ORDER BY m.status, m.display_name COLLATE NOCASE""",
+           ORDER BY m.status, lower(m.display_name)""",
         (guild_id,),
     )
     out = io.StringIO()

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +21,8 @@ from bot.services.engagement import points
 from bot.services.inputs.typed_text import refuse_nul
 from bot.services.program import audit, tiers
 from bot.services.program.members import Member, ambassador_or_refuse, find_member, member_from_row
+from bot.storage.dialect import json_array_items
+from bot.storage.statements import Row, Statements
 from bot.unit_of_work import TimerKind
 
 CLOSE = TimerKind("poll_close", "a poll's results")  # payload: {"poll_id": …}
@@ -150,7 +151,7 @@ async def create_poll(
             raise InvalidInput(f"There is no tier called `{tier[:24]}` in this program.")
     if voter_ids is not None and not voter_ids:
         raise InvalidInput("A poll restricted to named voters needs at least one voter.")
-    cur = await tx.execute(
+    new_id = await tx.insert(
         """INSERT INTO polls (guild_id, question, anonymous, multiple, comment_prompt, tier, restricted,
                closes_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
@@ -166,7 +167,7 @@ async def create_poll(
             to_db(now),
         ),
     )
-    poll_id = cur.lastrowid
+    poll_id = new_id
     assert poll_id is not None
     await tx.executemany(
         "INSERT INTO poll_options (guild_id, poll_id, position, label) VALUES (?, ?, ?, ?)",
@@ -174,7 +175,7 @@ async def create_poll(
     )
     if voter_ids is not None:
         await tx.executemany(
-            "INSERT OR IGNORE INTO poll_voters (guild_id, poll_id, user_id) VALUES (?, ?, ?)",
+            "INSERT INTO poll_voters (guild_id, poll_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(guild_id, poll_id, user_id) for user_id in voter_ids],
         )
     await tx.schedule(guild_id, CLOSE, f"poll:{poll_id}", closes_at, now, {"poll_id": poll_id})
@@ -183,7 +184,7 @@ async def create_poll(
     return int(poll_id)
 
 
-def _poll(row: sqlite3.Row, options: list[str]) -> Poll:
+def _poll(row: Row, options: list[str]) -> Poll:
     return Poll(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -209,7 +210,7 @@ _OPTIONS = "SELECT label FROM poll_options WHERE poll_id = ? ORDER BY position"
 _INVITED = "SELECT 1 FROM poll_voters WHERE poll_id = ? AND user_id = ?"
 
 
-def _poll_or_refuse(row: sqlite3.Row | None, options: list[sqlite3.Row], guild_id: int | None) -> Poll:
+def _poll_or_refuse(row: Row | None, options: list[Row], guild_id: int | None) -> Poll:
     if row is None or (guild_id is not None and row["guild_id"] != guild_id):
         raise NotFound("That poll doesn't exist in this server.")
     return _poll(row, [option["label"] for option in options])
@@ -223,7 +224,7 @@ async def get_poll(db: Database | Transaction, poll_id: int, guild_id: int | Non
 
 async def list_polls(db: Database, guild_id: int, *, status: str | None = None, limit: int = 25) -> list[Poll]:
     rows = await db.fetchall(
-        "SELECT id FROM polls WHERE guild_id = ? AND (? IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
+        "SELECT id FROM polls WHERE guild_id = ? AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
         (guild_id, status, status, limit),
     )
     return [await get_poll(db, row["id"]) for row in rows]
@@ -296,16 +297,14 @@ class _Ballot:
     comment: str | None
     guild_id: int | None
 
-    def record(self, conn: sqlite3.Connection) -> VoteOutcome:
-        """Runs in the writer's thread, inside the caller's transaction: plain sqlite3 calls only."""
-        row = conn.execute(_POLL, (self.poll_id,)).fetchone()
-        poll = _poll_or_refuse(
-            row, [] if row is None else conn.execute(_OPTIONS, (self.poll_id,)).fetchall(), self.guild_id
-        )
-        found = conn.execute(
+    async def record(self, sql: Statements) -> VoteOutcome:
+        """Batch work inside the caller's transaction: SQL only (on SQLite, all in the writer's thread)."""
+        row = await sql.fetchone(_POLL, (self.poll_id,))
+        poll = _poll_or_refuse(row, [] if row is None else await sql.fetchall(_OPTIONS, (self.poll_id,)), self.guild_id)
+        found = await sql.fetchone(
             "SELECT * FROM members WHERE guild_id = ? AND user_id = ?", (poll.guild_id, self.user_id)
-        ).fetchone()
-        invited = poll.restricted and conn.execute(_INVITED, (poll.id, self.user_id)).fetchone() is not None
+        )
+        invited = poll.restricted and await sql.fetchone(_INVITED, (poll.id, self.user_id)) is not None
         voter = None if found is None else member_from_row(found)
         member = admit_voter(poll, voter, invited=invited, now=self.now)
         picked = sorted(set(self.choices))
@@ -318,11 +317,11 @@ class _Ballot:
             raise InvalidInput(f"Your comment is {len(text)} characters; keep it to {MAX_COMMENT}.")
         if text and poll.comment_prompt is None:
             text = None  # comments were not invited; ignore rather than store something nobody asked for
-        existing = conn.execute(
+        existing = await sql.fetchone(
             "SELECT 1 FROM poll_votes WHERE poll_id = ? AND user_id = ?", (poll.id, self.user_id)
-        ).fetchone()
+        )
         at = to_db(self.now)
-        conn.execute(
+        await sql.execute(
             """INSERT INTO poll_votes (poll_id, guild_id, user_id, choices, comment, tier, voted_at, changed_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (poll_id, user_id) DO UPDATE SET choices = excluded.choices, comment = excluded.comment,
@@ -333,7 +332,7 @@ class _Ballot:
         if self.points_per_vote > 0:
             reference = f"poll:{poll.id}:{self.user_id}"
             award = (poll.guild_id, self.user_id, self.points_per_vote, "poll", reference, None, at, None)
-            awarded = self.points_per_vote if conn.execute(points.AWARD_SQL, award).rowcount == 1 else 0
+            awarded = self.points_per_vote if await sql.execute(points.AWARD_SQL, award) == 1 else 0
         return VoteOutcome([poll.options[i] for i in picked], existing is not None, awarded)
 
 
@@ -343,11 +342,11 @@ async def close_poll(
     """Close an open poll; its close timer (moved to ``now`` for an early close) posts the results after commit.
     Returns False when it was already closed."""
     poll = await get_poll(tx, poll_id, guild_id)
-    cur = await tx.execute(
+    changed = await tx.execute(
         "UPDATE polls SET status = 'closed', closed_at = ?, closed_by = ? WHERE id = ? AND status = 'open'",
         (to_db(now), closed_by, poll_id),
     )
-    if cur.rowcount != 1:
+    if changed != 1:
         return False
     # The close timer posts the results (retried, and moderators told of a refusal): due now when closed early.
     await tx.schedule(poll.guild_id, CLOSE, f"poll:{poll_id}", now, now, {"poll_id": poll_id}, move_pending=True)
@@ -358,15 +357,17 @@ async def close_poll(
 
 async def results(db: Database, poll_id: int, guild_id: int | None = None) -> PollResults:
     poll = await get_poll(db, poll_id, guild_id)
-    # Counted by SQLite (json_each over each vote's choices): a focus group of thousands is thousands of rows,
-    # and the weekly digest asks for every poll closed that week.
+    # Counted by the database (each vote's JSON choices as rows): a focus group of thousands is thousands of
+    # rows, and the weekly digest asks for every poll closed that week.
+    choices = json_array_items(db, "v.choices", "j")
     tallies = await db.fetchall(
-        """SELECT COALESCE(NULLIF(v.tier, ''), 'no tier') AS tier, CAST(j.value AS INTEGER) AS choice, COUNT(*) AS n
-           FROM poll_votes v, json_each(v.choices) j WHERE v.poll_id = ? GROUP BY 1, 2""",
+        f"""SELECT COALESCE(NULLIF(v.tier, ''), 'no tier') AS tier, CAST(j.value AS INTEGER) AS choice, COUNT(*) AS n
+           FROM poll_votes v, {choices} WHERE v.poll_id = ? GROUP BY 1, 2""",
         (poll_id,),
     )
     totals = await db.fetchone(
-        "SELECT COUNT(*), COALESCE(SUM(comment IS NOT NULL AND comment <> ''), 0) FROM poll_votes WHERE poll_id = ?",
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN comment IS NOT NULL AND comment <> '' THEN 1 ELSE 0 END), 0)"
+        " FROM poll_votes WHERE poll_id = ?",
         (poll_id,),
     )
     assert totals is not None

@@ -36,11 +36,11 @@ async def record(
     now: datetime,
     **details: Any,
 ) -> AuditEntry:
-    cur = await tx.execute(
+    new_id = await tx.insert(
         "INSERT INTO audit_log (guild_id, actor_id, action, target_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (guild_id, actor_id, action, target_id, json.dumps(details, default=str), to_db(now)),
     )
-    entry_id = cur.lastrowid
+    entry_id = new_id
     assert entry_id is not None
     await tx.emit(guild_id, TOPIC, now, {"entry_id": entry_id}, key=str(entry_id))
     return AuditEntry(entry_id, guild_id, actor_id, action, target_id, details, now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -11,6 +10,7 @@ from bot.clock import from_db, to_db
 from bot.config import ProgramDefaults, weekday_index
 from bot.db import Database, Transaction
 from bot.errors import NotFound
+from bot.storage.statements import Row
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class GuildSettings:
         return ZoneInfo(self.timezone)
 
 
-def _from_row(row: sqlite3.Row) -> GuildSettings:
+def _from_row(row: Row) -> GuildSettings:
     hour, minute = (int(part) for part in row["digest_time"].split(":"))
     return GuildSettings(
         guild_id=row["guild_id"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -10,6 +9,7 @@ from typing import Literal
 from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import NotAllowed, NotFound
+from bot.storage.statements import Row
 
 Status = Literal["applicant", "waitlisted", "active", "paused", "left", "removed", "rejected"]
 # Statuses that hold a seat in the program (count against capacity).
@@ -32,7 +32,7 @@ class Member:
     status_changed_at: datetime
 
 
-def member_from_row(row: sqlite3.Row) -> Member:
+def member_from_row(row: Row) -> Member:
     return Member(
         guild_id=row["guild_id"],
         user_id=row["user_id"],

@@ -18,7 +18,6 @@ Retiring a reward takes it out of the catalogue; redemptions already made go on.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -30,6 +29,7 @@ from bot.services.inputs.links import check_link
 from bot.services.inputs.typed_text import refuse_nul
 from bot.services.program import audit, tiers
 from bot.services.sales.payloads import PayloadError, currency_code, format_minor, to_minor
+from bot.storage.statements import Row
 
 Kind = Literal["code", "role", "perk", "ship"]
 KINDS: tuple[Kind, ...] = ("code", "role", "perk", "ship")
@@ -121,7 +121,7 @@ class RewardFields:
     ship_variant_ref: str | None = None
 
 
-def _reward(row: sqlite3.Row) -> Reward:
+def _reward(row: Row) -> Reward:
     return Reward(
         id=int(row["id"]), guild_id=int(row["guild_id"]), title=row["title"], description=row["description"],
         image_url=row["image_url"], has_image=bool(row["has_image"]), cost=int(row["cost"]), stock=row["stock"],
@@ -288,11 +288,11 @@ async def create(
     columns = _columns(fields)
     names = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
-    cur = await tx.execute(
+    new_id = await tx.insert(
         f"INSERT INTO rewards ({names}, guild_id, created_by, created_at, updated_at) VALUES ({marks}, ?, ?, ?, ?)",
         (*columns.values(), guild_id, actor_id, to_db(now), to_db(now)),
     )
-    reward_id = int(cur.lastrowid or 0)
+    reward_id = new_id
     if image is not None:
         await _store_image(tx, guild_id, reward_id, image)
     await audit.record(tx, guild_id, actor_id, "reward.create", None, now, reward=reward_id, title=fields.title,
@@ -406,7 +406,7 @@ async def catalogue(db: Database, guild_id: int, member_tier: str | None) -> lis
 
 async def all_rewards(db: Database, guild_id: int, *, include_retired: bool = False) -> list[Reward]:
     rows = await db.fetchall(
-        f"{_SELECT} WHERE r.guild_id = ? AND (? OR r.status = 'active') ORDER BY r.status, r.cost, r.id",
+        f"{_SELECT} WHERE r.guild_id = ? AND (? = 1 OR r.status = 'active') ORDER BY r.status, r.cost, r.id",
         (guild_id, int(include_retired)),
     )
     return [_reward(row) for row in rows]
@@ -416,7 +416,7 @@ async def search(db: Database, guild_id: int, typed: str, *, active_only: bool =
     """Rewards whose title holds ``typed`` (autocomplete), at most 25."""
     pattern = "%" + typed.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await db.fetchall(
-        f"{_SELECT} WHERE r.guild_id = ? AND (? = 0 OR r.status = 'active') AND r.title LIKE ? ESCAPE '\\'"
+        f"{_SELECT} WHERE r.guild_id = ? AND (? = 0 OR r.status = 'active') AND lower(r.title) LIKE lower(?) ESCAPE '\\'"
         " ORDER BY r.status, r.title LIMIT 25",
         (guild_id, int(active_only), pattern),
     )

@@ -15,7 +15,6 @@ it happens once) and puts the item back in stock.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -29,6 +28,7 @@ from bot.services.rewards import shipped
 from bot.services.rewards.balance import Balance, balance
 from bot.services.rewards.catalogue import Reward, get_reward
 from bot.services.sales.codes import ALPHABET
+from bot.storage.statements import Row
 from bot.text import plural
 from bot.unit_of_work import TimerKind
 
@@ -67,7 +67,7 @@ class Redemption:
     close_reason: str | None
 
 
-def redemption_from_row(row: sqlite3.Row) -> Redemption:
+def redemption_from_row(row: Row) -> Redemption:
     return Redemption(
         int(row["id"]), int(row["guild_id"]), int(row["user_id"]), int(row["reward_id"]), row["kind"],
         int(row["cost"]), row["status"], row["code"], row["remote_ref"],
@@ -180,13 +180,13 @@ async def redeem(
     code = await _new_code(tx, guild_id) if reward.kind == "code" else None
     days = reward.code_days if reward.kind == "code" else reward.role_days
     ends_at = now + timedelta(days=days) if days else None
-    cur = await tx.execute(
+    new_id = await tx.insert(
         """INSERT INTO redemptions (guild_id, user_id, reward_id, request_key, kind, cost, code, ends_at, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (guild_id, user_id, reward_id, key, reward.kind, reward.cost, code, to_db(ends_at) if ends_at else None,
          to_db(now)),
     )  # fmt: skip
-    redemption_id = int(cur.lastrowid or 0)
+    redemption_id = new_id
     await tx.execute(
         """INSERT INTO point_spends (guild_id, user_id, points, reason, reference, redemption_id, created_at)
            VALUES (?, ?, ?, 'redemption', ?, ?, ?)""",

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import to_db
 from bot.db import Database, Transaction
+from bot.storage.dialect import string_agg
 from bot.unit_of_work import TimerKind
 
 KIND = TimerKind("code-celebration", "a sale shout-out")  # payload: {"user_id": …}
@@ -61,8 +62,9 @@ async def pending_burst(db: Database, guild_id: int, user_id: int, key: str, now
     if state is None or state["pending_key"] != key:
         return None
     last = state["last_sale_id"]
+    codes = string_agg(db, "code", distinct=True)
     row = await db.fetchone(
-        """SELECT COUNT(*) AS n, MAX(id) AS upto, GROUP_CONCAT(DISTINCT code) AS codes FROM sales
+        f"""SELECT COUNT(*) AS n, MAX(id) AS upto, {codes} AS codes FROM sales
            WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv' AND id > ?
              AND occurred_at >= ?""",
         (guild_id, user_id, int(last or 0), to_db(now - FRESH)),
@@ -74,12 +76,12 @@ async def pending_burst(db: Database, guild_id: int, user_id: int, key: str, now
 
 async def finish_burst(tx: Transaction, guild_id: int, user_id: int, key: str, upto: int, now: datetime) -> str | None:
     """Mark sales up to ``upto`` celebrated. Returns a new timer key if more sales arrived meanwhile."""
-    cur = await tx.execute(
+    changed = await tx.execute(
         """UPDATE sale_celebrations SET last_sale_id = MAX(last_sale_id, ?), pending_key = NULL, updated_at = ?
            WHERE guild_id = ? AND user_id = ? AND pending_key = ?""",
         (upto, to_db(now), guild_id, user_id, key),
     )
-    if cur.rowcount != 1:
+    if changed != 1:
         return None  # a stale timer: another one owns this member's celebrations now
     newer = await tx.fetchval(
         """SELECT MIN(id) FROM sales WHERE guild_id = ? AND user_id = ? AND kind = 'sale' AND source != 'csv'

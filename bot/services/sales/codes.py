@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import re
 import secrets
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from bot.clock import from_db, to_db
 from bot.db import Database, Transaction
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.shop import code_state
+from bot.storage.statements import Row
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,31}$")
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get read aloud and retyped
@@ -43,7 +43,7 @@ class Code:
     retired_at: datetime | None
 
 
-def _from_row(row: sqlite3.Row) -> Code:
+def _from_row(row: Row) -> Code:
     return Code(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -146,17 +146,15 @@ async def _insert(
     tx: Transaction, guild_id: int, user_id: int, code: str, kind: str, now: datetime, actor_id: int | None
 ) -> Code | None:
     """Insert unless the code is taken (case-insensitively). Returns None on a collision."""
-    try:
-        cur = await tx.execute(
-            """INSERT INTO codes (guild_id, user_id, code, code_norm, status, kind, created_at, created_by)
-               VALUES (?, ?, ?, ?, 'active', ?, ?, ?)""",
-            (guild_id, user_id, code, normalize(code), kind, to_db(now), actor_id),
-        )
-    except sqlite3.IntegrityError as exc:
-        if "codes.guild_id, codes.code_norm" in str(exc):
-            return None
-        raise
-    row = await tx.fetchone("SELECT * FROM codes WHERE id = ?", (cur.lastrowid,))
+    new_id = await tx.fetchval(
+        """INSERT INTO codes (guild_id, user_id, code, code_norm, status, kind, created_at, created_by)
+           VALUES (?, ?, ?, ?, 'active', ?, ?, ?)
+           ON CONFLICT (guild_id, code_norm) DO NOTHING RETURNING id""",
+        (guild_id, user_id, code, normalize(code), kind, to_db(now), actor_id),
+    )
+    if new_id is None:
+        return None
+    row = await tx.fetchone("SELECT * FROM codes WHERE id = ?", (new_id,))
     assert row is not None
     await code_state.code_changed(tx, guild_id, int(row["id"]), now)
     return _from_row(row)

@@ -229,12 +229,12 @@ async def import_shopify_csv(
                 (guild_id, digest),
             )
         )
-        cur = await tx.execute(
+        new_id = await tx.insert(
             """INSERT INTO sales_imports (guild_id, file_sha256, filename, actor_id, status, started_at)
                VALUES (?, ?, ?, ?, 'running', ?)""",
             (guild_id, digest, filename[:200], actor_id, to_db(now)),
         )
-        import_id = cur.lastrowid
+        import_id = new_id
     rows = _safe_rows(reader, report)
     for batch in _batches(parse_orders(rows, cols, report), batch_size):
         async with db.transaction() as tx:

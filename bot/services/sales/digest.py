@@ -34,7 +34,7 @@ async def _week(db: Database, guild_id: int, start: datetime, end: datetime) -> 
     """Per ambassador and currency, best first: the figures of ``sales_reports.report`` this section shows,
     read from the covering index alone (no row lookups, no joins)."""
     rows = await db.fetchall(
-        """SELECT user_id, currency, SUM(kind = 'sale') AS orders, SUM(net_minor) AS net
+        """SELECT user_id, currency, SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END) AS orders, SUM(net_minor) AS net
            FROM sales INDEXED BY sales_by_time_covering
            WHERE guild_id = ? AND occurred_at >= ? AND occurred_at < ?
            GROUP BY user_id, currency ORDER BY orders DESC, net DESC, user_id, currency""",

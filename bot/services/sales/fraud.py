@@ -15,6 +15,7 @@ from typing import Literal
 
 from bot.clock import from_db, to_db
 from bot.db import Database
+from bot.storage.dialect import string_agg
 from bot.text import plural
 
 SPIKE_FACTOR = 3
@@ -31,8 +32,9 @@ class FraudFlag:
 
 
 async def self_referrals(db: Database, guild_id: int, start: datetime, end: datetime) -> list[FraudFlag]:
+    orders = string_agg(db, "COALESCE(order_name, order_id)", ", ")
     rows = await db.fetchall(
-        """SELECT user_id, code, COUNT(*) AS n, GROUP_CONCAT(COALESCE(order_name, order_id), ', ') AS orders
+        f"""SELECT user_id, code, COUNT(*) AS n, {orders} AS orders
            FROM sales INDEXED BY sales_self_referrals
            WHERE guild_id = ? AND kind = 'sale' AND self_referral = 1
              AND occurred_at >= ? AND occurred_at < ?
@@ -72,7 +74,8 @@ async def spikes(db: Database, guild_id: int, now: datetime) -> list[FraudFlag]:
     base_start = week_start - timedelta(weeks=BASELINE_WEEKS)
     # Counts per code from the covering index alone; only the (rare) flagged codes are then looked up.
     rows = await db.fetchall(
-        """SELECT code_id, SUM(occurred_at >= ?) AS recent, SUM(occurred_at < ?) AS before
+        """SELECT code_id, SUM(CASE WHEN occurred_at >= ? THEN 1 ELSE 0 END) AS recent,
+               SUM(CASE WHEN occurred_at < ? THEN 1 ELSE 0 END) AS before
            FROM sales INDEXED BY sales_by_time_covering
            WHERE guild_id = ? AND occurred_at >= ? AND occurred_at < ? AND kind = 'sale'
            GROUP BY code_id""",

@@ -1,9 +1,10 @@
-"""The attribution ledger's writes as plain sqlite3 calls, run in the database writer's thread.
+"""The attribution ledger's writes, as batch work over ``Statements`` (SQL only, nothing else awaited).
 
-``bot/services/sales/orders.py`` is the async face (``record_order``, ``record_refund``, manual sales) and runs these
-through ``Transaction.run``; the webhook writer (``bot/webhook_batches.py``) runs ``ingest_delivery`` for many
-deliveries in one transaction. Written synchronously on purpose: a delivery is about a dozen statements, and
-one thread hop per statement cost far more than SQLite itself (issue 9).
+``bot/services/sales/orders.py`` is the face services call (``record_order``, ``record_refund``, manual sales)
+and runs these through ``Transaction.run``; the webhook writer (``bot/webhook_batches.py``) runs
+``ingest_delivery`` for many deliveries in one transaction. Batch work on purpose: on SQLite it runs whole in the
+writer's thread, since a delivery is about a dozen statements and one thread hop per statement cost far more
+than SQLite itself (issue 9); on PostgreSQL each statement is awaited on the transaction's connection.
 
 Idempotency comes from the database, not from memory:
 - ``webhook_deliveries`` (guild, shop, event id) — a replayed event changes nothing;
@@ -16,7 +17,6 @@ Idempotency comes from the database, not from memory:
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
@@ -24,7 +24,8 @@ from typing import Literal
 from bot.clock import to_db
 from bot.services.engagement.points import AWARD_SQL
 from bot.services.sales.payloads import OrderIn, PayloadError, RefundIn, Shop
-from bot.unit_of_work import emit_sync
+from bot.storage.statements import Row, Statements
+from bot.unit_of_work import emit_row
 
 Source = Literal["webhook", "csv", "manual"]
 RecordOutcome = Literal["recorded", "duplicate", "stored", "unattributed", "unknown_code", "test", "refund", "no_sale"]
@@ -99,7 +100,7 @@ class Lookups:
     are stable; caching them saves most of a delivery's reads.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Statements) -> None:
         self.conn = conn
         self._settings: dict[int, SalesSettings] = {}
         self._points: dict[int, int] = {}
@@ -110,95 +111,96 @@ class Lookups:
     def stamp(self, when: datetime) -> str:
         return to_db(when)
 
-    def sales_settings(self, guild_id: int) -> SalesSettings:
+    async def sales_settings(self, guild_id: int) -> SalesSettings:
         if guild_id not in self._settings:
-            row = self.conn.execute(
+            row = await self.conn.fetchone(
                 "SELECT count_unpaid_orders, shoutouts FROM sales_settings WHERE guild_id = ?", (guild_id,)
-            ).fetchone()
+            )
             self._settings[guild_id] = SalesSettings() if row is None else SalesSettings(bool(row[0]), bool(row[1]))
         return self._settings[guild_id]
 
-    def points_per_sale(self, guild_id: int) -> int:
+    async def points_per_sale(self, guild_id: int) -> int:
         if guild_id not in self._points:
-            row = self.conn.execute("SELECT points_sale FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+            row = await self.conn.fetchone("SELECT points_sale FROM guild_settings WHERE guild_id = ?", (guild_id,))
             self._points[guild_id] = int(row[0] or 0) if row is not None else 0
         return self._points[guild_id]
 
-    def program(self, guild_id: int | None) -> int:
+    async def program(self, guild_id: int | None) -> int:
         """The server a delivery is for (None: the only one there is); raises UnknownProgram."""
         if guild_id not in self._programs:
-            self._programs[guild_id] = self._find_program(guild_id)
+            self._programs[guild_id] = await self._find_program(guild_id)
         found = self._programs[guild_id]
         if isinstance(found, UnknownProgram):
             raise UnknownProgram(found.status, str(found))
         return found
 
-    def _find_program(self, guild_id: int | None) -> int | UnknownProgram:
+    async def _find_program(self, guild_id: int | None) -> int | UnknownProgram:
         if guild_id is None:
-            rows = self.conn.execute("SELECT guild_id FROM guild_settings LIMIT 2").fetchall()
+            rows = await self.conn.fetchall("SELECT guild_id FROM guild_settings LIMIT 2")
             if len(rows) != 1:
                 return UnknownProgram(400 if rows else 404, "say which server: /webhooks/<shop>/<guild_id>")
             return int(rows[0][0])
-        found = self.conn.execute("SELECT 1 FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+        found = await self.conn.fetchone("SELECT 1 FROM guild_settings WHERE guild_id = ?", (guild_id,))
         return guild_id if found is not None else UnknownProgram(404, "no program for that server")
 
-    def code(self, guild_id: int, code: str) -> CodeHolder | None:
+    async def code(self, guild_id: int, code: str) -> CodeHolder | None:
         """Any code, in any status, matched case-insensitively (old codes still attribute sales)."""
         key = (guild_id, code.strip().upper())
         if key not in self._codes:
-            row = self.conn.execute(
+            row = await self.conn.fetchone(
                 "SELECT id, code, user_id, status FROM codes WHERE guild_id = ? AND code_norm = ?", key
-            ).fetchone()
+            )
             self._codes[key] = None if row is None else CodeHolder(int(row[0]), row[1], int(row[2]), row[3] != "active")
         return self._codes[key]
 
-    def email_hash(self, guild_id: int, user_id: int) -> str | None:
+    async def email_hash(self, guild_id: int, user_id: int) -> str | None:
         """The hash of the ambassador's email on file (for the self-referral check)."""
         if (guild_id, user_id) not in self._emails:
-            row = self.conn.execute(
+            row = await self.conn.fetchone(
                 "SELECT email FROM members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-            ).fetchone()
+            )
             self._emails[(guild_id, user_id)] = None if row is None else email_hash(row[0])
         return self._emails[(guild_id, user_id)]
 
 
-def note_unknown_code(conn: sqlite3.Connection, guild_id: int, code: str, order_id: str, now: datetime) -> None:
-    _note_unknown(conn, guild_id, code, order_id, to_db(now))
+async def note_unknown_code(conn: Statements, guild_id: int, code: str, order_id: str, now: datetime) -> None:
+    await _note_unknown(conn, guild_id, code, order_id, to_db(now))
 
 
-def _note_unknown(conn: sqlite3.Connection, guild_id: int, code: str, order_id: str, at: str) -> None:
-    conn.execute(
+async def _note_unknown(conn: Statements, guild_id: int, code: str, order_id: str, at: str) -> None:
+    await conn.execute(
         """INSERT INTO unknown_codes (guild_id, code, orders, first_seen_at, last_seen_at, last_order_id)
            VALUES (?, ?, 1, ?, ?, ?)
-           ON CONFLICT (guild_id, code) DO UPDATE SET orders = orders + 1, last_seen_at = excluded.last_seen_at,
+           ON CONFLICT (guild_id, code) DO UPDATE SET orders = unknown_codes.orders + 1,
+               last_seen_at = excluded.last_seen_at,
                last_order_id = excluded.last_order_id""",
         (guild_id, code.strip().upper(), at, at, order_id),
     )
 
 
-def _award(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, points: int, reason: str, reference: str, at: str
+async def _award(
+    conn: Statements, guild_id: int, user_id: int, points: int, reason: str, reference: str, at: str
 ) -> None:
     """``points.award`` for this thread: the unique reference makes it exactly once."""
-    conn.execute(AWARD_SQL, (guild_id, user_id, points, reason, reference, None, at, None))
+    await conn.execute(AWARD_SQL, (guild_id, user_id, points, reason, reference, None, at, None))
 
 
-def _find_seen(conn: sqlite3.Connection, guild_id: int, order: OrderIn) -> sqlite3.Row | None:
+async def _find_seen(conn: Statements, guild_id: int, order: OrderIn) -> Row | None:
     keys = [order.order_id]
     if order.shop == "shopify" and order.order_name:
         # An export without the Id column keys orders by name; a webhook for the same order must find it.
         keys.append(f"name:{order.order_name}")
-    rows = conn.execute(
+    rows = await conn.fetchall(
         f"SELECT order_id, paid, counted FROM shop_orders WHERE guild_id = ? AND shop = ?"
         f" AND order_id IN ({', '.join('?' * len(keys))})",
         (guild_id, order.shop, *keys),
-    ).fetchall()
+    )
     rows.sort(key=lambda row: row[0] != order.order_id)  # the exact id wins over the name key
     return rows[0] if rows else None
 
 
-def record_order(
-    conn: sqlite3.Connection,
+async def record_order(
+    conn: Statements,
     guild_id: int,
     order: OrderIn,
     *,
@@ -212,13 +214,13 @@ def record_order(
         return RecordResult("test")  # Shopify's "send test notification": never a real sale
     lookups = lookups or Lookups(conn)
     at = lookups.stamp(now)
-    seen = _find_seen(conn, guild_id, order)
+    seen = await _find_seen(conn, guild_id, order)
     if seen is not None and seen["order_id"] != order.order_id:
         order = replace(order, order_id=seen["order_id"])
     found: CodeHolder | None = None
     unknown: list[str] = []
     for candidate in order.codes:
-        found = lookups.code(guild_id, candidate)
+        found = await lookups.code(guild_id, candidate)
         if found is not None:
             break
         unknown.append(candidate)
@@ -229,27 +231,27 @@ def record_order(
     elif found is None:
         result = RecordResult("unknown_code" if unknown else "unattributed", unknown_codes=tuple(unknown))
     else:
-        result = _attribute(conn, guild_id, order, found, lookups, source=source, at=at)
+        result = await _attribute(conn, guild_id, order, found, lookups, source=source, at=at)
     # The order row is written after the sale so it carries "counted" at once (one statement fewer).
     counted = int(result.outcome == "recorded")
     key = (guild_id, order.shop, order.order_id)
     if seen is None:
-        conn.execute(
+        await conn.execute(
             """INSERT INTO shop_orders (guild_id, shop, order_id, order_name, code, paid, counted, ordered_at,
                    received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (*key, order.order_name, order.codes[0] if order.codes else None, int(order.paid), counted,
              lookups.stamp(order.ordered_at), at),
         )  # fmt: skip
         for code in unknown:
-            _note_unknown(conn, guild_id, code, order.order_id, at)
+            await _note_unknown(conn, guild_id, code, order.order_id, at)
     elif (order.paid and not seen["paid"]) or counted:
-        conn.execute(
-            """UPDATE shop_orders SET paid = MAX(paid, ?), counted = MAX(counted, ?)
+        await conn.execute(
+            """UPDATE shop_orders SET paid = paid | ?, counted = counted | ?
                WHERE guild_id = ? AND shop = ? AND order_id = ?""",
             (int(order.paid), counted, *key),
         )
     for refund in order.refunds:
-        refunded = record_refund(conn, guild_id, replace(refund, order_id=order.order_id), source=source, now=now)
+        refunded = await record_refund(conn, guild_id, replace(refund, order_id=order.order_id), source=source, now=now)
         result.events += refunded.events
     return result
 
@@ -278,53 +280,53 @@ def sale_reference(order: OrderIn) -> str:
     return f"sale:{order.shop}:{order.order_id}"
 
 
-def _attribute(
-    conn: sqlite3.Connection, guild_id: int, order: OrderIn, found: CodeHolder, lookups: Lookups, *,
+async def _attribute(
+    conn: Statements, guild_id: int, order: OrderIn, found: CodeHolder, lookups: Lookups, *,
     source: Source, at: str,
 ) -> RecordResult:  # fmt: skip
-    holder_email = lookups.email_hash(guild_id, found.user_id)
-    cur = conn.execute(SALE_INSERT, sale_values(guild_id, order, found, holder_email, source=source, at=at))
-    if cur.rowcount != 1:
+    holder_email = await lookups.email_hash(guild_id, found.user_id)
+    values = sale_values(guild_id, order, found, holder_email, source=source, at=at)
+    sale_id = await conn.fetchval(SALE_INSERT + " RETURNING id", values)
+    if sale_id is None:
         return RecordResult("duplicate")
-    sale_id = int(cur.lastrowid or 0)
-    worth = lookups.points_per_sale(guild_id)
+    worth = await lookups.points_per_sale(guild_id)
     if worth:
-        _award(conn, guild_id, found.user_id, worth, "sale", sale_reference(order), at)
-    emit_sync(conn, guild_id, SALE_RECORDED, at, {"user_id": found.user_id, "sale_id": sale_id}, key=str(sale_id))
+        await _award(conn, guild_id, found.user_id, worth, "sale", sale_reference(order), at)
+    await emit_row(conn, guild_id, SALE_RECORDED, at, {"user_id": found.user_id, "sale_id": sale_id}, key=str(sale_id))
     return RecordResult("recorded", [LedgerEvent("sale_recorded", guild_id, found.user_id, sale_id)])
 
 
-def record_refund(
-    conn: sqlite3.Connection, guild_id: int, refund: RefundIn, *, source: Source, now: datetime
+async def record_refund(
+    conn: Statements, guild_id: int, refund: RefundIn, *, source: Source, now: datetime
 ) -> RecordResult:
     """Reverse the refunded amount (capped at what is left) and the same share of the sale's points."""
-    sale = conn.execute(
+    sale = await conn.fetchone(
         "SELECT * FROM sales WHERE guild_id = ? AND shop = ? AND order_id = ? AND kind = 'sale'",
         (guild_id, refund.shop, refund.order_id),
-    ).fetchone()
+    )
     if sale is None:
         return RecordResult("no_sale")  # an order no ambassador's code brought in
     if refund.currency is not None and refund.currency != sale["currency"]:
         raise PayloadError(f"refund currency {refund.currency} differs from the sale's {sale['currency']}")
-    done = conn.execute(
+    done = await conn.fetchone(
         "SELECT 1 FROM sales WHERE guild_id = ? AND shop = ? AND order_id = ? AND kind = 'refund' AND entry_ref = ?",
         (guild_id, refund.shop, refund.order_id, refund.refund_id),
-    ).fetchone()
+    )
     if done is not None:
         return RecordResult("duplicate")
     before = -int(
-        conn.execute(
+        await conn.fetchval(
             "SELECT COALESCE(SUM(net_minor), 0) FROM sales WHERE guild_id = ? AND shop = ? AND order_id = ?"
             " AND kind = 'refund'",
             (guild_id, refund.shop, refund.order_id),
-        ).fetchone()[0]
+        )
     )
     sale_net = int(sale["net_minor"])
     amount = min(refund.amount_minor, max(sale_net - before, 0))
     if amount <= 0:
         return RecordResult("duplicate")  # nothing left to reverse
     gross = share(int(sale["gross_minor"]), amount, sale_net)
-    cur = conn.execute(
+    refund_row = await conn.insert(
         """INSERT INTO sales (guild_id, kind, shop, order_id, entry_ref, order_name, code_id, code, user_id,
                gross_minor, discount_minor, net_minor, currency, occurred_at, recorded_at, source,
                code_retired, self_referral, email_hash)
@@ -333,18 +335,17 @@ def record_refund(
          sale["user_id"], -gross, -(gross - amount), -amount, sale["currency"], to_db(refund.occurred_at),
          to_db(now), source, sale["code_retired"], sale["self_referral"], sale["email_hash"]),
     )  # fmt: skip
-    refund_row = int(cur.lastrowid or 0)
-    awarded = conn.execute(
+    awarded = await conn.fetchone(
         "SELECT points FROM points_ledger WHERE guild_id = ? AND reference = ?",
         (guild_id, f"sale:{refund.shop}:{refund.order_id}"),
-    ).fetchone()
+    )
     if awarded and awarded[0]:
         # Cumulative shares, so several partial refunds reverse exactly the whole award in the end.
         total = int(awarded[0])
         reverse = share(total, before + amount, sale_net) - share(total, before, sale_net)
         if reverse:
             reference = f"refund:{refund.shop}:{refund.order_id}:{refund.refund_id}"
-            _award(conn, guild_id, int(sale["user_id"]), -reverse, "refund", reference, to_db(now))
+            await _award(conn, guild_id, int(sale["user_id"]), -reverse, "refund", reference, to_db(now))
     return RecordResult("refund", [LedgerEvent("refund_recorded", guild_id, int(sale["user_id"]), refund_row)])
 
 
@@ -355,25 +356,25 @@ def share(total: int, part: int, whole: int) -> int:
     return (2 * total * part + whole) // (2 * whole)
 
 
-def ingest_delivery(conn: sqlite3.Connection, delivery: Delivery, lookups: Lookups) -> RecordResult:
+async def ingest_delivery(conn: Statements, delivery: Delivery, lookups: Lookups) -> RecordResult:
     """One webhook delivery inside the caller's transaction; the event id is remembered with its outcome."""
-    guild_id = lookups.program(delivery.guild_id)
+    guild_id = await lookups.program(delivery.guild_id)
     shop, event_id, now = delivery.shop, delivery.event_id, delivery.received_at
     if event_id is not None:
-        seen = conn.execute(
+        seen = await conn.fetchone(
             "SELECT 1 FROM webhook_deliveries WHERE guild_id = ? AND shop = ? AND event_id = ?",
             (guild_id, shop, event_id),
-        ).fetchone()
+        )
         if seen is not None:
             return RecordResult("duplicate")
     item = delivery.item
     if isinstance(item, RefundIn):
-        result = record_refund(conn, guild_id, item, source="webhook", now=now)
+        result = await record_refund(conn, guild_id, item, source="webhook", now=now)
     else:
-        settings = lookups.sales_settings(guild_id)
-        result = record_order(conn, guild_id, item, source="webhook", now=now, settings=settings, lookups=lookups)
+        settings = await lookups.sales_settings(guild_id)
+        result = await record_order(conn, guild_id, item, source="webhook", now=now, settings=settings, lookups=lookups)
     if event_id is not None:
-        conn.execute(
+        await conn.execute(
             """INSERT INTO webhook_deliveries (guild_id, shop, event_id, topic, outcome, received_at)
                VALUES (?, ?, ?, ?, ?, ?)""",
             (guild_id, shop, event_id, delivery.topic, result.outcome, lookups.stamp(now)),

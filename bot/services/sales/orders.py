@@ -75,7 +75,7 @@ async def set_sales_settings(
 
 
 async def note_unknown_code(tx: Transaction, guild_id: int, code: str, order_id: str, now: datetime) -> None:
-    await tx.run(lambda conn: order_ledger.note_unknown_code(conn, guild_id, code, order_id, now))
+    await tx.run(lambda sql: order_ledger.note_unknown_code(sql, guild_id, code, order_id, now))
 
 
 async def record_order(
@@ -83,7 +83,7 @@ async def record_order(
 ) -> RecordResult:
     """Store the order once; when it counts (paid, or unpaid counting is on) attribute it once."""
     return await tx.run(
-        lambda conn: order_ledger.record_order(conn, guild_id, order, source=source, now=now, settings=settings)
+        lambda sql: order_ledger.record_order(sql, guild_id, order, source=source, now=now, settings=settings)
     )
 
 
@@ -91,7 +91,7 @@ async def record_refund(
     tx: Transaction, guild_id: int, refund: RefundIn, *, source: Source, now: datetime
 ) -> RecordResult:
     """Reverse the refunded amount (capped at what is left) and the same share of the sale's points."""
-    return await tx.run(lambda conn: order_ledger.record_refund(conn, guild_id, refund, source=source, now=now))
+    return await tx.run(lambda sql: order_ledger.record_refund(sql, guild_id, refund, source=source, now=now))
 
 
 async def record_manual_sale(

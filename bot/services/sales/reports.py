@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Literal
@@ -21,6 +20,8 @@ from bot.db import Database
 from bot.errors import InvalidInput
 from bot.services.affiliates.commission import commission_in
 from bot.services.sales.payloads import exponent
+from bot.storage.dialect import string_agg
+from bot.storage.statements import Row
 
 PeriodKind = Literal["week", "last_week", "month", "last_month", "all"]
 PERIOD_LABELS: dict[PeriodKind, str] = {
@@ -110,13 +111,13 @@ def _previous_month(start: datetime) -> datetime:
 
 
 _TOTALS_SQL = """SELECT currency,
-       SUM(kind = 'sale') AS orders,
+       SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END) AS orders,
        COALESCE(SUM(CASE WHEN kind = 'sale' THEN net_minor END), 0) AS revenue,
        COALESCE(-SUM(CASE WHEN kind = 'refund' THEN net_minor END), 0) AS refunds,
-       SUM(kind = 'refund') AS refund_count"""
+       SUM(CASE WHEN kind = 'refund' THEN 1 ELSE 0 END) AS refund_count"""
 
 
-def _totals(row: sqlite3.Row) -> Totals:
+def _totals(row: Row) -> Totals:
     return Totals(
         row["currency"], int(row["orders"]), int(row["revenue"]), int(row["refunds"]), int(row["refund_count"])
     )
@@ -152,7 +153,8 @@ async def sales_rank(db: Database, guild_id: int, user_id: int) -> tuple[int, in
     orders, net = mine["orders"], mine["value"]
     row = await db.fetchone(
         """SELECT COUNT(*) AS members,
-                  SUM(orders > ? OR (orders = ? AND value > ?) OR (orders = ? AND value = ? AND user_id < ?)) AS ahead
+                  SUM(CASE WHEN orders > ? OR (orders = ? AND value > ?)
+                           OR (orders = ? AND value = ? AND user_id < ?) THEN 1 ELSE 0 END) AS ahead
            FROM sales_totals WHERE guild_id = ?""",
         (orders, orders, net, orders, net, user_id, guild_id),
     )
@@ -178,14 +180,15 @@ async def my_numbers(db: Database, guild_id: int, user_id: int, now: datetime, z
 
 async def report(db: Database, guild_id: int, span: Period) -> list[MemberLine]:
     """Per ambassador and currency, best first (by orders, then net)."""
+    codes = string_agg(db, "s.code", distinct=True)
     rows = await db.fetchall(
-        f"""{_TOTALS_SQL}, s.user_id AS user_id, COALESCE(m.display_name, s.user_id) AS display_name,
-               m.tier AS tier, COALESCE(t.commission_bp, 0) AS bp, GROUP_CONCAT(DISTINCT s.code) AS codes
+        f"""{_TOTALS_SQL}, s.user_id AS user_id, COALESCE(m.display_name, CAST(s.user_id AS TEXT)) AS display_name,
+               m.tier AS tier, COALESCE(t.commission_bp, 0) AS bp, {codes} AS codes
             FROM sales s
             LEFT JOIN members m ON m.guild_id = s.guild_id AND m.user_id = s.user_id
             LEFT JOIN tiers t ON t.guild_id = m.guild_id AND t.key = m.tier
             WHERE s.guild_id = ? AND s.occurred_at >= ? AND s.occurred_at < ?
-            GROUP BY s.user_id, s.currency
+            GROUP BY s.user_id, s.currency, m.display_name, m.tier, t.commission_bp
             ORDER BY orders DESC, SUM(s.net_minor) DESC, s.user_id""",
         (guild_id, to_db(span.start), to_db(span.end)),
     )

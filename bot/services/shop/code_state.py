@@ -71,7 +71,7 @@ async def mark_codes(tx: Transaction, guild_id: int, now: datetime, *, tier: str
         return 0
     rows = await tx.fetchall(
         """SELECT c.id FROM codes c JOIN members m ON m.guild_id = c.guild_id AND m.user_id = c.user_id
-           WHERE c.guild_id = ? AND c.status IN ('active', 'paused') AND (? IS NULL OR m.tier = ?)
+           WHERE c.guild_id = ? AND c.status IN ('active', 'paused') AND (CAST(? AS TEXT) IS NULL OR m.tier = ?)
            ORDER BY c.id""",
         (guild_id, tier, tier),
     )
@@ -132,11 +132,11 @@ async def record_pushed(tx: Transaction, code_id: int, version: int, remote_ref:
 async def record_refused(tx: Transaction, target: PushTarget, version: int, error: str, now: datetime) -> bool:
     """The shop refused ``version`` for good (its words in ``error``). Moderators are told once per version.
     Returns False when a newer change is already owed (its push will try again)."""
-    cur = await tx.execute(
+    changed = await tx.execute(
         "UPDATE shop_codes SET state = 'failed', error = ?, updated_at = ? WHERE code_id = ? AND version <= ?",
         (error[:500], to_db(now), target.code_id, version),
     )
-    if cur.rowcount != 1:
+    if changed != 1:
         return False
     payload = {"code_id": target.code_id, "code": target.code, "user_id": target.user_id, "error": error[:500]}
     await tx.emit(target.guild_id, REFUSED, now, payload, key=f"{target.code_id}:{version}")
@@ -152,7 +152,7 @@ async def shop_state(db: Database | Transaction, code_id: int) -> ShopState | No
 async def owed(db: Database | Transaction, guild_id: int, *, older_than: datetime | None = None) -> list[int]:
     """Codes still pending (optionally: since before ``older_than``), oldest first: what a retry pass pushes."""
     rows = await db.fetchall(
-        "SELECT code_id FROM shop_codes WHERE guild_id = ? AND state = 'pending' AND (? IS NULL OR updated_at < ?)"
+        "SELECT code_id FROM shop_codes WHERE guild_id = ? AND state = 'pending' AND (CAST(? AS TEXT) IS NULL OR updated_at < ?)"
         " ORDER BY updated_at, code_id",
         (
             guild_id,

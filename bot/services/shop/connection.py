@@ -105,8 +105,8 @@ async def advance_cursor(tx: Transaction, guild_id: int, cursor: datetime, now: 
     """The catch-up has read every change before ``cursor`` (never moves back); ``finished`` ends a run."""
     await tx.execute(
         """UPDATE shop_connections SET orders_cursor = MAX(COALESCE(orders_cursor, ''), ?),
-               caught_up_at = CASE WHEN ? THEN ? ELSE caught_up_at END,
-               backfill_done_at = CASE WHEN ? AND backfill_done_at IS NULL THEN ? ELSE backfill_done_at END
+               caught_up_at = CASE WHEN ? = 1 THEN ? ELSE caught_up_at END,
+               backfill_done_at = CASE WHEN ? = 1 AND backfill_done_at IS NULL THEN ? ELSE backfill_done_at END
            WHERE guild_id = ?""",
         (to_db(cursor), int(finished), to_db(now), int(finished), to_db(now), guild_id),
     )

@@ -1,0 +1,1 @@
+"""The two engines behind ``bot.db.Database``: SQLite (the embedded default) and PostgreSQL (asyncpg)."""
