@@ -16,7 +16,6 @@ for a WooCommerce coupon) is recorded and moderators are told to pay it another 
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -27,6 +26,7 @@ from bot.errors import InvalidInput
 from bot.services.program import audit
 from bot.services.program.members import require_ambassador
 from bot.services.shop.connection import get_connection
+from bot.storage.statements import Row
 
 Method = Literal["cash", "store_credit"]
 METHOD_LABELS: dict[str, str] = {"cash": "cash", "store_credit": "store credit"}
@@ -106,7 +106,7 @@ async def owe(
     await tx.emit(guild_id, CREDIT_OWED, now, {"statement_id": statement_id}, key=str(statement_id))
 
 
-def _credit(r: sqlite3.Row) -> Credit:
+def _credit(r: Row) -> Credit:
     return Credit(
         int(r["statement_id"]), int(r["guild_id"]), int(r["user_id"]), str(r["platform"]), str(r["code"]),
         int(r["amount_minor"]), str(r["currency"]), str(r["status"]), r["remote_ref"], r["problem"],

@@ -416,8 +416,8 @@ async def search(db: Database, guild_id: int, typed: str, *, active_only: bool =
     """Rewards whose title holds ``typed`` (autocomplete), at most 25."""
     pattern = "%" + typed.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await db.fetchall(
-        f"{_SELECT} WHERE r.guild_id = ? AND (? = 0 OR r.status = 'active') AND lower(r.title) LIKE lower(?) ESCAPE '\\'"
-        " ORDER BY r.status, r.title LIMIT 25",
+        f"{_SELECT} WHERE r.guild_id = ? AND (? = 0 OR r.status = 'active')"
+        " AND lower(r.title) LIKE lower(?) ESCAPE '\\' ORDER BY r.status, r.title LIMIT 25",
         (guild_id, int(active_only), pattern),
     )
     return [_reward(row) for row in rows]

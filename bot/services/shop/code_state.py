@@ -152,8 +152,8 @@ async def shop_state(db: Database | Transaction, code_id: int) -> ShopState | No
 async def owed(db: Database | Transaction, guild_id: int, *, older_than: datetime | None = None) -> list[int]:
     """Codes still pending (optionally: since before ``older_than``), oldest first: what a retry pass pushes."""
     rows = await db.fetchall(
-        "SELECT code_id FROM shop_codes WHERE guild_id = ? AND state = 'pending' AND (CAST(? AS TEXT) IS NULL OR updated_at < ?)"
-        " ORDER BY updated_at, code_id",
+        "SELECT code_id FROM shop_codes WHERE guild_id = ? AND state = 'pending'"
+        " AND (CAST(? AS TEXT) IS NULL OR updated_at < ?) ORDER BY updated_at, code_id",
         (
             guild_id,
             None if older_than is None else to_db(older_than),
