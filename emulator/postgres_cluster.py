@@ -329,9 +329,15 @@ def _stop(state: ClusterState) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator.postgres_cluster", description=__doc__.split("\n")[0])
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("dir", type=Path, help="where the cluster's state is kept (cluster.json)")
+    parser.add_argument("action", choices=["find", "start", "stop"], help="find: say which server binaries are used")
+    parser.add_argument("dir", type=Path, nargs="?", help="start/stop: where the cluster's state is kept")
     args = parser.parse_args(argv)
+    if args.action == "find":
+        bin_dir, description = PostgresCluster.find_binaries()
+        print(description)
+        return 0 if bin_dir is not None else 1
+    if args.dir is None:
+        parser.error(f"{args.action} needs the cluster's directory")
     try:
         if args.action == "start":
             print(PostgresCluster().start(args.dir))

@@ -4,6 +4,7 @@ in the store arrives by its webhook; refusals reach moderators once; /shop sync 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -230,6 +231,15 @@ async def test_webhooks_are_registered_once_a_public_address_is_set(
     )  # fmt: skip
     await runner.start()  # not a new shop, but one never registered: the start registers it
     await until(lambda: len(fake_shop.state.webhooks) == 3, "webhooks registered at the next start")
+    # The store holds them a moment before the bot has written down that it registered them: wait for that too,
+    # or the restart below can come in between and (rightly) register again.
+    assert runner.db is not None
+    for _ in range(250):
+        if await runner.db.fetchval("SELECT webhooks FROM shop_connections WHERE guild_id = ?", (world.guild.id,)):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the registration was never recorded")
     asked = len(fake_shop.requests)
     bot = await runner.restart()
     await bot.outbox.drain()
