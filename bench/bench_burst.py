@@ -22,16 +22,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import statistics
 import tempfile
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.botproc import Running, World, prepare, start_bare, start_bot, write_config
 from bench.generator import Sizes
-from bench.postgres import ENGINES, LABEL, copy_sqlite_into, new_database, throwaway_cluster
+from bench.postgres import ENGINES, LABEL, RoundTrips, copy_sqlite_into, new_database, throwaway_cluster
 from bench.report import Figure, emit
 from bot.db import Database
+from bot.services.polls import polls
+from bot.services.program.guild_settings import get_settings
 from emulator.models import Message
 
 ACK_LIMIT_S = 3.0
@@ -107,13 +112,18 @@ class Outcome:
     failures: int
     errors: list[str] = field(default_factory=list)
     stored: tuple[int, int, int] | None = None
+    detail: list[str] = field(default_factory=list)  # the first traceback the bot logged, in full
+    probe: tuple[RoundTrips, float] | None = None  # votes one at a time in this process: where a vote's time goes
 
 
 async def bot_burst(config: Path, target: Path | str, world: World, message: Message, voters: list[int],
                     poll_id: int) -> Outcome:  # fmt: skip
     running = await start_bot(config)
     times, failures = await run_one(running, world, message, voters)
-    return Outcome(times, failures, running.errors(), await stored(target, poll_id))
+    # The first traceback in full: the error lines alone ("Traceback (most recent call last):") say nothing.
+    first = next((n for n, line in enumerate(running.lines) if "Traceback" in line), None)
+    detail = running.lines[first : first + 30] if first is not None else []
+    return Outcome(times, failures, running.errors(), await stored(target, poll_id), detail)
 
 
 async def measure(engines: list[str], count: int) -> tuple[dict[str, Outcome], Outcome]:
@@ -137,16 +147,53 @@ async def measure(engines: list[str], count: int) -> tuple[dict[str, Outcome], O
                     (message.channel_id, message.id, poll_id),
                 )
             targets: dict[str, tuple[Path, Path | str]] = {"sqlite": (world.config, world.db_path)}
+            pristine: dict[str, Path | str] = {"sqlite": Path(folder) / "probe.db"}
+            shutil.copyfile(world.db_path, pristine["sqlite"])
             if "postgresql" in engines:
-                dsn = await new_database(stack.enter_context(throwaway_cluster()), "burst")
+                cluster = stack.enter_context(throwaway_cluster())
+                dsn = await new_database(cluster, "burst")
                 await copy_sqlite_into(world.db_path, dsn)
+                probe_dsn = await new_database(cluster, "probe")
+                await copy_sqlite_into(world.db_path, probe_dsn)
+                pristine["postgresql"] = probe_dsn
                 heartbeat = Path(folder) / "postgresql.db"  # the bot writes its heartbeat beside database.path
                 targets["postgresql"] = (write_config(Path(folder), world.emu, heartbeat, dsn), dsn)
             ours = {engine: await bot_burst(*targets[engine], world, message, voters, poll_id) for engine in engines}
             bare = Outcome(*await run_one(await start_bare(world.emu), world, message, voters))
+            probed = voters[: min(PROBE_VOTES, len(voters))]
+            for engine in engines:
+                ours[engine].probe = await probe_votes(pristine[engine], poll_id, world.guild.id, probed)
         finally:
             await world.emu.stop()
     return ours, bare
+
+
+PROBE_VOTES = 100
+
+
+async def probe_votes(target: Path | str, poll_id: int, guild_id: int, voters: list[int]) -> tuple[RoundTrips, float]:
+    """What one click costs the database with nothing else in flight: the cog's reads (the poll, the settings)
+    and the vote's transaction, for ``voters`` one after another, on a pristine copy; (counts, seconds a click)."""
+    async with await Database.open(target) as db:
+        with RoundTrips(type(db), statements_too=True) as trips:
+            started = time.perf_counter()
+            for n, user in enumerate(voters):
+                poll = await polls.get_poll(db, poll_id, guild_id)
+                settings = await get_settings(db, poll.guild_id)
+                await polls.vote(db, poll.id, user, [n % 3], now=datetime.now(UTC),
+                                 points_per_vote=settings.points_poll_vote)  # fmt: skip
+            took = (time.perf_counter() - started) / len(voters)
+    return trips, took
+
+
+def show_probe(engine: str, trips: RoundTrips, per_click: float, votes: int) -> None:
+    line = (f"{LABEL[engine]}, {votes} votes one at a time: {per_click * 1000:.2f} ms a click, the vote's"
+            f" transaction held the writer {trips.batch_seconds / votes * 1000:.2f} ms")  # fmt: skip
+    if trips.statements:
+        awaited = trips.statement_seconds / trips.statements * 1e6
+        line += (f" ({trips.statements / votes:.1f} statements + BEGIN/COMMIT, {trips.reads / votes:.1f} reads"
+                 f" before it; {awaited:.0f} µs awaited a statement)")  # fmt: skip
+    print(line)
 
 
 def problems_of(name: str, outcome: Outcome, count: int) -> list[str]:
@@ -159,7 +206,10 @@ def problems_of(name: str, outcome: Outcome, count: int) -> list[str]:
             f"{name}: votes lost or doubled: {votes} rows, {distinct} voters, {awards} awards for {count} clicks"
         )
     if outcome.errors:
-        problems.append(f"{name}: the bot logged errors:\n" + "\n".join(outcome.errors[:20]))
+        problems.append(
+            f"{name}: the bot logged {len(outcome.errors)} error lines, the first:\n"
+            + "\n".join([*outcome.errors[:5], "the first traceback:", *outcome.detail])
+        )
     return problems
 
 
@@ -180,6 +230,10 @@ async def main(quick: bool, engine: str) -> None:
         print(f"{LABEL[e]}: stored {votes} vote rows, {distinct} voters, {awards} poll points rows"
               f" (expected {count} each)")  # fmt: skip
         problems += problems_of(LABEL[e], ours[e], count)
+    for e in engines:
+        probe = ours[e].probe
+        if probe is not None:
+            show_probe(e, probe[0], probe[1], probe[0].batches)
     base99, base50 = percentile(bare.times, 0.99) * 1000, statistics.median(bare.times) * 1000
     bare_what = "bare discord.py client acknowledging"
     target = f"< {TARGET_P99_S * 1000:g} ms"

@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from bot.db import Database
 from bot.storage.postgres_engine import PostgresConnection, PostgresDatabase
 from bot.storage.postgres_migrations import apply_postgres_migrations, sync_identity_sequences
 from emulator.postgres_cluster import PostgresCluster
@@ -112,26 +113,31 @@ async def copy_sqlite_into(sqlite_path: Path, dsn: str) -> dict[str, int]:
 
 @dataclass
 class RoundTrips:
-    """Where PostgreSQL time goes in this process: write transactions run through ``run_transaction`` (the
-    webhook writer's batches: how many, how long each held the writer) and, with ``statements``, every statement
-    sent through the bot's ``PostgresConnection`` (each one a network round trip) and the time awaiting them.
+    """Where a write's time goes, in this process: the transactions run through ``run_transaction`` (the webhook
+    writer's batches, a vote: how many, how long each held the writer) on the engine of ``database`` and, with
+    ``statements_too`` on PostgreSQL, every statement sent through the bot's ``PostgresConnection`` (each one a
+    network round trip) and the time awaiting them.
 
     Counting statements costs a clock read or two per statement (about 1 µs against a round trip of 50 µs or
     more), so the benchmarks count them only where latency, not throughput, is the figure.
     """
 
+    database: type[Database] = PostgresDatabase
     statements_too: bool = False
     batches: int = 0
     batch_seconds: float = 0.0
     statements: int = 0
     statement_seconds: float = 0.0
+    reads: int = 0  # with statements_too: reads outside any transaction (each a round trip too, not holding the writer)
     _saved: list[tuple[type, str, Any]] = field(default_factory=list)
 
     def __enter__(self) -> RoundTrips:
-        self._wrap(PostgresDatabase, "_engine_batch", self._count_batch)
-        if self.statements_too:
+        self._wrap(self.database, "_engine_batch", self._count_batch)
+        if self.statements_too and self.database is PostgresDatabase:
             for name in ("execute", "insert", "fetchone", "fetchall", "fetchval"):
                 self._wrap(PostgresConnection, name, self._count_statement)
+            for name in ("fetchone", "fetchall"):
+                self._wrap(PostgresDatabase, name, self._count_read)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -146,6 +152,9 @@ class RoundTrips:
     def _count_statement(self, took: float) -> None:
         self.statements += 1
         self.statement_seconds += took
+
+    def _count_read(self, took: float) -> None:
+        self.reads += 1
 
     def _wrap(self, owner: type, name: str, count: Callable[[float], None]) -> None:
         original: Callable[..., Awaitable[Any]] = getattr(owner, name)
