@@ -32,7 +32,15 @@ from pathlib import Path
 
 from bench.botproc import Running, World, prepare, start_bare, start_bot, write_config
 from bench.generator import Sizes
-from bench.postgres import ENGINES, LABEL, RoundTrips, copy_sqlite_into, new_database, throwaway_cluster
+from bench.postgres import (
+    ENGINES,
+    LABEL,
+    RoundTrips,
+    copy_sqlite_into,
+    new_database,
+    round_trip_us,
+    throwaway_cluster,
+)
 from bench.report import Figure, emit
 from bot.db import Database
 from bot.services.polls import polls
@@ -163,6 +171,9 @@ async def measure(engines: list[str], count: int) -> tuple[dict[str, Outcome], O
             probed = voters[: min(PROBE_VOTES, len(voters))]
             for engine in engines:
                 ours[engine].probe = await probe_votes(pristine[engine], poll_id, world.guild.id, probed)
+            if "postgresql" in engines:
+                print(f"PostgreSQL: SELECT 1 round trip, median of 500 on an idle connection: "
+                      f"{await round_trip_us(probe_dsn):.0f} µs")  # fmt: skip
         finally:
             await world.emu.stop()
     return ours, bare
@@ -194,6 +205,14 @@ def show_probe(engine: str, trips: RoundTrips, per_click: float, votes: int) -> 
         line += (f" ({trips.statements / votes:.1f} statements + BEGIN/COMMIT, {trips.reads / votes:.1f} reads"
                  f" before it; {awaited:.0f} µs awaited a statement)")  # fmt: skip
     print(line)
+
+
+def what_p99(outcome: Outcome, count: int) -> str:
+    """The p99 figure's name; when clicks went unanswered it is over those answered, and says how many those were."""
+    what = f"p99 time to acknowledge, {count} votes in 1 s"
+    if outcome.failures:
+        what += f" (of the {len(outcome.times)}/{count} acknowledged within {ACK_LIMIT_S:g} s)"
+    return what
 
 
 def problems_of(name: str, outcome: Outcome, count: int) -> list[str]:
@@ -239,7 +258,7 @@ async def main(quick: bool, engine: str) -> None:
     target = f"< {TARGET_P99_S * 1000:g} ms"
     if engine == "sqlite":
         p99 = percentile(ours["sqlite"].times, 0.99) * 1000
-        emit(Figure("interaction burst", f"p99 time to acknowledge, {count} votes in 1 s", p99, "ms", base99,
+        emit(Figure("interaction burst", what_p99(ours["sqlite"], count), p99, "ms", base99,
                     bare_what, target, p99 < TARGET_P99_S * 1000))  # fmt: skip
         emit(Figure("interaction burst", "p50 time to acknowledge", statistics.median(ours["sqlite"].times) * 1000,
                     "ms", base50, bare_what))  # fmt: skip
@@ -248,7 +267,7 @@ async def main(quick: bool, engine: str) -> None:
         pg, lite = ours["postgresql"].times, ours["sqlite"].times
         p99, lite99 = percentile(pg, 0.99) * 1000, percentile(lite, 0.99) * 1000
         p50, lite50 = statistics.median(pg) * 1000, statistics.median(lite) * 1000
-        what99 = f"p99 time to acknowledge, {count} votes in 1 s"
+        what99 = what_p99(ours["postgresql"], count)
         emit(Figure(scenario, what99, p99, "ms", base99, bare_what, target, p99 < TARGET_P99_S * 1000))
         emit(Figure(scenario, what99, p99, "ms", lite99, on_sqlite))
         emit(Figure(scenario, "p50 time to acknowledge", p50, "ms", base50, bare_what))

@@ -40,7 +40,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
-from bench.postgres import ENGINES, LABEL, RoundTrips, new_database, throwaway_cluster
+from bench.postgres import ENGINES, LABEL, RoundTrips, new_database, round_trip_us, throwaway_cluster
 from bench.report import Figure, emit
 from bot.clock import SystemClock, to_db
 from bot.config import ProgramDefaults, WebhookSettings
@@ -238,6 +238,9 @@ async def measure(engines: list[str], burst: Load, steady: Load) -> tuple[dict[s
         cluster = stack.enter_context(throwaway_cluster()) if "postgresql" in engines else None
         runs: dict[str, dict[str, dict[str, Any]]] = {engine: {} for engine in engines}
         bare: dict[str, dict[str, Any]] = {}
+        if cluster is not None:
+            print(f"PostgreSQL: SELECT 1 round trip, median of 500 on an idle connection: "
+                  f"{await round_trip_us(cluster.dsn):.0f} µs")  # fmt: skip
         for mode, load in (("burst", burst), ("steady", steady)):
             bare[mode] = await run_bare(Path(folder), load)
             for engine in engines:

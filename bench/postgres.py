@@ -111,6 +111,21 @@ async def copy_sqlite_into(sqlite_path: Path, dsn: str) -> dict[str, int]:
     return copied
 
 
+async def round_trip_us(dsn: str, count: int = 500) -> float:
+    """The median of ``count`` ``SELECT 1`` round trips on one asyncpg connection, in µs: the floor under every
+    statement (loopback, the server's wake-up, asyncpg's protocol), on this machine at this moment."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            await conn.fetchval("SELECT 1")
+            times.append(time.perf_counter() - started)
+    finally:
+        await conn.close()
+    return sorted(times)[len(times) // 2] * 1e6
+
+
 @dataclass
 class RoundTrips:
     """Where a write's time goes, in this process: the transactions run through ``run_transaction`` (the webhook
