@@ -2,6 +2,12 @@
 
     python -m bench.bench_webhooks [--orders 5000] [--concurrency 50] [--replays 500] [--rate 200 --rated 2000]
     python -m bench.bench_webhooks --quick      # small sizes: checks that it works
+    python -m bench.bench_webhooks --engine postgresql   # PostgreSQL beside SQLite, same run
+
+``--engine postgresql`` starts a throwaway PostgreSQL server (bench/postgres.py) and runs each mode against
+Collective on it too, beside Collective on SQLite and the bare handler in the same run; its figures are PostgreSQL's,
+each printed beside the bare handler and beside SQLite's same-run figure, with the writer's transactions and
+statements per delivery (what a PostgreSQL delivery waits on).
 
 Two modes, each run against Collective's WebhookServer (HMAC check, parse, one transaction per delivery
 with dedupe, ledger and points) and against a bare aiohttp + SQLite handler (read the body, one INSERT OR
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import sqlite3
@@ -33,12 +40,14 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
+from bench.postgres import ENGINES, LABEL, RoundTrips, new_database, round_trip_us, throwaway_cluster
 from bench.report import Figure, emit
 from bot.clock import SystemClock, to_db
 from bot.config import ProgramDefaults, WebhookSettings
 from bot.db import Database
 from bot.services.program.guild_settings import ensure_guild
 from bot.services.sales import codes
+from bot.storage.sqlite_engine import SqliteDatabase
 from bot.webhooks import WebhookServer, sign
 
 SECRET = "bench-secret"
@@ -133,8 +142,12 @@ def fire_from_second_process(port: int, load: Load) -> dict[str, Any]:
 # -- the servers ------------------------------------------------------------------------------------
 
 
-async def run_collective(folder: Path, load: Load) -> dict[str, Any]:
-    db = await Database.open(folder / f"collective-{load.rate or 'max'}.db")
+async def run_collective(target: Path | str, load: Load, trips: RoundTrips | None = None) -> dict[str, Any]:
+    """Collective's WebhookServer over a fresh database: a SQLite file's path or an empty PostgreSQL database's DSN.
+
+    ``trips`` counts the writer's transactions (and, on PostgreSQL, its statements) while the load runs.
+    """
+    db = await Database.open(target)
     await db.migrate()
     now = datetime.now(UTC)
     await db.perform(ensure_guild, GUILD, ProgramDefaults(), now)
@@ -150,9 +163,11 @@ async def run_collective(folder: Path, load: Load) -> dict[str, Any]:
     await server.start(host="127.0.0.1", port=0)
     assert server.port is not None
     try:
-        result = await asyncio.to_thread(fire_from_second_process, server.port, load)
+        with trips or contextlib.nullcontext():
+            result = await asyncio.to_thread(fire_from_second_process, server.port, load)
     finally:
         await server.stop()
+    result["trips"] = trips
     attributed = sum(1 for i in range(load.orders) if i % 3)
     result["stored_orders"] = await db.fetchval("SELECT COUNT(*) FROM shop_orders")
     result["sales"] = await db.fetchval("SELECT COUNT(*) FROM sales")
@@ -209,6 +224,94 @@ def check(name: str, result: dict[str, Any]) -> list[str]:
     return []
 
 
+@dataclass
+class EngineRuns:
+    """One engine's two runs (max throughput, fixed rate), measured in the same process run as the baseline's."""
+
+    burst: dict[str, Any]
+    steady: dict[str, Any]
+
+
+async def measure(engines: list[str], burst: Load, steady: Load) -> tuple[dict[str, EngineRuns], EngineRuns]:
+    """Each mode's runs back to back — Collective on each engine, then the bare handler (the order the SQLite-only
+    scenario always had) — on fresh databases."""
+    with tempfile.TemporaryDirectory(prefix="collective-bench-") as folder, contextlib.ExitStack() as stack:
+        cluster = stack.enter_context(throwaway_cluster()) if "postgresql" in engines else None
+        runs: dict[str, dict[str, dict[str, Any]]] = {engine: {} for engine in engines}
+        bare: dict[str, dict[str, Any]] = {}
+        if cluster is not None:
+            print(f"PostgreSQL: SELECT 1 round trip, median of 500 on an idle connection: "
+                  f"{await round_trip_us(cluster.dsn):.0f} µs")  # fmt: skip
+        for mode, load in (("burst", burst), ("steady", steady)):
+            for engine in engines:
+                if engine == "postgresql":
+                    assert cluster is not None
+                    target: Path | str = await new_database(cluster, f"webhooks_{mode}")
+                    trips = RoundTrips(statements_too=mode == "steady")
+                else:  # the writer's transactions only (one clock read per batch): SQLite's cost per delivery
+                    target, trips = Path(folder) / f"collective-{mode}.db", RoundTrips(SqliteDatabase)
+                runs[engine][mode] = await run_collective(target, load, trips)
+            bare[mode] = await run_bare(Path(folder), load)
+    return ({engine: EngineRuns(r["burst"], r["steady"]) for engine, r in runs.items()},
+            EngineRuns(bare["burst"], bare["steady"]))  # fmt: skip
+
+
+def where_time_goes(name: str, result: dict[str, Any]) -> None:
+    """The writer's transactions (and, on PostgreSQL, its statements when counted) per delivery."""
+    trips: RoundTrips | None = result.get("trips")
+    if trips is None or not trips.batches or trips.batch_seconds == 0:
+        return
+    deliveries = result["requests"]
+    line = (f"{name}: {trips.batches} writer transactions ({deliveries / trips.batches:.1f} deliveries each), the"
+            f" writer held {trips.batch_seconds / deliveries * 1000:.2f} ms per delivery"
+            f" ({trips.batch_seconds / result['wall']:.0%} of the wall time)")  # fmt: skip
+    if trips.statements:
+        line += (f"; {trips.statements / deliveries:.1f} statements per delivery (BEGIN/COMMIT not counted),"
+                 f" {trips.statement_seconds / trips.statements * 1e6:.0f} µs awaited each")  # fmt: skip
+    print(line)
+
+
+def emit_sqlite(args: argparse.Namespace, ours: EngineRuns, bare: EngineRuns) -> None:
+    throughput, base_throughput = rate_of(ours.burst), rate_of(bare.burst)
+    emit(Figure("order webhooks", f"max throughput, {args.concurrency} in flight", throughput, "req/s",
+                base_throughput, "bare aiohttp handler: HMAC + one SQLite insert", ">= 50% of the baseline",
+                throughput >= base_throughput / 2))  # fmt: skip
+    emit(Figure("order webhooks", "p99 latency at max throughput", ours.burst["p99_ms"], "ms", bare.burst["p99_ms"],
+                "bare aiohttp handler"))  # fmt: skip
+    emit(Figure("order webhooks", f"p50 latency at {args.rate:g} req/s", ours.steady["p50_ms"], "ms",
+                bare.steady["p50_ms"], "bare aiohttp handler"))  # fmt: skip
+    emit(Figure("order webhooks", f"p99 latency at {args.rate:g} req/s", ours.steady["p99_ms"], "ms",
+                bare.steady["p99_ms"], "bare aiohttp handler", "< 100 ms", ours.steady["p99_ms"] < 100))  # fmt: skip
+
+
+def emit_postgres(args: argparse.Namespace, pg: EngineRuns, lite: EngineRuns, bare: EngineRuns) -> None:
+    """Each PostgreSQL figure twice: beside the bare handler (as SQLite's is) and beside SQLite in the same run."""
+    scenario, on_sqlite = "order webhooks (PostgreSQL)", "Collective on SQLite (same run)"
+    throughput = rate_of(pg.burst)
+    emit(Figure(scenario, f"max throughput, {args.concurrency} in flight", throughput, "req/s", rate_of(bare.burst),
+                "bare aiohttp handler: HMAC + one SQLite insert", ">= 50% of the baseline",
+                throughput >= rate_of(bare.burst) / 2))  # fmt: skip
+    emit(Figure(scenario, f"max throughput, {args.concurrency} in flight", throughput, "req/s", rate_of(lite.burst),
+                on_sqlite))  # fmt: skip
+    for mode, run_pg, run_lite, run_bare_ in (
+        ("at max throughput", pg.burst, lite.burst, bare.burst),
+        (f"at {args.rate:g} req/s", pg.steady, lite.steady, bare.steady),
+    ):
+        for pct in ("p50", "p99"):
+            if pct == "p50" and run_pg is pg.burst:
+                continue  # as for SQLite: p99 only at max throughput
+            what = f"{pct} latency {mode}"
+            target = "< 100 ms" if pct == "p99" and run_pg is pg.steady else ""
+            met = run_pg["p99_ms"] < 100 if target else None
+            emit(Figure(scenario, what, run_pg[f"{pct}_ms"], "ms", run_bare_[f"{pct}_ms"], "bare aiohttp handler",
+                        target, met))  # fmt: skip
+            emit(Figure(scenario, what, run_pg[f"{pct}_ms"], "ms", run_lite[f"{pct}_ms"], on_sqlite))
+
+
+def rate_of(result: dict[str, Any]) -> float:
+    return float(result["requests"] / result["wall"])
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--orders", type=int, default=5000)
@@ -216,37 +319,40 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rate", type=float, default=200.0, help="deliveries per second in the fixed-rate mode")
     parser.add_argument("--rated", type=int, default=2000, help="deliveries sent in the fixed-rate mode")
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="sqlite",
+        help="postgresql: Collective on a throwaway PostgreSQL server, beside SQLite and the baseline in this run",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="small sizes, to check that it works")
     args = parser.parse_args()
     if args.quick:
         args.orders, args.replays, args.rated = 300, 30, 100
+    engines = ["sqlite"] if args.engine == "sqlite" else ["sqlite", "postgresql"]
     burst = Load(args.orders, args.replays, args.concurrency)
     steady = Load(args.rated, 0, args.concurrency, args.rate)
-    with tempfile.TemporaryDirectory(prefix="collective-bench-") as folder:
-        ours = await run_collective(Path(folder), burst)
-        bare = await run_bare(Path(folder), burst)
-        ours_steady = await run_collective(Path(folder), steady)
-        bare_steady = await run_bare(Path(folder), steady)
+    ours, bare = await measure(engines, burst, steady)
     print(f"max throughput: {args.orders} orders + {args.replays} replays, {args.concurrency} concurrent,"
           " client in a 2nd process")  # fmt: skip
     print("| server | requests | throughput | p50 | p99 | statuses |\n|---|---|---|---|---|---|")
-    show("Collective WebhookServer", ours)
-    show("bare aiohttp + SQLite", bare)
+    for engine in engines:
+        show(f"Collective WebhookServer on {LABEL[engine]}", ours[engine].burst)
+    show("bare aiohttp + SQLite", bare.burst)
     print(f"fixed rate: {args.rated} orders at {args.rate:g}/s")
     print("| server | requests | achieved rate | p50 | p99 | statuses |\n|---|---|---|---|---|---|")
-    show("Collective WebhookServer", ours_steady)
-    show("bare aiohttp + SQLite", bare_steady)
-    problems = check("max throughput", ours) + check("fixed rate", ours_steady)
-    throughput, base_throughput = ours["requests"] / ours["wall"], bare["requests"] / bare["wall"]
-    emit(Figure("order webhooks", f"max throughput, {args.concurrency} in flight", throughput, "req/s",
-                base_throughput, "bare aiohttp handler: HMAC + one SQLite insert", ">= 50% of the baseline",
-                throughput >= base_throughput / 2))  # fmt: skip
-    emit(Figure("order webhooks", "p99 latency at max throughput", ours["p99_ms"], "ms", bare["p99_ms"],
-                "bare aiohttp handler"))  # fmt: skip
-    emit(Figure("order webhooks", f"p50 latency at {args.rate:g} req/s", ours_steady["p50_ms"], "ms",
-                bare_steady["p50_ms"], "bare aiohttp handler"))  # fmt: skip
-    emit(Figure("order webhooks", f"p99 latency at {args.rate:g} req/s", ours_steady["p99_ms"], "ms",
-                bare_steady["p99_ms"], "bare aiohttp handler", "< 100 ms", ours_steady["p99_ms"] < 100))  # fmt: skip
+    for engine in engines:
+        show(f"Collective WebhookServer on {LABEL[engine]}", ours[engine].steady)
+    show("bare aiohttp + SQLite", bare.steady)
+    problems: list[str] = []
+    for engine in engines:
+        problems += check(f"{LABEL[engine]}, max throughput", ours[engine].burst)
+        problems += check(f"{LABEL[engine]}, fixed rate", ours[engine].steady)
+    for engine in engines:
+        where_time_goes(f"{LABEL[engine]}, max throughput", ours[engine].burst)
+        where_time_goes(f"{LABEL[engine]}, fixed rate", ours[engine].steady)
+    if "postgresql" in ours:
+        emit_postgres(args, ours["postgresql"], ours["sqlite"], bare)
+    else:
+        emit_sqlite(args, ours["sqlite"], bare)
     if problems:
         raise SystemExit("FAILED: " + "; ".join(problems))
 

@@ -39,11 +39,14 @@ def populate(emu: Emulator, members: int) -> tuple[Guild, list[int]]:
     return guild, users
 
 
-def write_config(folder: Path, emu: Emulator, db_path: Path) -> Path:
-    path = folder / "config.toml"
+def write_config(folder: Path, emu: Emulator, db_path: Path, url: str | None = None) -> Path:
+    """The bot's config: the SQLite file at ``db_path``, or with ``url`` PostgreSQL (``db_path`` then only places
+    the heartbeat file beside it, in the benchmark's folder)."""
+    path = folder / ("config.toml" if url is None else "config-postgresql.toml")
+    database = f'path = "{db_path}"\n' + (f'url = "{url}"\n' if url is not None else "")
     path.write_text(
         f'[discord]\ntoken = "{TOKEN}"\napi_base_url = "{emu.api_base_url}"\ngateway_url = "{emu.gateway_url}"\n'
-        f'[database]\npath = "{db_path}"\n[logging]\nlevel = "INFO"\n',
+        f'[database]\n{database}[logging]\nlevel = "INFO"\n',
         encoding="utf-8",
     )
     return path

@@ -3,6 +3,7 @@
     python bench/run.py --quick     # every scenario at small sizes: checks they work (CI), no figures to trust
     python bench/run.py             # full sizes (takes a while); the table at the end goes into bench/README.md
     python bench/run.py --only burst --only startup
+    python bench/run.py --only webhooks_pg --only burst_pg   # PostgreSQL beside SQLite (needs its server binaries)
 
 Each scenario is its own process (``python -m bench.<script>``) so one scenario's memory, threads and event
 loop never colour the next. A scenario fails when it exits non-zero: it crashed, or its own correctness
@@ -26,23 +27,32 @@ if str(REPO) not in sys.path:  # `python bench/run.py` puts bench/, not the repo
     sys.path.insert(0, str(REPO))
 
 from bench.report import Figure, markdown, parse  # noqa: E402
+from emulator.postgres_cluster import PostgresCluster  # noqa: E402
 
-SCENARIOS = {
-    "webhooks": "bench.bench_webhooks",
-    "csv": "bench.bench_csv_import",
-    "catch_up": "bench.bench_catch_up",
-    "queries": "bench.bench_engagement",
-    "burst": "bench.bench_burst",
-    "startup": "bench.bench_startup",
-    "memory": "bench.bench_memory",
-    "shop_sync": "bench.bench_shop_sync",
-    "redemption": "bench.bench_redemption",
+# name: (module, extra arguments). The *_pg scenarios run the bot on a throwaway PostgreSQL server beside SQLite
+# and the bare baseline in one process run; they need PostgreSQL's server binaries (skipped, saying so, without).
+SCENARIOS: dict[str, tuple[str, ...]] = {
+    "webhooks": ("bench.bench_webhooks",),
+    "webhooks_pg": ("bench.bench_webhooks", "--engine", "postgresql"),
+    "csv": ("bench.bench_csv_import",),
+    "catch_up": ("bench.bench_catch_up",),
+    "queries": ("bench.bench_engagement",),
+    "burst": ("bench.bench_burst",),
+    "burst_pg": ("bench.bench_burst", "--engine", "postgresql"),
+    "startup": ("bench.bench_startup",),
+    "memory": ("bench.bench_memory",),
+    "shop_sync": ("bench.bench_shop_sync",),
+    "redemption": ("bench.bench_redemption",),
 }
 
 
-def run(name: str, module: str, quick: bool) -> tuple[bool, list[Figure], float]:
+NEEDS_POSTGRES = {name for name, (_, *extra) in SCENARIOS.items() if "postgresql" in extra}
+
+
+def run(name: str, scenario: tuple[str, ...], quick: bool) -> tuple[bool, list[Figure], float]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", module, *(["--quick"] if quick else [])]
+    module, *extra = scenario
+    command = [sys.executable, "-m", module, *extra, *(["--quick"] if quick else [])]
     print(f"\n== {name}: {' '.join(command[1:])}", flush=True)
     started = time.perf_counter()
     figures: list[Figure] = []
@@ -78,6 +88,11 @@ def main() -> int:
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only these scenarios")
     args = parser.parse_args()
     chosen = args.only or list(SCENARIOS)
+    bin_dir, where = PostgresCluster.find_binaries()
+    if bin_dir is None and NEEDS_POSTGRES.intersection(chosen):
+        skipped = [name for name in chosen if name in NEEDS_POSTGRES]
+        print(f"skipping {', '.join(skipped)}: {where}", flush=True)
+        chosen = [name for name in chosen if name not in NEEDS_POSTGRES]
     failed: list[str] = []
     figures: list[Figure] = []
     for name in chosen:

@@ -1,0 +1,185 @@
+"""PostgreSQL for the benchmarks: a throwaway server per scenario, databases on it, and the generator's data copied in.
+
+``--engine postgresql`` in bench_webhooks and bench_burst starts its own server (``emulator/postgres_cluster.py``:
+initdb into a temporary directory, C locale, fsync off) so CI can run it, and removes it afterwards. The bench
+generator writes SQLite; ``copy_sqlite_into`` puts the very same rows into a migrated PostgreSQL database (read
+models and all, triggers off while copying), so both engines are measured on identical data.
+
+``RoundTrips`` counts the statements the bot sends to PostgreSQL from this process (each one a network round
+trip) and the time spent in them, to say where a PostgreSQL delivery's time goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bot.db import Database
+from bot.storage.postgres_engine import PostgresConnection, PostgresDatabase
+from bot.storage.postgres_migrations import apply_postgres_migrations, sync_identity_sequences
+from emulator.postgres_cluster import PostgresCluster
+
+ENGINES = ("sqlite", "postgresql")
+LABEL = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def server_binaries() -> tuple[bool, str]:
+    """(found, description or the reason there are none), as ``PostgresCluster.find_binaries`` says."""
+    bin_dir, description = PostgresCluster.find_binaries()
+    return bin_dir is not None, description
+
+
+@contextlib.contextmanager
+def throwaway_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL server in a temporary directory for the block; stopped and removed after it."""
+    with tempfile.TemporaryDirectory(prefix="collective-bench-pg-") as base:
+        cluster = PostgresCluster()
+        cluster.start(Path(base))
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
+
+
+async def new_database(cluster: PostgresCluster, name: str) -> str:
+    """A fresh, empty database (the cluster's C locale, so text compares as in SQLite); returns its DSN."""
+    dsn = cluster.create_database(name)
+    conn = await asyncpg.connect(dsn)
+    try:
+        collation = await conn.fetchval("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+    finally:
+        await conn.close()
+    if collation not in ("C", "POSIX"):
+        raise RuntimeError(f"database {name} has collation {collation!r}; the benchmarks need C")
+    return dsn
+
+
+async def copy_sqlite_into(sqlite_path: Path, dsn: str) -> dict[str, int]:
+    """Migrate the PostgreSQL database at ``dsn`` and copy every row of the SQLite file into it; returns the counts.
+
+    Triggers (the read models') are off while copying (``session_replication_role = replica``): the read-model
+    tables are copied as they are, as the generator's triggers left them. Identity sequences are then moved past
+    the copied ids and the tables analysed. Raises if any table's count differs afterwards.
+    """
+    source = sqlite3.connect(sqlite_path)
+    conn = await asyncpg.connect(dsn)
+    copied: dict[str, int] = {}
+    try:
+        await apply_postgres_migrations(conn)
+        tables = [
+            row["table_name"]
+            for row in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                " AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations' ORDER BY table_name"
+            )
+        ]
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            for table in tables:
+                in_sqlite = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
+                if not in_sqlite:
+                    continue  # a table only PostgreSQL's migrations have made so far
+                in_postgres = await conn.fetch(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_schema = current_schema() AND table_name = $1",
+                    table,
+                )
+                columns = [row["column_name"] for row in in_postgres if row["column_name"] in in_sqlite]
+                quoted = ", ".join(f'"{column}"' for column in columns)
+                rows = source.execute(f'SELECT {quoted} FROM "{table}"').fetchall()
+                if rows:
+                    await conn.execute(f'DELETE FROM "{table}"')  # rows a migration seeded are in the copy too
+                    await conn.copy_records_to_table(table, records=rows, columns=columns)
+                copied[table] = len(rows)
+        await sync_identity_sequences(conn)
+        await conn.execute("ANALYZE")
+        for table, count in copied.items():
+            found = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')
+            if count and found != count:
+                raise RuntimeError(f"copying {table} into PostgreSQL: {count} rows in SQLite, {found} copied")
+    finally:
+        await conn.close()
+        source.close()
+    return copied
+
+
+async def round_trip_us(dsn: str, count: int = 500) -> float:
+    """The median of ``count`` ``SELECT 1`` round trips on one asyncpg connection, in µs: the floor under every
+    statement (loopback, the server's wake-up, asyncpg's protocol), on this machine at this moment."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            await conn.fetchval("SELECT 1")
+            times.append(time.perf_counter() - started)
+    finally:
+        await conn.close()
+    return sorted(times)[len(times) // 2] * 1e6
+
+
+@dataclass
+class RoundTrips:
+    """Where a write's time goes, in this process: the transactions run through ``run_transaction`` (the webhook
+    writer's batches, a vote: how many, how long each held the writer) on the engine of ``database`` and, with
+    ``statements_too`` on PostgreSQL, every statement sent through the bot's ``PostgresConnection`` (each one a
+    network round trip) and the time awaiting them.
+
+    Counting statements costs a clock read or two per statement (about 1 µs against a round trip of 50 µs or
+    more), so the benchmarks count them only where latency, not throughput, is the figure.
+    """
+
+    database: type[Database] = PostgresDatabase
+    statements_too: bool = False
+    batches: int = 0
+    batch_seconds: float = 0.0
+    statements: int = 0
+    statement_seconds: float = 0.0
+    reads: int = 0  # with statements_too: reads outside any transaction (each a round trip too, not holding the writer)
+    _saved: list[tuple[type, str, Any]] = field(default_factory=list)
+
+    def __enter__(self) -> RoundTrips:
+        self._wrap(self.database, "_engine_batch", self._count_batch)
+        if self.statements_too and self.database is PostgresDatabase:
+            for name in ("execute", "insert", "fetchone", "fetchall", "fetchval"):
+                self._wrap(PostgresConnection, name, self._count_statement)
+            for name in ("fetchone", "fetchall"):
+                self._wrap(PostgresDatabase, name, self._count_read)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved.clear()
+
+    def _count_batch(self, took: float) -> None:
+        self.batches += 1
+        self.batch_seconds += took
+
+    def _count_statement(self, took: float) -> None:
+        self.statements += 1
+        self.statement_seconds += took
+
+    def _count_read(self, took: float) -> None:
+        self.reads += 1
+
+    def _wrap(self, owner: type, name: str, count: Callable[[float], None]) -> None:
+        original: Callable[..., Awaitable[Any]] = getattr(owner, name)
+        self._saved.append((owner, name, original))
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                count(time.perf_counter() - started)
+
+        setattr(owner, name, counted)
