@@ -102,7 +102,10 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         super().__init__()
         self.url = url
-        self._pool = pool
+        self._pool = pool  # reads, migrations
+        # Transactions run one at a time per process (the writer lock), so they share one connection kept open:
+        # taking one from the pool per transaction cost a round trip more (asyncpg resets it on release).
+        self._writer: asyncpg.Connection | None = None
 
     @classmethod
     async def connect(cls, url: str, *, pool_size: int = 10) -> PostgresDatabase:
@@ -113,6 +116,8 @@ class PostgresDatabase(Database):
         return without_password(self.url)
 
     async def close(self) -> None:
+        if self._writer is not None and not self._writer.is_closed():
+            await self._writer.close()
         await self._pool.close()
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
@@ -123,13 +128,22 @@ class PostgresDatabase(Database):
         rows: list[Row] = await self._pool.fetch(*_args(sql, params))
         return rows
 
+    async def _writer_connection(self) -> asyncpg.Connection:
+        """The writer's connection, opened again if the server closed it (a restart, a fail-over)."""
+        if self._writer is None or self._writer.is_closed():
+            self._writer = await asyncpg.connect(self.url)
+            await _init_connection(self._writer)
+        return self._writer
+
     @asynccontextmanager
     async def _engine_transaction(self) -> AsyncIterator[UnitOfWork]:
-        async with self._pool.acquire() as conn, conn.transaction():
+        conn = await self._writer_connection()
+        async with conn.transaction():
             yield UnitOfWork(PostgresConnection(conn))
 
     async def _engine_batch(self, work: BatchWork[T]) -> T:
-        async with self._pool.acquire() as conn, conn.transaction():
+        conn = await self._writer_connection()
+        async with conn.transaction():
             return await work(PostgresConnection(conn))
 
     # -- migrations ------------------------------------------------------------------------------------
