@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -212,6 +213,37 @@ async def test_a_copy_that_died_half_way_finishes_on_the_next_run(program: Path,
     before = _sqlite_rows(program)
     after = await _postgres_rows(target, _columns(program))
     assert after == before  # every row once: nothing lost, nothing doubled
+
+
+KILLED_MID_TABLE = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from bot.storage.store_copy import copy_store
+from tests.unit.test_migrate_store import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
+
+async def die(table):
+    if table == "points_ledger":  # its rows are in PostgreSQL, not yet committed
+        os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(copy_store(Path(sys.argv[1]), sys.argv[2], migrations=SQLITE_MIGRATIONS,
+                       postgres_migrations=POSTGRES_MIGRATIONS, before_commit=die))
+"""
+
+
+def _python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}  # what was printed survives SIGKILL
+    return subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+async def test_a_copy_killed_mid_table_finishes_on_the_next_run(program: Path, target: str) -> None:
+    killed = _python(KILLED_MID_TABLE, str(program), target)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert "points_ledger" not in killed.stdout and "  events " in killed.stdout  # the tables before it were done
+
+    report = await _copy(program, target)
+    earlier = {t.name for t in report.tables if t.earlier}
+    assert "events" in earlier and "points_ledger" not in earlier
+    assert await _postgres_rows(target, _columns(program)) == _sqlite_rows(program)
 
 
 async def test_the_check_names_a_table_changed_between_two_runs(program: Path, target: str) -> None:
