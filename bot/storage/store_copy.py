@@ -46,6 +46,8 @@ SOURCE = f"{PROGRESS_SCHEMA}.store_migration_source"
 COPY_LOCK = 0x636F6D76  # "comv"
 BATCH_ROWS = 5_000
 _DIGEST_MASK = (1 << 128) - 1
+# A lost connection or a server going away: what running the command again cures.
+CUT_SHORT = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError)
 
 Say = Callable[[str], None]
 # Called with a table's name once its rows are in, before its transaction commits (tests make one copy fail there).
@@ -331,28 +333,33 @@ async def _copy_table(
                 yield row
 
     name = quote(table.name)
-    async with conn.transaction():
-        if await _has_rows(conn, table.name):
-            raise StoreCopyError(
-                f"table {table.name} already holds rows that this copy did not write (was the bot started on "
-                "PostgreSQL?): move into a new, empty database"
-            )
-        await conn.execute(f"ALTER TABLE {name} DISABLE TRIGGER USER")  # see the module's docstring
-        try:
+    try:
+        async with conn.transaction():
+            if await _has_rows(conn, table.name):
+                raise StoreCopyError(
+                    f"table {table.name} already holds rows that this copy did not write (was the bot started on "
+                    "PostgreSQL?): move into a new, empty database"
+                )
+            await conn.execute(f"ALTER TABLE {name} DISABLE TRIGGER USER")  # see the module's docstring
             await conn.copy_records_to_table(table.name, records=records(), columns=list(table.columns))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError, TypeError) as exc:
-            raise StoreCopyError(f"table {table.name}: the copy failed after {count:,} rows read ({exc})") from exc
-        await conn.execute(f"ALTER TABLE {name} ENABLE TRIGGER USER")
-        seconds = time.perf_counter() - started
-        await conn.execute(
-            f"INSERT INTO {PROGRESS} (table_name, rows, seconds, copied_at) VALUES ($1, $2, $3, $4)",
-            table.name,
-            count,
-            seconds,
-            _now(),
-        )
-        if before_commit is not None:
-            await before_commit(table.name)
+            await conn.execute(f"ALTER TABLE {name} ENABLE TRIGGER USER")
+            seconds = time.perf_counter() - started
+            await conn.execute(
+                f"INSERT INTO {PROGRESS} (table_name, rows, seconds, copied_at) VALUES ($1, $2, $3, $4)",
+                table.name,
+                count,
+                seconds,
+                _now(),
+            )
+            if before_commit is not None:
+                await before_commit(table.name)
+    except CUT_SHORT as exc:
+        raise StoreCopyError(
+            f"table {table.name}: the copy was cut short after {count:,} rows ({type(exc).__name__}: {exc}); it was "
+            "rolled back and the tables before it are kept: run the command again to carry on"
+        ) from exc
+    except (asyncpg.PostgresError, ValueError, TypeError) as exc:
+        raise StoreCopyError(f"table {table.name}: PostgreSQL refused the copy ({exc}; {count:,} rows read)") from exc
     return TableCopied(table.name, count, seconds)
 
 
@@ -441,48 +448,70 @@ async def _move(
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise StoreCopyError(f"cannot connect to {where}: {exc}") from None
     try:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", COPY_LOCK):
-            raise StoreCopyError(f"another migrate-store is copying into {where}; wait for it to finish")
-        resuming = await _check_target(conn, tables, sqlite_path, where)
-        await apply_postgres_migrations(
-            conn, postgres_migrations if postgres_migrations is not None else bundled_postgres_migrations()
-        )
-        target_version = int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
-        if target_version != report.version:
-            raise StoreCopyError(
-                f"the SQLite database is at schema version {report.version} but this Collective's PostgreSQL "
-                f"migrations reach only {target_version}: this version cannot move it (the PostgreSQL twins of the "
-                "newer migrations are missing)"
-            )
-        types = await _target_types(conn, tables)
-        done = await _start(conn, sqlite_path, report.version)
-        say(
-            f"{'resuming the move' if resuming else 'moving'} {sqlite_path} (schema version {report.version}, "
-            f"{len(tables)} tables) to {where}"
-        )
-        for table in tables:
-            if table.name in done:
-                rows, seconds = done[table.name]
-                report.tables.append(TableCopied(table.name, rows, seconds, earlier=True))
-                say(f"  {table.name:<28} {rows:>12,} rows  copied by an earlier run")
-                continue
-            copied = await _copy_table(conn, source, table, types[table.name], batch_rows, before_commit)
-            report.tables.append(copied)
-            say(f"  {table.name:<28} {copied.rows:>12,} rows  {copied.seconds:8.2f} s")
-        report.sequences = len(await sync_identity_sequences(conn))
-        say(f"identity sequences moved past the copied ids ({report.sequences} columns)")
-        checking = time.perf_counter()
-        compared = await verify(conn, source, tables, types, batch_rows)
-        say(
-            f"verified: {len(tables)} tables, {compared:,} rows, counts and contents equal "
-            f"({time.perf_counter() - checking:.1f} s)"
-        )
-        await conn.execute(f"DROP SCHEMA {PROGRESS_SCHEMA} CASCADE")
+        await _move_on(conn, source, sqlite_path, tables, report, postgres_migrations, batch_rows, say, before_commit)
+    except CUT_SHORT as exc:
+        raise StoreCopyError(
+            f"lost {where} ({type(exc).__name__}: {exc}); the tables copied so far are kept: run the command again "
+            "to carry on"
+        ) from exc
+    except asyncpg.PostgresError as exc:
+        raise StoreCopyError(f"{where}: {type(exc).__name__}: {exc}") from exc
     finally:
         try:
             await conn.close()  # also releases the advisory lock
         except (OSError, asyncpg.InterfaceError):
             conn.terminate()
+
+
+async def _move_on(
+    conn: asyncpg.Connection,
+    source: sqlite3.Connection,
+    sqlite_path: Path,
+    tables: list[SourceTable],
+    report: CopyReport,
+    postgres_migrations: list[Migration] | None,
+    batch_rows: int,
+    say: Say,
+    before_commit: BeforeCommit | None,
+) -> None:
+    where = report.target
+    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", COPY_LOCK):
+        raise StoreCopyError(f"another migrate-store is copying into {where}; wait for it to finish")
+    resuming = await _check_target(conn, tables, sqlite_path, where)
+    await apply_postgres_migrations(
+        conn, postgres_migrations if postgres_migrations is not None else bundled_postgres_migrations()
+    )
+    target_version = int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+    if target_version != report.version:
+        raise StoreCopyError(
+            f"the SQLite database is at schema version {report.version} but this Collective's PostgreSQL "
+            f"migrations reach only {target_version}: this version cannot move it (the PostgreSQL twins of the "
+            "newer migrations are missing)"
+        )
+    types = await _target_types(conn, tables)
+    done = await _start(conn, sqlite_path, report.version)
+    say(
+        f"{'resuming the move' if resuming else 'moving'} {sqlite_path} (schema version {report.version}, "
+        f"{len(tables)} tables) to {where}"
+    )
+    for table in tables:
+        if table.name in done:
+            rows, seconds = done[table.name]
+            report.tables.append(TableCopied(table.name, rows, seconds, earlier=True))
+            say(f"  {table.name:<28} {rows:>12,} rows  copied by an earlier run")
+            continue
+        copied = await _copy_table(conn, source, table, types[table.name], batch_rows, before_commit)
+        report.tables.append(copied)
+        say(f"  {table.name:<28} {copied.rows:>12,} rows  {copied.seconds:8.2f} s")
+    report.sequences = len(await sync_identity_sequences(conn))
+    say(f"identity sequences moved past the copied ids ({report.sequences} columns)")
+    checking = time.perf_counter()
+    compared = await verify(conn, source, tables, types, batch_rows)
+    say(
+        f"verified: {len(tables)} tables, {compared:,} rows, counts and contents equal "
+        f"({time.perf_counter() - checking:.1f} s)"
+    )
+    await conn.execute(f"DROP SCHEMA {PROGRESS_SCHEMA} CASCADE")
 
 
 def _now() -> str:
