@@ -298,6 +298,26 @@ async def test_an_empty_migrated_database_is_a_fine_target(program: Path, postgr
         assert report.rows > SIZES.points_rows
 
 
+async def test_the_owner_needs_no_superuser(program: Path, postgres_server: PostgresServer) -> None:
+    """Turning the ledgers' triggers off for the copy needs only ownership of the tables."""
+    role = f"collective_mover_{os.getpid()}"
+    admin = await asyncpg.connect(postgres_server.dsn)
+    try:
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
+        try:
+            async with postgres_server.fresh_database() as url:
+                await admin.execute(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" OWNER TO {role}')
+                as_owner = url.replace("postgresql://postgres@", f"postgresql://{role}@")
+                assert as_owner != url
+                report = await _copy(program, as_owner)
+                assert report.rows > SIZES.points_rows
+        finally:
+            await admin.execute(f"DROP ROLE IF EXISTS {role}")
+    finally:
+        await admin.close()
+
+
 async def test_refuses_to_finish_another_files_copy(program: Path, target: str, tmp_path: Path) -> None:
     with pytest.raises(StoreCopyError, match=CUT_SHORT):
         await _copy(program, target, before_commit=CrashOnce("sales"))
