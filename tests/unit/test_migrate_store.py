@@ -119,9 +119,22 @@ def _columns(path: Path) -> dict[str, list[str]]:
         return {t.name: list(t.columns) for t in source_tables(conn)}
 
 
-async def test_the_generators_program_arrives_whole(program: Path, target: str) -> None:
+async def _index_definitions(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexdef")
+        return [row["indexdef"] for row in rows]
+    finally:
+        await conn.close()
+
+
+async def test_the_generators_program_arrives_whole(
+    program: Path, target: str, postgres_server: PostgresServer
+) -> None:
     lines: list[str] = []
     report = await _copy(program, target, lines)
+    async with postgres_server.fresh_database(migrated=True) as migrated:
+        assert await _index_definitions(target) == await _index_definitions(migrated)  # rebuilt, all of them
 
     before = _sqlite_rows(program)
     after = await _postgres_rows(target, _columns(program))
