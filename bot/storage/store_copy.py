@@ -97,8 +97,7 @@ def quote(name: str) -> str:
 def open_source(path: Path, newest: int) -> tuple[sqlite3.Connection, int, Path]:
     """The SQLite database at ``path`` after checking it is intact and at schema version ``newest``; its schema
     version; its absolute path (what the progress schema records)."""
-    if not path.is_file():
-        raise StoreCopyError(f"database.path: {path} does not exist (there is nothing to move)")
+    _must_exist(path)
     try:
         conn = sqlite3.connect(path)
     except sqlite3.DatabaseError as exc:
@@ -129,6 +128,11 @@ def open_source(path: Path, newest: int) -> tuple[sqlite3.Connection, int, Path]
         conn.close()
         raise
     return conn, version, path.resolve()
+
+
+def _must_exist(path: Path) -> None:
+    if not path.is_file():  # else sqlite3.connect would create it
+        raise StoreCopyError(f"database.path: {path} does not exist (there is nothing to move)")
 
 
 def source_tables(conn: sqlite3.Connection) -> list[SourceTable]:
@@ -428,6 +432,7 @@ async def copy_store(
     started = time.perf_counter()
     newest = (migrations if migrations is not None else bundled_migrations())[-1].version
     where = without_password(url)
+    _must_exist(sqlite_path)  # before the run lock, which would create a lock file beside it
     try:
         with run_lock(sqlite_path):
             source, version, resolved = open_source(sqlite_path, newest)

@@ -284,6 +284,16 @@ async def test_refuses_a_file_behind_the_newest_migration(tmp_path: Path, target
         await _copy(behind, target)
 
 
+def _entries(folder: Path) -> list[Path]:
+    return list(folder.iterdir())
+
+
+async def test_refuses_a_missing_file_and_leaves_nothing_beside_it(tmp_path: Path, target: str) -> None:
+    with pytest.raises(StoreCopyError, match="does not exist"):
+        await _copy(tmp_path / "nowhere" / "collective.db", target)
+    assert _entries(tmp_path) == []  # no folder, no lock file
+
+
 async def test_refuses_a_damaged_file(tmp_path: Path, target: str) -> None:
     damaged = tmp_path / "damaged.db"
     damaged.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
