@@ -189,19 +189,22 @@ async def _migrate(settings: Settings) -> int:
 def _backup(settings: Settings, out: Path, force: bool) -> int:
     if out.exists() and not force:
         raise ConfigError(f"{out} exists; pass --force to overwrite it")
-    if not settings.database.path.exists():
+    if settings.database.url is None and not settings.database.path.exists():
         raise ConfigError(f"database.path: {settings.database.path} does not exist (nothing to back up)")
-    asyncio.run(_copy_database(settings.database.path, out))
-    print(f"backed up {settings.database.path} to {out} ({out.stat().st_size:,} bytes, integrity ok)")
+    asyncio.run(_copy_database(settings.database.target(), out))
+    checked = "integrity ok" if settings.database.url is None else "pg_dump custom format; restore with pg_restore"
+    print(f"backed up {settings.database.where()} to {out} ({out.stat().st_size:,} bytes, {checked})")
     return 0
 
 
-async def _copy_database(source: Path, out: Path) -> None:
+async def _copy_database(source: Path | str, out: Path) -> None:
     async with await Database.open(source) as db:
         await db.backup(out)
 
 
 def _restore(settings: Settings, backup: Path) -> int:
+    if settings.database.url is not None:
+        raise ConfigError("database.url: restore replaces a SQLite file; restore PostgreSQL with pg_restore")
     db_path = settings.database.path
     done = restore(backup, db_path)
     kept = f"the previous database is kept as {done.previous}" if done.previous else "there was no database before"

@@ -102,7 +102,8 @@ class CollectiveBot(commands.Bot):
         self.shops = ShopConnections(settings, db, self.clock)
         self.new_shops: list[int] = []  # servers whose shop is new to them this start (webhooks, backfill)
         self.scheduler.on_failure = functools.partial(report_refused_work, self)  # moderators hear of 403s
-        if settings.database.backup_dir is not None:
+        if settings.database.backup_dir is not None and db.engine == "sqlite":
+            # PostgreSQL is backed up with its own tools (pg_dump, WAL archiving), outside the bot.
             self.scheduler.register_job(backup_job(db, settings.database.backup_dir, settings.database.backup_keep))
         self.extension_names = discover_extensions() if extensions is None else extensions
         self.started_at = self.clock.now()

@@ -47,17 +47,18 @@ class Migration:
     sql: str
 
 
-def bundled_migrations() -> list[Migration]:
-    """The numbered SQL files shipped in the ``migrations`` package, in order."""
+def bundled_migrations(package: str = "migrations") -> list[Migration]:
+    """The numbered SQL files shipped in a migrations package, in order: SQLite's (``migrations``) by default,
+    PostgreSQL's twins in ``migrations.postgresql``."""
     found = []
-    for entry in resources.files("migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
-        raise RuntimeError(f"two migrations share a number: {versions}")
+        raise RuntimeError(f"two migrations in {package} share a number: {versions}")
     return found
 
 

@@ -29,6 +29,8 @@ from bot.storage.postgres_engine import PostgresDatabase
 from emulator.postgres_cluster import ClusterError, PostgresCluster
 
 DSN_ENV = "COLLECTIVE_TEST_POSTGRES_DSN"
+# COLLECTIVE_TEST_ENGINES=sqlite runs one engine only (a quicker loop while working on something engine-neutral).
+ENGINES_ENV = "COLLECTIVE_TEST_ENGINES"
 # What a constraint or a refusing trigger raises, on either engine.
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 TEMPLATE = f"collective_template_{os.getpid()}"
@@ -43,7 +45,9 @@ class PostgresServer:
         self._base: tempfile.TemporaryDirectory[str] | None = None
         self._template_ready = False
         self._names = itertools.count(1)
-        if self._dsn is not None:
+        if "postgresql" not in os.environ.get(ENGINES_ENV, "postgresql"):
+            self.is_available, self.source = False, f"{ENGINES_ENV} leaves it out"
+        elif self._dsn is not None:
             self.is_available, self.source = True, DSN_ENV
         else:
             bin_dir, self.source = PostgresCluster.find_binaries()

@@ -7,33 +7,21 @@ runs in its own transaction, under an advisory lock so two processes starting at
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
-from importlib import resources
 
 import asyncpg
 
-from bot.db import Migration
+from bot.db import Migration, bundled_migrations
 from bot.errors import DatabaseTooNew
 
 PACKAGE = "migrations.postgresql"
 # pg_advisory_lock key held while migrating (the same key as bot/storage/postgres_engine.py).
 MIGRATION_LOCK = 0x636F6C6C  # "coll"
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
 def bundled_postgres_migrations() -> list[Migration]:
-    """The numbered SQL files shipped in ``migrations/postgresql``, in order (as ``bot.db.bundled_migrations``)."""
-    found = []
-    for entry in resources.files(PACKAGE).iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if len(set(versions)) != len(versions):
-        raise RuntimeError(f"two PostgreSQL migrations share a number: {versions}")
-    return found
+    """The numbered SQL files shipped in ``migrations/postgresql``, in order."""
+    return bundled_migrations(PACKAGE)
 
 
 async def apply_postgres_migrations(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[str]:

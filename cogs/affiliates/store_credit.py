@@ -5,7 +5,6 @@ follows a store-credit statement's paid commit, from the outbox — the credit c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from datetime import timedelta
@@ -18,6 +17,7 @@ from bot.app import CollectiveBot
 from bot.errors import InvalidInput
 from bot.outbox import OutboxItem, RetryLater
 from bot.posting import dm_once
+from bot.retry_loop import RetryLoop
 from bot.services.affiliates import runs, store_credit
 from bot.services.affiliates.runs import Statement, month_label
 from bot.services.affiliates.store_credit import METHOD_LABELS, Credit
@@ -101,24 +101,28 @@ class StoreCreditPush(commands.Cog, name="Store credit"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._retry_task: asyncio.Task[None] | None = None
+        self._retry = RetryLoop(
+            bot.spawn,
+            bot.scheduler_started,
+            self.retry_owed,
+            every=RETRY_EVERY,
+            name="store-credit-retry",
+            what="retrying owed store credit",
+        )
 
     async def cog_load(self) -> None:
         outbox = self.bot.outbox
         outbox.subscribe(store_credit.CREDIT_OWED, "shop", self.on_owed)
         outbox.subscribe(store_credit.CREDIT_READY, "ambassador", self.on_ready)
         outbox.subscribe(store_credit.CREDIT_REFUSED, "moderators", self.on_refused)
-        self._retry_task = self.bot.spawn(self._retry_loop(), name="store-credit-retry")
+        self._retry.start()
 
     async def cog_unload(self) -> None:
         outbox = self.bot.outbox
         outbox.unsubscribe(store_credit.CREDIT_OWED, "shop")
         outbox.unsubscribe(store_credit.CREDIT_READY, "ambassador")
         outbox.unsubscribe(store_credit.CREDIT_REFUSED, "moderators")
-        if self._retry_task is not None:
-            self._retry_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retry_task
+        await self._retry.stop()
 
     async def push(self, guild_id: int, statement_id: int) -> credit_push.Outcome:
         """Create the credit in the server's shop (one push per statement at a time in this process)."""
@@ -148,15 +152,6 @@ class StoreCreditPush(commands.Cog, name="Store credit"):
                     log.info("store credit in server %s not pushed yet: %s", guild_id, exc)
                     break
         return tried
-
-    async def _retry_loop(self) -> None:
-        await self.bot.scheduler_started.wait()
-        while True:
-            await asyncio.sleep(RETRY_EVERY.total_seconds())
-            try:
-                await self.retry_owed()
-            except Exception:
-                log.exception("retrying owed store credit failed")
 
     async def on_ready(self, item: OutboxItem) -> None:
         credit = await store_credit.find_credit(self.bot.db, int(item.payload["statement_id"]))

@@ -9,8 +9,6 @@ down for hours) and, after a day, gives the member their points back instead.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +21,7 @@ from bot.checks import require_moderator
 from bot.interaction_errors import explain_refusal
 from bot.outbox import OutboxItem, RetryLater
 from bot.posting import dm_once, post_once
+from bot.retry_loop import RetryLoop
 from bot.scheduler import Timer
 from bot.services.program.bindings import get_channel_id
 from bot.services.rewards import fulfilment, redemptions
@@ -87,7 +86,14 @@ class CancelRedemptionButton(RecordButton, feature="redemption", action="cancel"
 class RewardFulfilment(commands.Cog, name="Reward fulfilment"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
-        self._retry_task: asyncio.Task[None] | None = None
+        self._retry = RetryLoop(
+            bot.spawn,
+            bot.scheduler_started,
+            self.retry_owed,
+            every=RETRY_EVERY,
+            name="reward-code-retry",
+            what="retrying owed reward codes",
+        )
 
     async def cog_load(self) -> None:
         outbox = self.bot.outbox
@@ -98,7 +104,7 @@ class RewardFulfilment(commands.Cog, name="Reward fulfilment"):
         outbox.subscribe(redemptions.NOTICE, "member", self.on_notice)
         self.bot.scheduler.register_timer(redemptions.ROLE_END, self.on_role_end)
         self.bot.add_dynamic_items(GivenButton, CancelRedemptionButton)
-        self._retry_task = self.bot.spawn(self._retry_loop(), name="reward-code-retry")
+        self._retry.start()
 
     async def cog_unload(self) -> None:
         outbox = self.bot.outbox
@@ -109,10 +115,7 @@ class RewardFulfilment(commands.Cog, name="Reward fulfilment"):
         outbox.unsubscribe(redemptions.NOTICE, "member")
         self.bot.scheduler.unregister_timer(redemptions.ROLE_END)
         self.bot.remove_dynamic_items(GivenButton, CancelRedemptionButton)
-        if self._retry_task is not None:
-            self._retry_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retry_task
+        await self._retry.stop()
 
     # -- shop codes -------------------------------------------------------------------------------------------
 
@@ -154,15 +157,6 @@ class RewardFulfilment(commands.Cog, name="Reward fulfilment"):
         ):
             await reward_codes.give_up_stale(self.bot.db, self.bot.clock, int(row[0]))
         return tried
-
-    async def _retry_loop(self) -> None:
-        await self.bot.scheduler_started.wait()
-        while True:
-            await asyncio.sleep(RETRY_EVERY.total_seconds())
-            try:
-                await self.retry_owed()
-            except Exception:
-                log.exception("retrying owed reward codes failed")
 
     # -- roles ------------------------------------------------------------------------------------------------
 

@@ -7,8 +7,6 @@ codes still pending after the outbox's own retries (a shop down for hours), so n
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -19,6 +17,7 @@ from bot.app import CollectiveBot
 from bot.dm import send_dm
 from bot.outbox import OutboxItem, RetryLater
 from bot.posting import post_once
+from bot.retry_loop import RetryLoop
 from bot.services.program.bindings import get_channel_id
 from bot.services.shop import code_state
 from bot.services.shop.connection import PROBLEM, get_connection, record_check, record_problem, record_webhooks
@@ -89,13 +88,20 @@ class ShopPushes(commands.Cog, name="Shop pushes"):
     def __init__(self, bot: CollectiveBot) -> None:
         self.bot = bot
         self.pusher = CodePusher(bot.db, bot.clock)
-        self._retry_task: asyncio.Task[None] | None = None
+        self._retry = RetryLoop(
+            bot.spawn,
+            bot.scheduler_started,
+            self.retry_pending,
+            every=RETRY_EVERY,
+            name="shop-code-retry",
+            what="retrying pending shop codes",
+        )
 
     async def cog_load(self) -> None:
         self.bot.outbox.subscribe(code_state.PUSH, "shop", self.on_push)
         self.bot.outbox.subscribe(code_state.REFUSED, "moderators", self.on_refused)
         self.bot.outbox.subscribe(PROBLEM, "moderators", self.on_problem)
-        self._retry_task = self.bot.spawn(self._retry_loop(), name="shop-code-retry")
+        self._retry.start()
         if self.bot.shops.guild_ids():
             self.bot.spawn(self._connect_shops(set(self.bot.new_shops)), name="shop-connect")
 
@@ -119,10 +125,7 @@ class ShopPushes(commands.Cog, name="Shop pushes"):
         self.bot.outbox.unsubscribe(code_state.PUSH, "shop")
         self.bot.outbox.unsubscribe(code_state.REFUSED, "moderators")
         self.bot.outbox.unsubscribe(PROBLEM, "moderators")
-        if self._retry_task is not None:
-            self._retry_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retry_task
+        await self._retry.stop()
 
     async def on_push(self, item: OutboxItem) -> None:
         connector = self.bot.shops.get(item.guild_id)
@@ -149,15 +152,6 @@ class ShopPushes(commands.Cog, name="Shop pushes"):
                     break
                 pushed += 1
         return pushed
-
-    async def _retry_loop(self) -> None:
-        await self.bot.scheduler_started.wait()
-        while True:
-            await asyncio.sleep(RETRY_EVERY.total_seconds())
-            try:
-                await self.retry_pending()
-            except Exception:
-                log.exception("retrying pending shop codes failed")
 
     async def on_refused(self, item: OutboxItem) -> None:
         card = refusal_card(str(item.payload["code"]), int(item.payload["user_id"]), str(item.payload["error"]))

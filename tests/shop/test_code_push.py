@@ -7,12 +7,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.clock import FixedClock, to_db
-from bot.config import ProgramDefaults, ShopifyConnection
+from bot.config import ProgramDefaults
 from bot.db import Database
 from bot.errors import InvalidInput
 from bot.services.program import tiers
@@ -21,10 +19,10 @@ from bot.services.sales import codes
 from bot.services.shop import code_state, connection, discounts
 from bot.shop.code_push import CodePusher, sync_codes
 from bot.shop.errors import ShopAuthError, ShopScopeError, ShopUnavailable
-from bot.shop.shopify import ShopifyClient
 from bot.shop.shopify_connector import ShopifyConnector
-from emulator.shop import FakeShopify, ManualClock
+from emulator.shop import FakeShopify
 from tests.conftest import START
+from tests.shop.shopify_world import connected, running_shop
 
 GUILD = 4242
 TOKEN = "shpat_push_test"
@@ -33,19 +31,14 @@ DOMAIN = "push-test.myshopify.com"
 
 @pytest.fixture
 async def shop() -> AsyncIterator[FakeShopify]:
-    fake = FakeShopify(token=TOKEN, domain=DOMAIN, clock=ManualClock(START))
-    await fake.start()
-    try:
+    async with running_shop(TOKEN, DOMAIN, START) as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 @pytest.fixture
 async def connector(shop: FakeShopify) -> AsyncIterator[ShopifyConnector]:
-    async with aiohttp.ClientSession() as session:
-        config = ShopifyConnection(shop_domain=DOMAIN, access_token=SecretStr(TOKEN), admin_url=shop.url)
-        yield ShopifyConnector(ShopifyClient(session, config))
+    async with connected(shop, TOKEN, DOMAIN) as connector:
+        yield connector
 
 
 @pytest.fixture

@@ -9,23 +9,21 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.clock import FixedClock, to_db
-from bot.config import ProgramDefaults, ShopifyConnection
+from bot.config import ProgramDefaults
 from bot.db import Database
 from bot.services.gifting import fulfilment, shipping
 from bot.services.program.guild_settings import ensure_guild
 from bot.services.shop import connection
 from bot.shop.errors import ShopScopeError, ShopUnavailable
 from bot.shop.gift_orders import GiftOrders
-from bot.shop.shopify import ShopifyClient
 from bot.shop.shopify_connector import ShopifyConnector
-from emulator.shop import FakeShopify, ManualClock
+from emulator.shop import FakeShopify
 from emulator.shop.state import Product
 from tests.conftest import START
+from tests.shop.shopify_world import connected, running_shop
 
 GUILD, ALICE = 4343, 11
 TOKEN, DOMAIN = "shpat_gift_test", "gift-test.myshopify.com"
@@ -34,19 +32,14 @@ SCOPES = {"write_discounts", "read_orders", "read_products", "write_draft_orders
 
 @pytest.fixture
 async def shop() -> AsyncIterator[FakeShopify]:
-    fake = FakeShopify(token=TOKEN, domain=DOMAIN, scopes=set(SCOPES), clock=ManualClock(START))
-    await fake.start()
-    try:
+    async with running_shop(TOKEN, DOMAIN, START, scopes=SCOPES) as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 @pytest.fixture
 async def connector(shop: FakeShopify) -> AsyncIterator[ShopifyConnector]:
-    async with aiohttp.ClientSession() as session:
-        config = ShopifyConnection(shop_domain=DOMAIN, access_token=SecretStr(TOKEN), admin_url=shop.url)
-        yield ShopifyConnector(ShopifyClient(session, config))
+    async with connected(shop, TOKEN, DOMAIN) as connector:
+        yield connector
 
 
 @pytest.fixture

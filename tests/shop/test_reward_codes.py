@@ -8,26 +8,23 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 
-import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.clock import FixedClock
-from bot.config import ShopifyConnection
 from bot.db import Database
 from bot.services.rewards import redemptions
 from bot.services.rewards.balance import balance
 from bot.shop import reward_codes
 from bot.shop.connector import REWARD_MARKER, RewardCodeSpec
 from bot.shop.errors import ShopError, ShopUnavailable, ShopUserErrors
-from bot.shop.shopify import ShopifyClient
 from bot.shop.shopify_connector import ShopifyConnector
 from bot.shop.woocommerce_connector import WooConnector
-from emulator.shop import CheckoutRefused, FakeShopify, ManualClock
+from emulator.shop import CheckoutRefused, FakeShopify
 from emulator.shop.woocommerce import CheckoutRefused as WooCheckoutRefused
 from emulator.shop.woocommerce import FakeWooCommerce
 from emulator.shop.woocommerce.server import _forwards as woo_forwards
 from tests.conftest import START
+from tests.shop.shopify_world import connected, running_shop
 from tests.shop.woo_world import START as WOO_START
 from tests.shop.woo_world import connector, session, woo, woo_clock
 from tests.unit.rewards_world import GUILD, MODERATOR, member, program, reward
@@ -40,19 +37,14 @@ DOMAIN = "reward-test.myshopify.com"
 
 @pytest.fixture
 async def shop() -> AsyncIterator[FakeShopify]:
-    fake = FakeShopify(token=TOKEN, domain=DOMAIN, clock=ManualClock(START))
-    await fake.start()
-    try:
+    async with running_shop(TOKEN, DOMAIN, START) as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 @pytest.fixture
 async def shopify(shop: FakeShopify) -> AsyncIterator[ShopifyConnector]:
-    async with aiohttp.ClientSession() as http:
-        config = ShopifyConnection(shop_domain=DOMAIN, access_token=SecretStr(TOKEN), admin_url=shop.url)
-        yield ShopifyConnector(ShopifyClient(http, config))
+    async with connected(shop, TOKEN, DOMAIN) as connector:
+        yield connector
 
 
 def spec(code: str = "RWDTEST0001", *, days: int = 30, **value: object) -> RewardCodeSpec:

@@ -6,26 +6,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.clock import FixedClock
-from bot.config import ShopifyConnection
 from bot.db import Database
 from bot.services.affiliates import store_credit
 from bot.services.shop.connection import get_connection
 from bot.shop import store_credit as push
 from bot.shop.connector import StoreCreditSpec
 from bot.shop.errors import ShopScopeError, ShopUnavailable
-from bot.shop.shopify import ShopifyClient
 from bot.shop.shopify_connector import ShopifyConnector
 from bot.shop.woocommerce_connector import WooConnector
-from emulator.shop import FakeShopify, ManualClock
+from emulator.shop import FakeShopify
 from emulator.shop.shopify import DEFAULT_SCOPES
 from emulator.shop.woocommerce import CheckoutRefused, FakeWooCommerce
 from tests.conftest import START
 from tests.fixtures.commerce.sales_world import GUILD
+from tests.shop.shopify_world import connected, running_shop
 from tests.shop.woo_world import connector, session, woo, woo_clock
 from tests.unit.store_credit_world import pay, statement_to_pay
 
@@ -37,20 +34,14 @@ DOMAIN = "credit-test.myshopify.com"
 
 @pytest.fixture
 async def shop() -> AsyncIterator[FakeShopify]:
-    fake = FakeShopify(token=TOKEN, domain=DOMAIN, clock=ManualClock(START),
-                       scopes=(*DEFAULT_SCOPES, "write_gift_cards"))  # fmt: skip
-    await fake.start()
-    try:
+    async with running_shop(TOKEN, DOMAIN, START, scopes=(*DEFAULT_SCOPES, "write_gift_cards")) as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 @pytest.fixture
 async def shopify(shop: FakeShopify) -> AsyncIterator[ShopifyConnector]:
-    async with aiohttp.ClientSession() as http:
-        config = ShopifyConnection(shop_domain=DOMAIN, access_token=SecretStr(TOKEN), admin_url=shop.url)
-        yield ShopifyConnector(ShopifyClient(http, config))
+    async with connected(shop, TOKEN, DOMAIN) as connector:
+        yield connector
 
 
 def creates(shop: FakeShopify) -> int:

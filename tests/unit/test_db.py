@@ -8,6 +8,7 @@ import pytest
 
 from bot.db import Database, Migration, bundled_migrations
 from bot.errors import DatabaseTooNew
+from tests.postgres import PostgresServer
 
 # Tables that describe the process rather than a brand's program.
 PROCESS_TABLES = {"schema_migrations", "bot_state"}
@@ -115,3 +116,20 @@ async def test_online_backup_copies_everything(db: Database, tmp_path: Path) -> 
     with sqlite3.connect(out) as copy:
         assert copy.execute("SELECT value FROM bot_state WHERE key = 'k'").fetchone()[0] == "v"
     assert not (tmp_path / "backups" / "copy.db.partial").exists()
+
+
+async def test_postgresql_backup_is_a_pg_dump_that_restores(postgres_server: PostgresServer, tmp_path: Path) -> None:
+    async with postgres_server.fresh_database(migrated=True) as dsn:
+        async with await Database.open(dsn) as db:
+            await db.execute("INSERT INTO bot_state (key, value, updated_at) VALUES ('k', 'v', 'now')")
+            out = await db.backup(tmp_path / "backups" / "copy.dump")
+        assert out.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+        assert not (tmp_path / "backups" / "copy.dump.partial").exists()
+        async with postgres_server.fresh_database() as restored:
+            done = await asyncio.create_subprocess_exec(
+                "pg_restore", "--no-owner", f"--dbname={restored}", str(out), stderr=asyncio.subprocess.PIPE
+            )
+            _, err = await done.communicate()
+            assert done.returncode == 0, err.decode()
+            async with await Database.open(restored) as copy:
+                assert await copy.fetchval("SELECT value FROM bot_state WHERE key = 'k'") == "v"
