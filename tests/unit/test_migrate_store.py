@@ -1,9 +1,5 @@
-"""``migrate-store``: a program's SQLite file copied into PostgreSQL, whole, checked, resumable — on real databases.
-
-Until every SQLite migration has its PostgreSQL twin, the copies here use the migrations both engines share (the
-SQLite file is migrated that far, and the command is told that is the newest); with the twins complete that is
-all of them, and the command-line test of a whole move runs too.
-"""
+"""``migrate-store``: a program's SQLite file copied into PostgreSQL, whole, checked, resumable — on real databases
+(the benchmark generator's program at small sizes; a fresh PostgreSQL database per test)."""
 
 from __future__ import annotations
 
@@ -23,8 +19,7 @@ import pytest
 
 from bench.generator import Sizes, generate
 from bot.backups import run_lock
-from bot.db import Database, Migration, bundled_migrations
-from bot.storage.postgres_migrations import bundled_postgres_migrations
+from bot.db import Database, bundled_migrations
 from bot.storage.store_copy import PROGRESS_SCHEMA, CopyReport, StoreCopyError, copy_store, source_tables
 from tests.conftest import ROOT
 from tests.postgres import PostgresServer
@@ -36,23 +31,9 @@ SIZES = Sizes(members=200, points_rows=5_000, sales_rows=1_000, timers=50, open_
 READ_MODELS = ("points_totals", "points_monthly", "sales_totals", "sales_currencies", "sales_monthly")
 
 
-def _shared_migrations() -> tuple[list[Migration], list[Migration]]:
-    """SQLite's and PostgreSQL's migrations up to the last one both engines have."""
-    sqlite_all, twins = bundled_migrations(), {m.name for m in bundled_postgres_migrations()}
-    shared = 0
-    while shared < len(sqlite_all) and sqlite_all[shared].name in twins:
-        shared += 1
-    newest = sqlite_all[shared - 1].version
-    return sqlite_all[:shared], [m for m in bundled_postgres_migrations() if m.version <= newest]
-
-
-SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS = _shared_migrations()
-TWINS_COMPLETE = len(SQLITE_MIGRATIONS) == len(bundled_migrations())
-
-
-async def _sqlite_program(path: Path, migrations: list[Migration] = SQLITE_MIGRATIONS) -> Path:
+async def _sqlite_program(path: Path) -> Path:
     async with await Database.open(path) as db:
-        await db.migrate(migrations)
+        await db.migrate()
     generate(path, SIZES, now=NOW)
     return path
 
@@ -85,8 +66,6 @@ async def _copy(program: Path, url: str, lines: list[str] | None = None, **kwarg
     return await copy_store(
         program,
         url,
-        migrations=SQLITE_MIGRATIONS,
-        postgres_migrations=POSTGRES_MIGRATIONS,
         batch_rows=700,  # several batches per large table
         say=said.append,
         **kwargs,
@@ -235,14 +214,12 @@ KILLED_MID_TABLE = """
 import asyncio, os, signal, sys
 from pathlib import Path
 from bot.storage.store_copy import copy_store
-from tests.unit.test_migrate_store import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 
 async def die(table):
     if table == "points_ledger":  # its rows are in PostgreSQL, not yet committed
         os.kill(os.getpid(), signal.SIGKILL)
 
-asyncio.run(copy_store(Path(sys.argv[1]), sys.argv[2], migrations=SQLITE_MIGRATIONS,
-                       postgres_migrations=POSTGRES_MIGRATIONS, before_commit=die))
+asyncio.run(copy_store(Path(sys.argv[1]), sys.argv[2], before_commit=die))
 """
 
 
@@ -279,7 +256,7 @@ async def test_refuses_while_the_bot_runs_on_the_file(program: Path, target: str
 async def test_refuses_a_file_behind_the_newest_migration(tmp_path: Path, target: str) -> None:
     behind = tmp_path / "behind.db"
     async with await Database.open(behind) as db:
-        await db.migrate(SQLITE_MIGRATIONS[:-1])
+        await db.migrate(bundled_migrations()[:-1])
     with pytest.raises(StoreCopyError, match="run `python -m bot migrate` first"):
         await _copy(behind, target)
 
@@ -372,13 +349,7 @@ def _config(folder: Path, db_path: Path) -> Path:
     return config
 
 
-@pytest.mark.skipif(
-    not TWINS_COMPLETE,
-    reason=f"migrations/postgresql stops at {POSTGRES_MIGRATIONS[-1].name}: the command refuses until the twins exist",
-)
 async def test_the_command_moves_a_program(program: Path, target: str, tmp_path: Path) -> None:
-    async with await Database.open(program) as db:
-        await db.migrate()  # the file as `python -m bot migrate` leaves it
     config = _config(tmp_path, program)
     result = _cli(config, "--to", target)
     assert result.returncode == 0, result.stderr
