@@ -19,7 +19,7 @@ The same transaction drops a table's secondary indexes before its rows and build
 as fast on a large ledger as growing them row by row).
 
 On the benchmark generator's default program (10,000 members, 1,000,000 points rows, 200,000 sales: 2.4 million
-rows in 63 tables) the whole move takes about 50 s on a laptop-class machine: a third copying, a third comparing,
+rows in 63 tables) the whole move took 48 s on the development machine: a third copying, a third comparing,
 the rest SQLite's integrity check.
 """
 
