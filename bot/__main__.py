@@ -1,5 +1,5 @@
 """Command line: ``collective`` (or ``python -m bot``) ``run | migrate | check-config | health | backup OUT |
-restore BACKUP | demo``."""
+restore BACKUP | migrate-store --to URL | demo``."""
 
 from __future__ import annotations
 
@@ -70,6 +70,18 @@ def _parser() -> argparse.ArgumentParser:
         "restore", parents=[common], help="replace the database with a backup (the bot must be stopped)"
     )
     restore_cmd.add_argument("backup", type=Path, help="a file written by `backup` or the daily backup")
+    move = sub.add_parser(
+        "migrate-store",
+        parents=[common],
+        help="copy the SQLite database into PostgreSQL, checked and resumable (the bot must be stopped)",
+    )
+    move.add_argument(
+        "--to",
+        required=True,
+        type=_postgres_url,
+        metavar="URL",
+        help="the PostgreSQL database, postgresql://user@host:5432/collective (the password may come from PGPASSWORD)",
+    )
     shop = sub.add_parser("shop", parents=[common], help="the brand's shop connection")
     shop_sub = shop.add_subparsers(dest="shop_command", required=True, metavar="SHOP_COMMAND")
     shop_sub.add_parser("check", parents=[common], help="check each [shops.<server id>]: reachable, token, scopes")
@@ -79,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=[common], help="play a scripted week against a local Discord emulator")
     demo.add_argument("--quiet", action="store_true", help="print only the transcript, no bot logs")
     return parser
+
+
+def _postgres_url(value: str) -> str:
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise argparse.ArgumentTypeError("must be a PostgreSQL address: postgresql://user@host:5432/database")
+    return value
 
 
 def _load(args: argparse.Namespace) -> Settings:
@@ -197,6 +215,17 @@ def _restore(settings: Settings, backup: Path) -> int:
     return 0
 
 
+def _migrate_store(settings: Settings, url: str) -> int:
+    from bot.storage.store_copy import StoreCopyError, copy_store  # asyncpg loads only for this command
+
+    try:
+        asyncio.run(copy_store(settings.database.path, url))
+    except StoreCopyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _check(settings: Settings) -> int:
     _token_or_exit(settings)
     problems = storage_problems(settings) + webhook_problems(settings)
@@ -280,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             healthy, line = check_health(health_path(settings.database.path))
             print(line)
             return 0 if healthy else 1
-        if args.command in ("migrate", "restore"):
+        if args.command in ("migrate", "restore", "migrate-store"):
             _usable_storage(settings)  # one line naming the key, not a traceback from deep inside sqlite
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
@@ -288,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _backup(settings, args.out, args.force)
         if args.command == "restore":
             return _restore(settings, args.backup)
+        if args.command == "migrate-store":
+            return _migrate_store(settings, args.to)
         token = _token_or_exit(settings)
         _usable_storage(settings)
         problems = webhook_problems(settings)
