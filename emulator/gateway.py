@@ -1,7 +1,8 @@
 """The gateway websocket: HELLO, heartbeats, IDENTIFY/RESUME, dispatches with sequence numbers.
 
 Each IDENTIFY opens a Session. Dispatches are numbered per session and kept in a buffer so
-that a client reconnecting with RESUME gets exactly what it missed.
+that a client reconnecting with RESUME gets exactly what it missed. A session that identified
+with a `shard` gets only its shard's guilds and their events (see `emulator.shards`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from emulator import shards
 from emulator.models import DM
+from emulator.shards import Shard
 from emulator.state import State
 
 log = logging.getLogger(__name__)
@@ -75,11 +78,23 @@ class Session:
     buffer: list[JSON] = field(default_factory=list)
     connection: Connection | None = None
     alive: bool = True
+    shard: Shard | None = None  # None: an unsharded session, which holds every guild
+
+    def receives(self, guild_id: int | None) -> bool:
+        return shards.receives(self.shard, guild_id)
 
 
 class Gateway:
-    def __init__(self, state: State, token: str, heartbeat_interval_ms: int = 41250) -> None:
+    def __init__(
+        self,
+        state: State,
+        token: str,
+        heartbeat_interval_ms: int = 41250,
+        max_guilds_per_shard: int | None = None,
+    ) -> None:
         self.state = state
+        # With a limit, a session whose shard would hold more guilds is closed with 4011, as on Discord.
+        self.max_guilds_per_shard = max_guilds_per_shard
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.url = "ws://127.0.0.1/gateway"
@@ -100,12 +115,25 @@ class Gateway:
     def connected(self) -> bool:
         return any(s.connection is not None for s in self.active_sessions)
 
+    def sessions_for(self, guild_id: int | None) -> list[Session]:
+        """The live sessions that receive events about a guild (None: DMs and non-guild events)."""
+        return [s for s in self.active_sessions if s.receives(guild_id)]
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether some session on an open socket would receive an event about this guild now."""
+        return any(s.connection is not None for s in self.sessions_for(guild_id))
+
     def dispatch(self, event: str, data: JSON) -> None:
-        """Send an event to every live session (buffered for sessions that are between sockets)."""
-        for session in self.active_sessions:
+        """Send an event to every live session that owns its guild (buffered for those between sockets)."""
+        for session in self.sessions_for(shards.event_guild_id(event, data)):
             if not self._wanted(session, event, data):
                 continue
             self._send_dispatch(session, event, self._shape_for(session, event, data))
+
+    def announce_guild(self, guild_id: int) -> None:
+        """GUILD_CREATE for a guild the bot just joined, to the sessions that own it."""
+        for session in self.sessions_for(guild_id):
+            self._send_dispatch(session, "GUILD_CREATE", self.guild_create_payload(guild_id, session.intents))
 
     def _wanted(self, session: Session, event: str, data: JSON) -> bool:
         needed = _EVENT_INTENTS.get(event)
@@ -219,12 +247,24 @@ class Gateway:
         if data.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return None
+        shard: Shard | None = None
+        if data.get("shard") is not None:
+            try:
+                shard = Shard.parse(data["shard"])
+            except shards.InvalidShard:
+                await conn.ws.close(code=shards.INVALID_SHARD, message=b"Invalid shard.")
+                return None
+        guilds = [
+            g for g in self.state.guilds.values() if self.state.bot.id in g.members and shards.receives(shard, g.id)
+        ]
+        if self.max_guilds_per_shard is not None and len(guilds) > self.max_guilds_per_shard:
+            await conn.ws.close(code=shards.SHARDING_REQUIRED, message=b"Sharding required.")
+            return None
         self.identify_count += 1
         self.ready.clear()
-        session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)))
+        session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)), shard=shard)
         self.sessions[session.id] = session
         session.connection = conn
-        guilds = [g for g in self.state.guilds.values() if self.state.bot.id in g.members]
         ready = {
             "v": 10,
             "user": {**self.state.bot.to_payload(), "verified": True, "mfa_enabled": False, "email": None},
@@ -241,8 +281,8 @@ class Gateway:
             "user_settings": {},
             "auth": {},
         }
-        if "shard" in data:
-            ready["shard"] = data["shard"]
+        if shard is not None:
+            ready["shard"] = shard.as_list()
         last = self._send_dispatch(session, "READY", ready)
         for guild in guilds:
             last = self._send_dispatch(session, "GUILD_CREATE", self.guild_create_payload(guild.id, session.intents))
@@ -293,6 +333,9 @@ class Gateway:
 
     def _member_chunks(self, session: Session, data: JSON) -> None:
         guild_id = int(data["guild_id"])
+        if not session.receives(guild_id):
+            log.debug("gateway ignoring a member request for guild %s on another shard", guild_id)
+            return
         guild = self.state.guild(guild_id)
         query = data.get("query")
         user_ids = data.get("user_ids")
