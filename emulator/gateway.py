@@ -53,8 +53,9 @@ class Connection:
     compress: bool
     outbox: asyncio.Queue[JSON | None] = field(default_factory=asyncio.Queue)
     compressor: Any = field(default_factory=zlib.compressobj)
+    session: Session | None = None  # set by IDENTIFY/RESUME
 
-    async def write_loop(self, on_sent: Callable[[JSON], None]) -> None:
+    async def write_loop(self, on_sent: Callable[[Connection, JSON], None]) -> None:
         while True:
             frame = await self.outbox.get()
             if frame is None or self.ws.closed:
@@ -67,7 +68,7 @@ class Connection:
                 )
             else:
                 await self.ws.send_str(raw)
-            on_sent(frame)
+            on_sent(self, frame)
 
 
 @dataclass
@@ -79,6 +80,12 @@ class Session:
     connection: Connection | None = None
     alive: bool = True
     shard: Shard | None = None  # None: an unsharded session, which holds every guild
+    burst_end: JSON | None = None  # the last frame of READY/GUILD_CREATE… (or RESUMED)
+    synced: bool = False  # that frame went out on the current socket
+
+    @property
+    def online(self) -> bool:
+        return self.alive and self.connection is not None and self.synced
 
     def receives(self, guild_id: int | None) -> bool:
         return shards.receives(self.shard, guild_id)
@@ -123,6 +130,11 @@ class Gateway:
         """Whether some session on an open socket would receive an event about this guild now."""
         return any(s.connection is not None for s in self.sessions_for(guild_id))
 
+    def shards_connected(self, shard_count: int) -> bool:
+        """Whether every shard 0..shard_count-1 of `shard_count` has a session that finished its READY burst."""
+        online = {s.shard for s in self.active_sessions if s.online}
+        return all(Shard(i, shard_count) in online for i in range(shard_count))
+
     def dispatch(self, event: str, data: JSON) -> None:
         """Send an event to every live session that owns its guild (buffered for those between sockets)."""
         for session in self.sessions_for(shards.event_guild_id(event, data)):
@@ -166,11 +178,15 @@ class Gateway:
 
     # --- faults ---------------------------------------------------------------------------------
 
-    async def disconnect(self, resume: bool = True) -> None:
-        """Drop every socket. With resume=False the session is also forgotten, so RESUME fails."""
+    async def disconnect(self, resume: bool = True, shard_id: int | None = None) -> None:
+        """Drop every socket (or only shard `shard_id`'s). With resume=False the session is also forgotten,
+        so RESUME fails."""
         for session in self.active_sessions:
+            if shard_id is not None and (session.shard is None or session.shard.shard_id != shard_id):
+                continue
             conn = session.connection
             session.connection = None
+            session.synced = False
             if not resume:
                 session.alive = False
             if conn is not None:
@@ -215,7 +231,7 @@ class Gateway:
                     break
         finally:
             if session is not None and session.connection is conn:
-                session.connection = None
+                session.connection, session.synced = None, False
             self._connections.discard(conn)
             conn.outbox.put_nowait(None)
             with contextlib.suppress(Exception):
@@ -264,7 +280,7 @@ class Gateway:
         self.ready.clear()
         session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)), shard=shard)
         self.sessions[session.id] = session
-        session.connection = conn
+        session.connection, conn.session = conn, session
         ready = {
             "v": 10,
             "user": {**self.state.bot.to_payload(), "verified": True, "mfa_enabled": False, "email": None},
@@ -286,7 +302,7 @@ class Gateway:
         last = self._send_dispatch(session, "READY", ready)
         for guild in guilds:
             last = self._send_dispatch(session, "GUILD_CREATE", self.guild_create_payload(guild.id, session.intents))
-        self._ready_frame = last
+        self._ready_frame = session.burst_end = last
         return session
 
     async def _resume(self, conn: Connection, data: JSON) -> Session | None:
@@ -296,17 +312,19 @@ class Gateway:
             return None
         self.resume_count += 1
         last_seen = int(data.get("seq") or 0)
-        session.connection = conn
+        session.connection, session.synced, conn.session = conn, False, session
         for frame in session.buffer:
             if frame["s"] > last_seen:
                 conn.outbox.put_nowait(frame)
-        self._ready_frame = self._send_dispatch(session, "RESUMED", {})
+        self._ready_frame = session.burst_end = self._send_dispatch(session, "RESUMED", {})
         return session
 
-    def _on_sent(self, frame: JSON) -> None:
+    def _on_sent(self, conn: Connection, frame: JSON) -> None:
         # "Connected" means the last frame of the READY/GUILD_CREATE (or RESUMED) burst went out.
         if frame is self._ready_frame:
             self.ready.set()
+        if conn.session is not None and frame is conn.session.burst_end:
+            conn.session.synced = True
 
     def guild_create_payload(self, guild_id: int, intents: int) -> JSON:
         state = self.state

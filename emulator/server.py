@@ -128,6 +128,18 @@ class Emulator:
         except TimeoutError:
             raise AssertionError(f"the bot did not connect to the emulator's gateway within {timeout}s") from None
 
+    async def wait_until_shards_connected(self, shard_count: int, timeout: float = 10) -> None:  # noqa: ASYNC109
+        """Until every shard 0..shard_count-1 (of `shard_count`) has a session whose READY burst went out.
+
+        Several processes may hold them between them, as a fleet of shard processes does.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.gateway.shards_connected(shard_count):
+            if loop.time() > deadline:
+                raise AssertionError(f"not every one of {shard_count} shards connected within {timeout}s")
+            await asyncio.sleep(0.01)
+
     async def wait_for_commands(self, timeout: float = 10) -> None:  # noqa: ASYNC109 public API name
         try:
             await asyncio.wait_for(self.commands_synced.wait(), timeout)
@@ -139,8 +151,9 @@ class Emulator:
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
         self.gateway.dispatch(event, data)
 
-    async def gateway_disconnect(self, resume: bool = True) -> None:
-        await self.gateway.disconnect(resume=resume)
+    async def gateway_disconnect(self, resume: bool = True, shard_id: int | None = None) -> None:
+        """Drop the bot's sockets (only shard `shard_id`'s if given); with resume=False RESUME fails too."""
+        await self.gateway.disconnect(resume=resume, shard_id=shard_id)
 
     async def invalidate_session(self) -> None:
         await self.gateway.invalidate_session()

@@ -42,6 +42,7 @@ class ShardedClient(discord.AutoShardedClient):
         self.tree = app_commands.CommandTree(self)
         self.messages: list[discord.Message] = []
         self.interactions: list[discord.Interaction] = []
+        self.resumed_shards: list[int] = []
 
         @self.tree.command(name="where", description="Which shard answers")
         async def where(interaction: discord.Interaction) -> None:
@@ -57,6 +58,9 @@ class ShardedClient(discord.AutoShardedClient):
 
     async def on_message(self, message: discord.Message) -> None:
         self.messages.append(message)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.resumed_shards.append(shard_id)
 
 
 @contextlib.asynccontextmanager
@@ -142,6 +146,7 @@ async def test_two_processes_each_see_only_their_shards(emu: Emulator) -> None:
     guilds = guilds_covering_every_shard(emu, members_each=2)
     low, high = ShardedClient([0, 1]), ShardedClient([2, 3])
     async with running(low, high):
+        await emu.wait_until_shards_connected(SHARD_COUNT)
         assert {g.id for g in low.guilds} == owned(emu, guilds, [0, 1])
         assert {g.id for g in high.guilds} == owned(emu, guilds, [2, 3])
         cached = [*low.guilds, *high.guilds]
@@ -191,10 +196,28 @@ async def test_interaction_for_a_guild_no_session_holds_is_refused(emu: Emulator
     guilds = guilds_covering_every_shard(emu)
     low = ShardedClient([0, 1])
     async with running(low):
+        with pytest.raises(AssertionError, match="not every one of 4 shards"):
+            await emu.wait_until_shards_connected(SHARD_COUNT, timeout=0.2)
         orphan = next(g for g in guilds if emu.shard_of(g.id, SHARD_COUNT) >= 2)
         member = next(uid for uid in orphan.members if uid not in (emu.bot.id, orphan.owner_id))
         with pytest.raises(AssertionError, match="no session"):
             await emu.actor(orphan.id, member).slash("where")
+
+
+async def test_one_shard_drops_and_resumes_without_losing_its_events(emu: Emulator) -> None:
+    guilds = guilds_covering_every_shard(emu)
+    low, high = ShardedClient([0, 1]), ShardedClient([2, 3])
+    async with running(low, high):
+        await emu.gateway_disconnect(shard_id=2)
+        assert not emu.gateway.shards_connected(SHARD_COUNT)
+        guild = next(g for g in guilds if emu.shard_of(g.id, SHARD_COUNT) == 2)
+        author = next(uid for uid in guild.members if uid not in (emu.bot.id, guild.owner_id))
+        assert guild.system_channel_id is not None
+        emu.post_message(guild.system_channel_id, author, "sent while shard 2 was away")
+        await emu.wait_until_shards_connected(SHARD_COUNT)
+        await wait_for(lambda: any(m.content == "sent while shard 2 was away" for m in high.messages))
+        assert high.resumed_shards == [2] and not low.resumed_shards
+        assert emu.gateway.resume_count == 1 and emu.gateway.identify_count == SHARD_COUNT
 
 
 async def test_direct_messages_reach_only_the_client_holding_shard_zero(emu: Emulator) -> None:
