@@ -171,13 +171,12 @@ class Emulator:
         Each guild id gets its own millisecond, so guilds made together fall round-robin over the
         shards. A connected bot gets one GUILD_CREATE per guild (no GUILD_MEMBER_ADD per member).
         """
-        guilds = []
-        for n in range(count):
-            guild = self.state.create_guild(name=f"{name} {n}", owner_name=f"owner{n}")
+        # The guilds first, so their ids take consecutive milliseconds; then their members.
+        guilds = [self.state.create_guild(name=f"{name} {n}", owner_name=f"owner{n}") for n in range(count)]
+        for n, guild in enumerate(guilds):
             for m in range(members_each):
                 self.state.add_member(guild.id, f"member{n}-{m}")
             self.gateway.announce_guild(guild.id)
-            guilds.append(guild)
         return guilds
 
     @staticmethod

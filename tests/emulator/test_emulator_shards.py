@@ -162,6 +162,16 @@ async def test_two_processes_each_see_only_their_shards(emu: Emulator) -> None:
         assert other.get_guild(late.id) is None
 
 
+async def test_two_hundred_guilds_split_evenly_between_two_processes(emu: Emulator) -> None:
+    guilds = emu.create_guilds(200, members_each=20)
+    low, high = ShardedClient([0, 1]), ShardedClient([2, 3])
+    async with running(low, high):
+        await emu.wait_until_shards_connected(SHARD_COUNT)
+        assert {g.id for g in low.guilds} | {g.id for g in high.guilds} == {g.id for g in guilds}
+        assert 80 <= len(low.guilds) <= 120  # round-robin ids: 100 each unless the clock skipped ticks
+        assert sum(len(g.members) for g in [*low.guilds, *high.guilds]) == 200 * 22
+
+
 async def test_guild_messages_and_member_joins_reach_only_the_owner(emu: Emulator) -> None:
     guilds = guilds_covering_every_shard(emu)
     low, high = ShardedClient([0, 1]), ShardedClient([2, 3])
