@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from emulator import shards
+from emulator.member_chunks import member_chunks
 from emulator.models import DM
 from emulator.shards import Shard
 from emulator.state import State
@@ -80,6 +81,7 @@ class Session:
     connection: Connection | None = None
     alive: bool = True
     shard: Shard | None = None  # None: an unsharded session, which holds every guild
+    large_threshold: int = 50  # IDENTIFY's: above this many members a guild is "large"
     burst_end: JSON | None = None  # the last frame of READY/GUILD_CREATE… (or RESUMED)
     synced: bool = False  # that frame went out on the current socket
 
@@ -98,8 +100,12 @@ class Gateway:
         token: str,
         heartbeat_interval_ms: int = 41250,
         max_guilds_per_shard: int | None = None,
+        large_guilds: bool = False,
     ) -> None:
         self.state = state
+        # With large_guilds, GUILD_CREATE of a guild above the session's large_threshold is `large` and
+        # carries no member list (as on Discord without presences): the client chunks it (op 8).
+        self.large_guilds = large_guilds
         # With a limit, a session whose shard would hold more guilds is closed with 4011, as on Discord.
         self.max_guilds_per_shard = max_guilds_per_shard
         self.token = token
@@ -145,7 +151,7 @@ class Gateway:
     def announce_guild(self, guild_id: int) -> None:
         """GUILD_CREATE for a guild the bot just joined, to the sessions that own it."""
         for session in self.sessions_for(guild_id):
-            self._send_dispatch(session, "GUILD_CREATE", self.guild_create_payload(guild_id, session.intents))
+            self._send_dispatch(session, "GUILD_CREATE", self._guild_create_for(session, guild_id))
 
     def _wanted(self, session: Session, event: str, data: JSON) -> bool:
         needed = _EVENT_INTENTS.get(event)
@@ -279,6 +285,7 @@ class Gateway:
         self.identify_count += 1
         self.ready.clear()
         session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)), shard=shard)
+        session.large_threshold = min(250, max(50, int(data.get("large_threshold") or 50)))
         self.sessions[session.id] = session
         session.connection, conn.session = conn, session
         ready = {
@@ -301,7 +308,7 @@ class Gateway:
             ready["shard"] = shard.as_list()
         last = self._send_dispatch(session, "READY", ready)
         for guild in guilds:
-            last = self._send_dispatch(session, "GUILD_CREATE", self.guild_create_payload(guild.id, session.intents))
+            last = self._send_dispatch(session, "GUILD_CREATE", self._guild_create_for(session, guild.id))
         self._ready_frame = session.burst_end = last
         return session
 
@@ -326,17 +333,25 @@ class Gateway:
         if conn.session is not None and frame is conn.session.burst_end:
             conn.session.synced = True
 
-    def guild_create_payload(self, guild_id: int, intents: int) -> JSON:
+    def _guild_create_for(self, session: Session, guild_id: int) -> JSON:
+        threshold = session.large_threshold if self.large_guilds else None
+        return self.guild_create_payload(guild_id, session.intents, threshold)
+
+    def guild_create_payload(self, guild_id: int, intents: int, large_threshold: int | None = None) -> JSON:
         state = self.state
         guild = state.guild(guild_id)
-        member_ids = list(guild.members) if intents & GUILD_MEMBERS else [state.bot.id]
         voice = [v for (g, _), v in state.voice_states.items() if g == guild_id and v.channel_id]
+        large = large_threshold is not None and len(guild.members) > large_threshold
+        if large:  # only the bot and members in voice; the rest come by chunking
+            member_ids = [state.bot.id, *(v.user_id for v in voice if v.user_id != state.bot.id)]
+        else:
+            member_ids = list(guild.members) if intents & GUILD_MEMBERS else [state.bot.id]
         channels = [c for c in guild.channels.values() if not c.is_thread and c.type != DM]
         threads = [c for c in guild.channels.values() if c.is_thread and not c.archived]
         return {
             **guild.to_payload(),
             "joined_at": guild.members[state.bot.id].joined_at,
-            "large": False,
+            "large": large,
             "unavailable": False,
             "member_count": len(guild.members),
             "members": [state.member_payload(guild_id, uid) for uid in member_ids],
@@ -354,24 +369,5 @@ class Gateway:
         if not session.receives(guild_id):
             log.debug("gateway ignoring a member request for guild %s on another shard", guild_id)
             return
-        guild = self.state.guild(guild_id)
-        query = data.get("query")
-        user_ids = data.get("user_ids")
-        limit = int(data.get("limit") or 0)
-        members = list(guild.members.values())
-        if user_ids is not None:
-            wanted = {int(u) for u in (user_ids if isinstance(user_ids, list) else [user_ids])}
-            members = [m for m in members if m.user_id in wanted]
-        elif query:
-            members = [m for m in members if self.state.user(m.user_id).username.lower().startswith(query.lower())]
-        if limit:
-            members = members[:limit]
-        chunk: JSON = {
-            "guild_id": str(guild_id),
-            "members": [self.state.member_payload(guild_id, m.user_id) for m in members],
-            "chunk_index": 0,
-            "chunk_count": 1,
-        }
-        if data.get("nonce") is not None:
-            chunk["nonce"] = data["nonce"]
-        self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
+        for chunk in member_chunks(self.state, data):
+            self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)

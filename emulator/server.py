@@ -57,9 +57,11 @@ class Emulator:
         recommended_shards: int = 1,
         max_concurrency: int = 1,
         max_guilds_per_shard: int | None = None,
+        large_guilds: bool = False,
     ) -> None:
         """`recommended_shards` and `max_concurrency` are what GET /gateway/bot answers; with
-        `max_guilds_per_shard`, a session whose shard would hold more guilds is closed with 4011."""
+        `max_guilds_per_shard`, a session whose shard would hold more guilds is closed with 4011;
+        with `large_guilds`, guilds above IDENTIFY's large_threshold come without members, to be chunked."""
         self.token = token
         self.recommended_shards = recommended_shards
         self.max_concurrency = max_concurrency
@@ -68,7 +70,7 @@ class Emulator:
         self.validate = validate
         self.state = State(bot_name=bot_name)
         self.faults = Faults()
-        self.gateway = Gateway(self.state, token, heartbeat_interval_ms, max_guilds_per_shard)
+        self.gateway = Gateway(self.state, token, heartbeat_interval_ms, max_guilds_per_shard, large_guilds)
         self.requests: list[RequestRecord] = []
         self.commands_synced = asyncio.Event()
         self._runner: web.AppRunner | None = None

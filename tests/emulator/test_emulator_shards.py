@@ -172,6 +172,26 @@ async def test_two_hundred_guilds_split_evenly_between_two_processes(emu: Emulat
         assert sum(len(g.members) for g in [*low.guilds, *high.guilds]) == 200 * 22
 
 
+async def test_large_guilds_come_without_members_and_are_chunked_per_shard(emu: Emulator) -> None:
+    emu.gateway.large_guilds = True
+    big, small = emu.create_guilds(2, members_each=0)
+    for n in range(1200):
+        emu.state.add_member(big.id, f"fan{n}")
+    emu.state.add_member(small.id, "only")
+    holders = {emu.shard_of(g.id, SHARD_COUNT) for g in (big, small)}
+    client = ShardedClient(sorted(holders))
+    async with running(client):  # discord.py is ready only once every chunk arrived
+        cached = client.get_guild(big.id)
+        assert cached is not None and cached.large and cached.chunked and len(cached.members) == 1202
+        small_cached = client.get_guild(small.id)
+        assert small_cached is not None and not small_cached.large and len(small_cached.members) == 3
+    big_session = next(s for s in emu.gateway.active_sessions if s.receives(big.id))
+    guild_create = next(f["d"] for f in big_session.buffer if f["t"] == "GUILD_CREATE" and f["d"]["id"] == str(big.id))
+    assert guild_create["large"] and [m["user"]["id"] for m in guild_create["members"]] == [str(emu.bot.id)]
+    chunks = [f["d"] for f in big_session.buffer if f["t"] == "GUILD_MEMBERS_CHUNK"]
+    assert [(len(c["members"]), c["chunk_index"], c["chunk_count"]) for c in chunks] == [(1000, 0, 2), (202, 1, 2)]
+
+
 async def test_guild_messages_and_member_joins_reach_only_the_owner(emu: Emulator) -> None:
     guilds = guilds_covering_every_shard(emu)
     low, high = ShardedClient([0, 1]), ShardedClient([2, 3])
