@@ -378,8 +378,9 @@ class Actor:
 
     async def _send(self, kind: int, data: JSON, label: str, message: Message | None = None) -> Reply:
         emu = self.emu
-        if not emu.gateway.connected:
-            raise AssertionError(f"{label}: the bot is not connected to the emulator's gateway")
+        if not emu.gateway.serves(self.guild_id):
+            # Sharded bots: INTERACTION_CREATE goes only to the session holding the guild's shard.
+            raise AssertionError(f"{label}: no session connected to the emulator's gateway holds this guild")
         state = emu.state
         channel_id = message.channel_id if message is not None else self.channel_id
         channel = state.channel(channel_id)

@@ -1,7 +1,8 @@
 """The gateway websocket: HELLO, heartbeats, IDENTIFY/RESUME, dispatches with sequence numbers.
 
 Each IDENTIFY opens a Session. Dispatches are numbered per session and kept in a buffer so
-that a client reconnecting with RESUME gets exactly what it missed.
+that a client reconnecting with RESUME gets exactly what it missed. A session that identified
+with a `shard` gets only its shard's guilds and their events (see `emulator.shards`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from emulator import shards
+from emulator.member_chunks import member_chunks
 from emulator.models import DM
+from emulator.shards import Shard
 from emulator.state import State
 
 log = logging.getLogger(__name__)
@@ -50,8 +54,9 @@ class Connection:
     compress: bool
     outbox: asyncio.Queue[JSON | None] = field(default_factory=asyncio.Queue)
     compressor: Any = field(default_factory=zlib.compressobj)
+    session: Session | None = None  # set by IDENTIFY/RESUME
 
-    async def write_loop(self, on_sent: Callable[[JSON], None]) -> None:
+    async def write_loop(self, on_sent: Callable[[Connection, JSON], None]) -> None:
         while True:
             frame = await self.outbox.get()
             if frame is None or self.ws.closed:
@@ -64,7 +69,7 @@ class Connection:
                 )
             else:
                 await self.ws.send_str(raw)
-            on_sent(frame)
+            on_sent(self, frame)
 
 
 @dataclass
@@ -75,11 +80,34 @@ class Session:
     buffer: list[JSON] = field(default_factory=list)
     connection: Connection | None = None
     alive: bool = True
+    shard: Shard | None = None  # None: an unsharded session, which holds every guild
+    large_threshold: int = 50  # IDENTIFY's: above this many members a guild is "large"
+    burst_end: JSON | None = None  # the last frame of READY/GUILD_CREATE… (or RESUMED)
+    synced: bool = False  # that frame went out on the current socket
+
+    @property
+    def online(self) -> bool:
+        return self.alive and self.connection is not None and self.synced
+
+    def receives(self, guild_id: int | None) -> bool:
+        return shards.receives(self.shard, guild_id)
 
 
 class Gateway:
-    def __init__(self, state: State, token: str, heartbeat_interval_ms: int = 41250) -> None:
+    def __init__(
+        self,
+        state: State,
+        token: str,
+        heartbeat_interval_ms: int = 41250,
+        max_guilds_per_shard: int | None = None,
+        large_guilds: bool = False,
+    ) -> None:
         self.state = state
+        # With large_guilds, GUILD_CREATE of a guild above the session's large_threshold is `large` and
+        # carries no member list (as on Discord without presences): the client chunks it (op 8).
+        self.large_guilds = large_guilds
+        # With a limit, a session whose shard would hold more guilds is closed with 4011, as on Discord.
+        self.max_guilds_per_shard = max_guilds_per_shard
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.url = "ws://127.0.0.1/gateway"
@@ -100,12 +128,30 @@ class Gateway:
     def connected(self) -> bool:
         return any(s.connection is not None for s in self.active_sessions)
 
+    def sessions_for(self, guild_id: int | None) -> list[Session]:
+        """The live sessions that receive events about a guild (None: DMs and non-guild events)."""
+        return [s for s in self.active_sessions if s.receives(guild_id)]
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether some session on an open socket would receive an event about this guild now."""
+        return any(s.connection is not None for s in self.sessions_for(guild_id))
+
+    def shards_connected(self, shard_count: int) -> bool:
+        """Whether every shard 0..shard_count-1 of `shard_count` has a session that finished its READY burst."""
+        online = {s.shard for s in self.active_sessions if s.online}
+        return all(Shard(i, shard_count) in online for i in range(shard_count))
+
     def dispatch(self, event: str, data: JSON) -> None:
-        """Send an event to every live session (buffered for sessions that are between sockets)."""
-        for session in self.active_sessions:
+        """Send an event to every live session that owns its guild (buffered for those between sockets)."""
+        for session in self.sessions_for(shards.event_guild_id(event, data)):
             if not self._wanted(session, event, data):
                 continue
             self._send_dispatch(session, event, self._shape_for(session, event, data))
+
+    def announce_guild(self, guild_id: int) -> None:
+        """GUILD_CREATE for a guild the bot just joined, to the sessions that own it."""
+        for session in self.sessions_for(guild_id):
+            self._send_dispatch(session, "GUILD_CREATE", self._guild_create_for(session, guild_id))
 
     def _wanted(self, session: Session, event: str, data: JSON) -> bool:
         needed = _EVENT_INTENTS.get(event)
@@ -138,11 +184,15 @@ class Gateway:
 
     # --- faults ---------------------------------------------------------------------------------
 
-    async def disconnect(self, resume: bool = True) -> None:
-        """Drop every socket. With resume=False the session is also forgotten, so RESUME fails."""
+    async def disconnect(self, resume: bool = True, shard_id: int | None = None) -> None:
+        """Drop every socket (or only shard `shard_id`'s). With resume=False the session is also forgotten,
+        so RESUME fails."""
         for session in self.active_sessions:
+            if shard_id is not None and (session.shard is None or session.shard.shard_id != shard_id):
+                continue
             conn = session.connection
             session.connection = None
+            session.synced = False
             if not resume:
                 session.alive = False
             if conn is not None:
@@ -187,7 +237,7 @@ class Gateway:
                     break
         finally:
             if session is not None and session.connection is conn:
-                session.connection = None
+                session.connection, session.synced = None, False
             self._connections.discard(conn)
             conn.outbox.put_nowait(None)
             with contextlib.suppress(Exception):
@@ -219,12 +269,25 @@ class Gateway:
         if data.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return None
+        shard: Shard | None = None
+        if data.get("shard") is not None:
+            try:
+                shard = Shard.parse(data["shard"])
+            except shards.InvalidShard:
+                await conn.ws.close(code=shards.INVALID_SHARD, message=b"Invalid shard.")
+                return None
+        guilds = [
+            g for g in self.state.guilds.values() if self.state.bot.id in g.members and shards.receives(shard, g.id)
+        ]
+        if self.max_guilds_per_shard is not None and len(guilds) > self.max_guilds_per_shard:
+            await conn.ws.close(code=shards.SHARDING_REQUIRED, message=b"Sharding required.")
+            return None
         self.identify_count += 1
         self.ready.clear()
-        session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)))
+        session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)), shard=shard)
+        session.large_threshold = min(250, max(50, int(data.get("large_threshold") or 50)))
         self.sessions[session.id] = session
-        session.connection = conn
-        guilds = [g for g in self.state.guilds.values() if self.state.bot.id in g.members]
+        session.connection, conn.session = conn, session
         ready = {
             "v": 10,
             "user": {**self.state.bot.to_payload(), "verified": True, "mfa_enabled": False, "email": None},
@@ -241,12 +304,12 @@ class Gateway:
             "user_settings": {},
             "auth": {},
         }
-        if "shard" in data:
-            ready["shard"] = data["shard"]
+        if shard is not None:
+            ready["shard"] = shard.as_list()
         last = self._send_dispatch(session, "READY", ready)
         for guild in guilds:
-            last = self._send_dispatch(session, "GUILD_CREATE", self.guild_create_payload(guild.id, session.intents))
-        self._ready_frame = last
+            last = self._send_dispatch(session, "GUILD_CREATE", self._guild_create_for(session, guild.id))
+        self._ready_frame = session.burst_end = last
         return session
 
     async def _resume(self, conn: Connection, data: JSON) -> Session | None:
@@ -256,29 +319,39 @@ class Gateway:
             return None
         self.resume_count += 1
         last_seen = int(data.get("seq") or 0)
-        session.connection = conn
+        session.connection, session.synced, conn.session = conn, False, session
         for frame in session.buffer:
             if frame["s"] > last_seen:
                 conn.outbox.put_nowait(frame)
-        self._ready_frame = self._send_dispatch(session, "RESUMED", {})
+        self._ready_frame = session.burst_end = self._send_dispatch(session, "RESUMED", {})
         return session
 
-    def _on_sent(self, frame: JSON) -> None:
+    def _on_sent(self, conn: Connection, frame: JSON) -> None:
         # "Connected" means the last frame of the READY/GUILD_CREATE (or RESUMED) burst went out.
         if frame is self._ready_frame:
             self.ready.set()
+        if conn.session is not None and frame is conn.session.burst_end:
+            conn.session.synced = True
 
-    def guild_create_payload(self, guild_id: int, intents: int) -> JSON:
+    def _guild_create_for(self, session: Session, guild_id: int) -> JSON:
+        threshold = session.large_threshold if self.large_guilds else None
+        return self.guild_create_payload(guild_id, session.intents, threshold)
+
+    def guild_create_payload(self, guild_id: int, intents: int, large_threshold: int | None = None) -> JSON:
         state = self.state
         guild = state.guild(guild_id)
-        member_ids = list(guild.members) if intents & GUILD_MEMBERS else [state.bot.id]
         voice = [v for (g, _), v in state.voice_states.items() if g == guild_id and v.channel_id]
+        large = large_threshold is not None and len(guild.members) > large_threshold
+        if large:  # only the bot and members in voice; the rest come by chunking
+            member_ids = [state.bot.id, *(v.user_id for v in voice if v.user_id != state.bot.id)]
+        else:
+            member_ids = list(guild.members) if intents & GUILD_MEMBERS else [state.bot.id]
         channels = [c for c in guild.channels.values() if not c.is_thread and c.type != DM]
         threads = [c for c in guild.channels.values() if c.is_thread and not c.archived]
         return {
             **guild.to_payload(),
             "joined_at": guild.members[state.bot.id].joined_at,
-            "large": False,
+            "large": large,
             "unavailable": False,
             "member_count": len(guild.members),
             "members": [state.member_payload(guild_id, uid) for uid in member_ids],
@@ -293,24 +366,8 @@ class Gateway:
 
     def _member_chunks(self, session: Session, data: JSON) -> None:
         guild_id = int(data["guild_id"])
-        guild = self.state.guild(guild_id)
-        query = data.get("query")
-        user_ids = data.get("user_ids")
-        limit = int(data.get("limit") or 0)
-        members = list(guild.members.values())
-        if user_ids is not None:
-            wanted = {int(u) for u in (user_ids if isinstance(user_ids, list) else [user_ids])}
-            members = [m for m in members if m.user_id in wanted]
-        elif query:
-            members = [m for m in members if self.state.user(m.user_id).username.lower().startswith(query.lower())]
-        if limit:
-            members = members[:limit]
-        chunk: JSON = {
-            "guild_id": str(guild_id),
-            "members": [self.state.member_payload(guild_id, m.user_id) for m in members],
-            "chunk_index": 0,
-            "chunk_count": 1,
-        }
-        if data.get("nonce") is not None:
-            chunk["nonce"] = data["nonce"]
-        self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
+        if not session.receives(guild_id):
+            log.debug("gateway ignoring a member request for guild %s on another shard", guild_id)
+            return
+        for chunk in member_chunks(self.state, data):
+            self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)

@@ -9,6 +9,10 @@ from emulator.routing import emu_of, snowflake
 
 routes = web.RouteTableDef()
 
+# What Discord grants an ordinary bot: 1000 IDENTIFYs a day (the window's length in ms).
+SESSION_STARTS_PER_DAY = 1000
+DAY_MS = 24 * 60 * 60 * 1000
+
 
 @routes.get("/api/v10/users/@me")
 async def get_me(request: web.Request) -> web.Response:
@@ -53,8 +57,13 @@ async def gateway_bot(request: web.Request) -> web.Response:
     return json_response(
         {
             "url": emu.gateway_url,
-            "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+            "shards": emu.gateway_bot_shards,
+            "session_start_limit": {
+                "total": SESSION_STARTS_PER_DAY,
+                "remaining": max(0, SESSION_STARTS_PER_DAY - emu.gateway.identify_count),
+                "reset_after": DAY_MS,
+                "max_concurrency": emu.max_concurrency,
+            },
         }
     )
 

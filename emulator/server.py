@@ -19,6 +19,7 @@ from emulator.gateway import Gateway
 from emulator.models import TEXT, Channel, Guild, Message, Role, User, VoiceState
 from emulator.responses import DiscordError, json_response
 from emulator.routing import BODY, EMULATOR, FILES, UploadedFile
+from emulator.shards import shard_of, shards_needed
 from emulator.state import NotFoundInState, State
 from emulator.validation import validate_request
 
@@ -53,14 +54,23 @@ class Emulator:
         bot_name: str = "Collective",
         validate: bool = True,
         heartbeat_interval_ms: int = 41250,
+        recommended_shards: int = 1,
+        max_concurrency: int = 1,
+        max_guilds_per_shard: int | None = None,
+        large_guilds: bool = False,
     ) -> None:
+        """`recommended_shards` and `max_concurrency` are what GET /gateway/bot answers; with
+        `max_guilds_per_shard`, a session whose shard would hold more guilds is closed with 4011;
+        with `large_guilds`, guilds above IDENTIFY's large_threshold come without members, to be chunked."""
         self.token = token
+        self.recommended_shards = recommended_shards
+        self.max_concurrency = max_concurrency
         self.ack_timeout = ack_timeout
         self.followup_ttl = followup_ttl
         self.validate = validate
         self.state = State(bot_name=bot_name)
         self.faults = Faults()
-        self.gateway = Gateway(self.state, token, heartbeat_interval_ms)
+        self.gateway = Gateway(self.state, token, heartbeat_interval_ms, max_guilds_per_shard, large_guilds)
         self.requests: list[RequestRecord] = []
         self.commands_synced = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -120,6 +130,18 @@ class Emulator:
         except TimeoutError:
             raise AssertionError(f"the bot did not connect to the emulator's gateway within {timeout}s") from None
 
+    async def wait_until_shards_connected(self, shard_count: int, timeout: float = 10) -> None:  # noqa: ASYNC109
+        """Until every shard 0..shard_count-1 (of `shard_count`) has a session whose READY burst went out.
+
+        Several processes may hold them between them, as a fleet of shard processes does.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.gateway.shards_connected(shard_count):
+            if loop.time() > deadline:
+                raise AssertionError(f"not every one of {shard_count} shards connected within {timeout}s")
+            await asyncio.sleep(0.01)
+
     async def wait_for_commands(self, timeout: float = 10) -> None:  # noqa: ASYNC109 public API name
         try:
             await asyncio.wait_for(self.commands_synced.wait(), timeout)
@@ -131,8 +153,9 @@ class Emulator:
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
         self.gateway.dispatch(event, data)
 
-    async def gateway_disconnect(self, resume: bool = True) -> None:
-        await self.gateway.disconnect(resume=resume)
+    async def gateway_disconnect(self, resume: bool = True, shard_id: int | None = None) -> None:
+        """Drop the bot's sockets (only shard `shard_id`'s if given); with resume=False RESUME fails too."""
+        await self.gateway.disconnect(resume=resume, shard_id=shard_id)
 
     async def invalidate_session(self) -> None:
         await self.gateway.invalidate_session()
@@ -141,11 +164,41 @@ class Emulator:
 
     def create_guild(self, name: str = "Guild", owner_name: str = "owner") -> Guild:
         guild = self.state.create_guild(name=name, owner_name=owner_name)
-        for session in self.gateway.active_sessions:
-            self.gateway._send_dispatch(
-                session, "GUILD_CREATE", self.gateway.guild_create_payload(guild.id, session.intents)
-            )
+        self.gateway.announce_guild(guild.id)
         return guild
+
+    def create_guilds(self, count: int, members_each: int = 0, name: str = "Guild") -> list[Guild]:
+        """Many guilds at once, each with `members_each` members besides its owner and the bot.
+
+        Each guild id gets its own millisecond, so guilds made together fall round-robin over the
+        shards. A connected bot gets one GUILD_CREATE per guild (no GUILD_MEMBER_ADD per member).
+        """
+        # The guilds first, so their ids take consecutive milliseconds; then their members.
+        guilds = [self.state.create_guild(name=f"{name} {n}", owner_name=f"owner{n}") for n in range(count)]
+        for n, guild in enumerate(guilds):
+            for m in range(members_each):
+                self.state.add_member(guild.id, f"member{n}-{m}")
+            self.gateway.announce_guild(guild.id)
+        return guilds
+
+    @staticmethod
+    def shard_of(guild_id: int, shard_count: int) -> int:
+        """The shard that owns a guild when the bot runs `shard_count` shards."""
+        return shard_of(guild_id, shard_count)
+
+    def guilds_of_shard(self, shard_id: int, shard_count: int) -> list[Guild]:
+        """The guilds the bot is in that shard `shard_id` of `shard_count` holds."""
+        return [
+            g
+            for g in self.state.guilds.values()
+            if self.state.bot.id in g.members and shard_of(g.id, shard_count) == shard_id
+        ]
+
+    @property
+    def gateway_bot_shards(self) -> int:
+        """The shard count GET /gateway/bot recommends: the configured one, or more if the guild limit needs it."""
+        joined = sum(1 for g in self.state.guilds.values() if self.state.bot.id in g.members)
+        return max(self.recommended_shards, shards_needed(joined, self.gateway.max_guilds_per_shard))
 
     def create_role(self, guild_id: int, name: str, permissions: int = 0, position: int | None = None) -> Role:
         """Like `state.create_role`, and tells a connected bot (GUILD_ROLE_CREATE/UPDATE)."""

@@ -24,6 +24,17 @@ class SnowflakeGenerator:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def next_tick(self) -> int:
+        """An id that is alone in its millisecond (increment bits zero), later than every id so far.
+
+        Discord shards by ``(guild_id >> 22) % num_shards``; guild ids made in a tight loop would
+        otherwise share a millisecond, and so a shard. Ticks taken back to back are consecutive,
+        so such guilds fall round-robin over the shards.
+        """
+        now_ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        self._last = max(now_ms, (self._last >> 22) + 1) << 22
+        return self._last
+
 
 def iso_now() -> str:
     """The current time as Discord writes timestamps (ISO 8601 with offset)."""

@@ -66,7 +66,7 @@ class State:
         The bot's role holds what README's invite link grants (no Administrator), as in a brand's server.
         """
         owner = self.create_user(owner_name)
-        guild = Guild(id=self.ids.next(), name=name, owner_id=owner.id)
+        guild = Guild(id=self.ids.next_tick(), name=name, owner_id=owner.id)  # its own ms: see next_tick
         self.guilds[guild.id] = guild
         # @everyone shares the guild's id, as on Discord.
         guild.roles[guild.id] = Role(
