@@ -18,6 +18,13 @@ class InvalidInput(CollectiveError):
     """The member gave a value we cannot use; nothing was changed."""
 
 
+class NulInText(InvalidInput):
+    """Typed text holding a NUL character, which no engine stores (PostgreSQL refuses it outright)."""
+
+    def __init__(self, what: str = "Something you typed") -> None:
+        super().__init__(f"{what} contains an invisible NUL character; please retype it.")
+
+
 class NotAllowed(CollectiveError):
     """The member may not do this (role, status, tier)."""
 

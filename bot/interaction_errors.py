@@ -16,7 +16,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.errors import CollectiveError
+from bot.errors import CollectiveError, NulInText
+from bot.services.inputs.typed_text import holds_nul
 from bot.ui.markup import render
 
 log = logging.getLogger("collective.errors")
@@ -203,3 +204,13 @@ def _describe(interaction: discord.Interaction[Any]) -> str:
     data: dict[str, Any] = dict(interaction.data or {})
     custom_id = data.get("custom_id")
     return f"component {custom_id}" if custom_id else f"interaction type {interaction.type.name}"
+
+
+async def refuse_nul_input(interaction: discord.Interaction[Any]) -> bool:
+    """False (after telling the member, privately) when typed text in the interaction holds a NUL character."""
+    if not holds_nul(interaction.data):
+        return True
+    if interaction.type is discord.InteractionType.autocomplete:
+        return False  # no suggestions for such text; the command itself is refused when sent
+    await interaction.response.send_message(NulInText().user_message, ephemeral=True)
+    return False

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cooldowns import Cooldowns, admit
-from bot.interaction_errors import report_interaction_error
+from bot.interaction_errors import refuse_nul_input, report_interaction_error
 
 
 class CollectiveTree(app_commands.CommandTree[commands.Bot]):
@@ -19,7 +19,9 @@ class CollectiveTree(app_commands.CommandTree[commands.Bot]):
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         # Before any command check or option parsing: a member spamming gets one short answer, nothing runs.
-        return await admit(interaction)
+        if not await admit(interaction):
+            return False
+        return await refuse_nul_input(interaction)
 
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:
         await report_interaction_error(interaction, error)

@@ -23,7 +23,7 @@ from bot.db import Database, Migration
 from bot.storage.dialect import Engine
 from bot.storage.postgres_migrations import apply_postgres_migrations, bundled_postgres_migrations
 from bot.storage.postgres_sql import bind
-from bot.storage.statements import Params, Row, returning_id
+from bot.storage.statements import Params, Row, refuse_nul, returning_id
 from bot.unit_of_work import BatchWork, UnitOfWork
 
 log = logging.getLogger("bot.db")
@@ -40,6 +40,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 def _args(sql: str, params: Params) -> list[Any]:
+    refuse_nul(params)
     text, args = bind(sql, params)
     return [text, *args]
 
@@ -67,6 +68,8 @@ class PostgresConnection:
         rows = list(rows)
         if not rows:
             return
+        for row in rows:
+            refuse_nul(row)
         text, _ = bind(sql, rows[0])
         await self._conn.executemany(text, [tuple(bind(sql, row)[1]) for row in rows])
 

@@ -18,7 +18,7 @@ import aiosqlite
 from bot.db import Database, Migration, bundled_migrations
 from bot.errors import DatabaseTooNew
 from bot.storage.dialect import Engine
-from bot.storage.statements import Params, Row, returning_id
+from bot.storage.statements import Params, Row, refuse_nul, returning_id
 from bot.unit_of_work import BatchWork, UnitOfWork
 
 log = logging.getLogger("bot.db")
@@ -28,6 +28,8 @@ T = TypeVar("T")
 async def _fetch(conn: aiosqlite.Connection, sql: str, params: Params, *, one: bool) -> Any:
     """Execute, fetch and close in one trip to the connection's thread (aiosqlite's cursor API takes three:
     under a burst of interactions those waits for the event loop, not SQLite, were most of a query's time)."""
+
+    refuse_nul(params)
 
     def work() -> Any:
         cur = conn._conn.execute(sql, params)
@@ -55,7 +57,7 @@ class SqliteConnection:
         return _new_id(await self.fetchval(returning_id(sql), params), sql)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        await self._conn.executemany(sql, _checked(rows))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         row: Row | None = await _fetch(self._conn, sql, params, one=True)
@@ -92,9 +94,10 @@ class SyncStatements:
         return _new_id(await self.fetchval(returning_id(sql), params), sql)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        self._conn.executemany(sql, rows).close()
+        self._conn.executemany(sql, _checked(rows)).close()
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        refuse_nul(params)
         cur = self._conn.execute(sql, params)
         try:
             row: Row | None = cur.fetchone()
@@ -103,6 +106,7 @@ class SyncStatements:
             cur.close()
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        refuse_nul(params)
         cur = self._conn.execute(sql, params)
         try:
             rows: list[Row] = cur.fetchall()
@@ -127,11 +131,19 @@ def complete_now(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _rowcount(conn: sqlite3.Connection, sql: str, params: Params) -> int:
+    refuse_nul(params)
     cur = conn.execute(sql, params)
     try:
         return cur.rowcount
     finally:
         cur.close()
+
+
+def _checked(rows: Iterable[Params]) -> list[Params]:
+    checked = list(rows)
+    for row in checked:
+        refuse_nul(row)
+    return checked
 
 
 def _new_id(value: Any, sql: str) -> int:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from bot.errors import NulInText
 from bot.storage.dialect import Engine
 
 # Positional (``?``) or named (``:name``) parameters, as sqlite3 takes them.
@@ -80,3 +81,13 @@ async def savepoint(sql: Statements, name: str) -> AsyncIterator[None]:
         await sql.execute(f"RELEASE {name}")
         raise
     await sql.execute(f"RELEASE {name}")
+
+
+def refuse_nul(params: Params) -> None:
+    """No engine stores a NUL character in text (PostgreSQL refuses it, SQLite's ``length()`` stops at it): a
+    statement given one is refused before it runs, with the member-facing message, and its unit of work rolls
+    back — on both engines alike, wherever the text came from."""
+    values = params.values() if isinstance(params, Mapping) else params
+    for value in values:
+        if isinstance(value, str) and "\x00" in value:
+            raise NulInText()

@@ -9,7 +9,7 @@ import discord
 
 from bot.checks import NotModerator, is_moderator
 from bot.cooldowns import admit
-from bot.interaction_errors import report_interaction_error
+from bot.interaction_errors import refuse_nul_input, report_interaction_error
 from bot.ui.custom_ids import custom_id, template
 
 
@@ -36,6 +36,9 @@ class BaseView(discord.ui.View):
 
 
 class BaseModal(discord.ui.Modal):
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return await refuse_nul_input(interaction)
+
     # discord.py's Modal narrows View.on_error's signature (no item); mirror it.
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
         await report_interaction_error(interaction, error, where=f"modal {self.custom_id}")

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from bot.db import Database
 from bot.errors import CollectiveError
+from bot.storage.catalogue import table_columns
 
 T = TypeVar("T")
 
@@ -180,23 +181,26 @@ _DELIVERY_COLUMNS = {"outbox": {"status", "attempts", "delivered_to", "available
 
 async def snapshot(db: Database) -> dict[str, tuple[int, str]]:
     """Row count and a digest of every row of every table, order-independent: two equal snapshots mean nothing
-    was written. One query, digested inside SQLite (a Python copy of every row made the fuzz tests slow)."""
-    schema = "\n".join(
-        row[0] for row in await db.fetchall("SELECT sql FROM sqlite_master WHERE type = 'table' ORDER BY name")
-    )
+    was written. One query, digested inside the database (a Python copy of every row made the fuzz tests slow)."""
+    tables = await table_columns(db)
+    schema = f"{db.engine}:{sorted(tables.items())}"
     if schema not in _SNAPSHOT_SQL:
         selects = []
-        tables = await db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
-        for (name,) in tables:
+        for name, all_columns in sorted(tables.items()):
             skip = _DELIVERY_COLUMNS.get(name, set())
-            columns = [row[1] for row in await db.fetchall(f'PRAGMA table_info("{name}")') if row[1] not in skip]
-            row_text = " || char(31) || ".join(f'quote("{column}")' for column in columns)
-            selects.append(
-                f"SELECT '{name}', count(*), group_concat(r, char(30))"
-                f' FROM (SELECT {row_text} AS r FROM "{name}" ORDER BY r)'
-            )
+            columns = [column for column in all_columns if column not in skip]
+            if db.engine == "postgresql":
+                row_text = ", ".join(f'quote_nullable("{column}")' for column in columns)
+                selects.append(
+                    f"SELECT '{name}', count(*), string_agg(r, chr(30) ORDER BY r)"
+                    f' FROM (SELECT concat_ws(chr(31), {row_text}) AS r FROM "{name}") AS rows'
+                )
+            else:
+                row_text = " || char(31) || ".join(f'quote("{column}")' for column in columns)
+                selects.append(
+                    f"SELECT '{name}', count(*), group_concat(r, char(30))"
+                    f' FROM (SELECT {row_text} AS r FROM "{name}" ORDER BY r)'
+                )
         _SNAPSHOT_SQL[schema] = " UNION ALL ".join(selects)
     rows = await db.fetchall(_SNAPSHOT_SQL[schema])
     return {name: (count, hashlib.sha256((text or "").encode("utf-8", "surrogatepass")).hexdigest())

@@ -15,6 +15,7 @@ from typing import Any
 from bot.app import CollectiveBot
 from bot.cooldowns import Cooldowns
 from bot.services.program.bindings import ROLE_MODERATOR, get_binding
+from bot.storage.catalogue import table_columns
 from emulator import Emulator
 from emulator.models import VOICE, User
 from tests.e2e.conftest import BotRunner, World
@@ -122,13 +123,10 @@ async def until(check: Callable[[], object], limit: float = 5.0) -> None:
 
 async def snapshot(bot: CollectiveBot) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to prove a refused action wrote nothing."""
-    tables = await bot.db.fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-    )
     state: dict[str, list[tuple[Any, ...]]] = {}
-    for row in tables:
-        rows = await bot.db.fetchall(f'SELECT * FROM "{row[0]}"')
-        state[row[0]] = sorted((tuple(r) for r in rows), key=repr)
+    for table in sorted(await table_columns(bot.db)):
+        rows = await bot.db.fetchall(f'SELECT * FROM "{table}"')
+        state[table] = sorted((tuple(r) for r in rows), key=repr)
     return state
 
 

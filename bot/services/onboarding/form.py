@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.errors import InvalidInput
+from bot.services.inputs.typed_text import refuse_nul
 
 LIMITS = {"social": 400, "niche": 100, "why": 1000, "contact": 100, "city": 100}
 MAX_LINKS = 5
@@ -29,6 +30,7 @@ class ApplicationForm:
 
 def _text(value: str | None, key: str, label: str, *, required: bool, minimum: int = 1) -> str | None:
     text = (value or "").strip()
+    refuse_nul(f"“{label}”", text)
     if not text:
         if required:
             raise InvalidInput(f"Please fill in “{label}”.")
