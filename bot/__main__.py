@@ -18,7 +18,7 @@ import discord
 from bot.backups import RestoreError, restore, run_lock
 from bot.config import Settings, load_settings
 from bot.db import Database
-from bot.errors import ConfigError, DatabaseTooNew
+from bot.errors import ConfigError, DatabaseCollation, DatabaseTooNew
 from bot.preflight import storage_problems, webhook_problems
 from bot.running import StopSignals, check_health, health_path, heartbeat, wait_for_discord
 
@@ -329,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (DatabaseTooNew, RestoreError) as exc:
+    except (DatabaseTooNew, DatabaseCollation, RestoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # e.g. database.path names a file that is not SQLite

@@ -12,7 +12,7 @@ import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.storage.addresses import url_password, without_password
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY = "wss://gateway.discord.gg/"
@@ -112,8 +113,6 @@ class DatabaseSettings(_Section):
         """The store, fit for a log line: the SQLite file, or the PostgreSQL address without its password."""
         if self.url is None:
             return str(self.path)
-        from bot.storage.postgres_engine import without_password
-
         return without_password(self.url.get_secret_value())
 
     @field_validator("backup_dir", mode="before")
@@ -345,9 +344,9 @@ class Settings(BaseSettings):
         if self.database.url is not None:
             url = self.database.url.get_secret_value()
             found.append(url)
-            password = urlsplit(url).password
+            password = url_password(url)
             if password:
-                found.append(password)
+                found += [password, quote(password, safe="")]  # as written in the address, and decoded
         return found
 
 

@@ -45,5 +45,9 @@ class DatabaseTooNew(Exception):
     """The database was written by a newer Collective; refusing to touch it."""
 
 
+class DatabaseCollation(Exception):
+    """The PostgreSQL database sorts text by a language's rules, not by code points as SQLite does."""
+
+
 class TransactionSpanError(RuntimeError):
     """A Discord or HTTP call was made while a database transaction was open."""

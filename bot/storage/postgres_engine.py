@@ -15,11 +15,12 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from bot.db import Database, Migration
+from bot.errors import DatabaseCollation
+from bot.storage.addresses import url_password, without_password
 from bot.storage.dialect import Engine
 from bot.storage.postgres_migrations import apply_postgres_migrations, bundled_postgres_migrations
 from bot.storage.postgres_sql import bind
@@ -28,6 +29,12 @@ from bot.unit_of_work import BatchWork, UnitOfWork
 
 log = logging.getLogger("bot.db")
 T = TypeVar("T")
+
+
+# The collations whose order is the code points', as SQLite compares text.
+CODE_POINT_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8"}
+# Errors meaning the writer's connection is gone (a server restart, a fail-over): reconnect and begin again.
+_CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError, OSError)
 
 
 def _numeric(text: str) -> int | float:
@@ -88,17 +95,6 @@ class PostgresConnection:
         return await work(self)
 
 
-def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
 class PostgresDatabase(Database):
     engine: Engine = "postgresql"
 
@@ -132,22 +128,59 @@ class PostgresDatabase(Database):
         return rows
 
     async def _writer_connection(self) -> asyncpg.Connection:
-        """The writer's connection, opened again if the server closed it (a restart, a fail-over)."""
+        """The writer's connection, opened again after it was discarded or the server closed it."""
         if self._writer is None or self._writer.is_closed():
             self._writer = await asyncpg.connect(self.url)
             await _init_connection(self._writer)
         return self._writer
 
+    def _discard_writer(self) -> None:
+        """Drop the writer's connection when its state is unknown (a cancellation mid-statement, a lost
+        COMMIT): the server rolls back whatever was open when the connection goes, and the next transaction
+        opens a fresh one — never a connection left inside a transaction nobody will end."""
+        if self._writer is not None:
+            self._writer.terminate()
+            self._writer = None
+
+    async def _begin(self) -> asyncpg.Connection:
+        for attempt in (1, 2):
+            conn = await self._writer_connection()
+            try:
+                await conn.execute("BEGIN")
+                return conn
+            except _CONNECTION_LOST:
+                self._discard_writer()
+                if attempt == 2:
+                    raise
+            except BaseException:
+                self._discard_writer()
+                raise
+        raise AssertionError("unreachable")
+
+    async def _finish(self, conn: asyncpg.Connection, verb: str) -> None:
+        try:
+            await conn.execute(verb)
+        except BaseException:
+            if conn.is_closed() or conn.is_in_transaction():
+                self._discard_writer()
+            raise
+
     @asynccontextmanager
     async def _engine_transaction(self) -> AsyncIterator[UnitOfWork]:
-        conn = await self._writer_connection()
-        async with conn.transaction():
+        conn = await self._begin()
+        try:
             yield UnitOfWork(PostgresConnection(conn))
+        except Exception:
+            await self._finish(conn, "ROLLBACK")
+            raise
+        except BaseException:
+            self._discard_writer()  # cancelled: a statement may be half way; the server rolls back on close
+            raise
+        await self._finish(conn, "COMMIT")
 
     async def _engine_batch(self, work: BatchWork[T]) -> T:
-        conn = await self._writer_connection()
-        async with conn.transaction():
-            return await work(PostgresConnection(conn))
+        async with self._engine_transaction() as uow:
+            return await uow.run(work)
 
     # -- migrations ------------------------------------------------------------------------------------
 
@@ -160,6 +193,18 @@ class PostgresDatabase(Database):
     async def migrate(self, migrations: list[Migration] | None = None) -> list[Migration]:
         known = bundled_postgres_migrations() if migrations is None else migrations
         async with self._write_lock, self._pool.acquire() as conn:
+            # datlocprovider (PostgreSQL 15+): 'i' is ICU, whose ICU_LOCALE rules even when datcollate says C.
+            row = await conn.fetchrow(
+                "SELECT datcollate, to_jsonb(d) ->> 'datlocprovider', to_jsonb(d) ->> 'daticulocale'"
+                " FROM pg_database d WHERE datname = current_database()"
+            )
+            collation = row[2] if row[1] == "i" else row[0]
+            if row[1] == "i" or collation not in CODE_POINT_COLLATIONS:
+                raise DatabaseCollation(
+                    f"{self.describe()} sorts text by the {collation!r} collation; Collective compares and orders text"
+                    " by code points, as SQLite does: create the database with"
+                    " `createdb --template=template0 --locale=C -O <owner> <name>`"
+                )
             names = set(await apply_postgres_migrations(conn, known))
         applied = [migration for migration in known if migration.name in names]
         for migration in applied:
@@ -174,7 +219,7 @@ class PostgresDatabase(Database):
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
         env = dict(os.environ)
-        password = urlsplit(self.url).password
+        password = url_password(self.url)
         if password:
             env["PGPASSWORD"] = password  # never on the command line, where `ps` would show it
         proc = await asyncio.create_subprocess_exec(

@@ -73,13 +73,17 @@ async def savepoint(sql: Statements, name: str) -> AsyncIterator[None]:
     await sql.execute(f"SAVEPOINT {name}")
     try:
         yield
-    except BaseException as exc:
+    except Exception as exc:
         try:
             await sql.execute(f"ROLLBACK TO {name}")
         except Exception:
             raise TransactionAbandoned(f"the transaction was abandoned: {type(exc).__name__}") from exc
-        await sql.execute(f"RELEASE {name}")
+        try:
+            await sql.execute(f"RELEASE {name}")
+        except Exception:
+            raise TransactionAbandoned(f"the transaction was abandoned: {type(exc).__name__}") from exc
         raise
+    # A cancellation (BaseException) propagates as it is: the whole unit of work is abandoned by its owner.
     await sql.execute(f"RELEASE {name}")
 
 

@@ -38,7 +38,7 @@ import asyncpg
 
 from bot.backups import RestoreError, run_lock
 from bot.db import Migration, bundled_migrations
-from bot.storage.postgres_engine import without_password
+from bot.storage.addresses import without_password
 from bot.storage.postgres_migrations import (
     apply_postgres_migrations,
     bundled_postgres_migrations,
