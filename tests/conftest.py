@@ -24,6 +24,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     return header_line()
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Also at the end, where -q (the project's default) still prints it: which engines this run covered.
+    terminalreporter.write_line(header_line())
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames:
         metafunc.parametrize("engine", engines_for(metafunc))

@@ -125,7 +125,8 @@ def engines_for(metafunc: pytest.Metafunc) -> list[str]:
 def header_line() -> str:
     if SERVER.is_available:
         return f"database engines: sqlite and postgresql ({SERVER.source})"
-    return f"database engines: sqlite only; the PostgreSQL pass is skipped: {SERVER.source} (or set {DSN_ENV})"
+    hint = "" if ENGINES_ENV in SERVER.source else f" (install them, or set {DSN_ENV})"
+    return f"database engines: sqlite only; the PostgreSQL pass is skipped: {SERVER.source}{hint}"
 
 
 @pytest.fixture
