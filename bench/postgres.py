@@ -2,8 +2,8 @@
 
 ``--engine postgresql`` in bench_webhooks and bench_burst starts its own server (``emulator/postgres_cluster.py``:
 initdb into a temporary directory, C locale, fsync off) so CI can run it, and removes it afterwards. The bench
-generator writes SQLite; ``copy_sqlite_into`` puts the very same rows into a migrated PostgreSQL database (read
-models and all, triggers off while copying), so both engines are measured on identical data.
+generator writes SQLite; ``copy_sqlite_into`` moves the very same rows into PostgreSQL with ``migrate-store``'s copy
+(``bot/storage/store_copy.py``), so both engines are measured on identical data.
 
 ``RoundTrips`` counts the statements the bot sends to PostgreSQL from this process (each one a network round
 trip) and the time spent in them, to say where a PostgreSQL delivery's time goes.
@@ -12,7 +12,6 @@ trip) and the time spent in them, to say where a PostgreSQL delivery's time goes
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -24,7 +23,7 @@ import asyncpg
 
 from bot.db import Database
 from bot.storage.postgres_engine import PostgresConnection, PostgresDatabase
-from bot.storage.postgres_migrations import apply_postgres_migrations, sync_identity_sequences
+from bot.storage.store_copy import copy_store
 from emulator.postgres_cluster import PostgresCluster
 
 ENGINES = ("sqlite", "postgresql")
@@ -50,65 +49,21 @@ def throwaway_cluster() -> Iterator[PostgresCluster]:
 
 
 async def new_database(cluster: PostgresCluster, name: str) -> str:
-    """A fresh, empty database (the cluster's C locale, so text compares as in SQLite); returns its DSN."""
-    dsn = cluster.create_database(name)
+    """A fresh, empty database (the cluster's C locale; the bot's migrate refuses any other); returns its DSN."""
+    return cluster.create_database(name)
+
+
+async def copy_sqlite_into(sqlite_path: Path, dsn: str) -> int:
+    """The SQLite file's program moved into the PostgreSQL database at ``dsn`` the way an operator moves one
+    (``migrate-store``: every table, read models as they are, sequences synced, every table compared), then
+    analysed so the planner starts from the same statistics a running program has. Returns the rows copied."""
+    report = await copy_store(sqlite_path, dsn, say=lambda _line: None)
     conn = await asyncpg.connect(dsn)
     try:
-        collation = await conn.fetchval("SELECT datcollate FROM pg_database WHERE datname = current_database()")
-    finally:
-        await conn.close()
-    if collation not in ("C", "POSIX"):
-        raise RuntimeError(f"database {name} has collation {collation!r}; the benchmarks need C")
-    return dsn
-
-
-async def copy_sqlite_into(sqlite_path: Path, dsn: str) -> dict[str, int]:
-    """Migrate the PostgreSQL database at ``dsn`` and copy every row of the SQLite file into it; returns the counts.
-
-    Triggers (the read models') are off while copying (``session_replication_role = replica``): the read-model
-    tables are copied as they are, as the generator's triggers left them. Identity sequences are then moved past
-    the copied ids and the tables analysed. Raises if any table's count differs afterwards.
-    """
-    source = sqlite3.connect(sqlite_path)
-    conn = await asyncpg.connect(dsn)
-    copied: dict[str, int] = {}
-    try:
-        await apply_postgres_migrations(conn)
-        tables = [
-            row["table_name"]
-            for row in await conn.fetch(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-                " AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations' ORDER BY table_name"
-            )
-        ]
-        async with conn.transaction():
-            await conn.execute("SET LOCAL session_replication_role = replica")
-            for table in tables:
-                in_sqlite = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
-                if not in_sqlite:
-                    continue  # a table only PostgreSQL's migrations have made so far
-                in_postgres = await conn.fetch(
-                    "SELECT column_name FROM information_schema.columns"
-                    " WHERE table_schema = current_schema() AND table_name = $1",
-                    table,
-                )
-                columns = [row["column_name"] for row in in_postgres if row["column_name"] in in_sqlite]
-                quoted = ", ".join(f'"{column}"' for column in columns)
-                rows = source.execute(f'SELECT {quoted} FROM "{table}"').fetchall()
-                if rows:
-                    await conn.execute(f'DELETE FROM "{table}"')  # rows a migration seeded are in the copy too
-                    await conn.copy_records_to_table(table, records=rows, columns=columns)
-                copied[table] = len(rows)
-        await sync_identity_sequences(conn)
         await conn.execute("ANALYZE")
-        for table, count in copied.items():
-            found = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')
-            if count and found != count:
-                raise RuntimeError(f"copying {table} into PostgreSQL: {count} rows in SQLite, {found} copied")
     finally:
         await conn.close()
-        source.close()
-    return copied
+    return report.rows
 
 
 async def round_trip_us(dsn: str, count: int = 500) -> float:
