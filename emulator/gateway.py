@@ -48,20 +48,39 @@ _MESSAGE_EVENTS = {"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"}
 BUFFER_LIMIT = 2000
 
 
+@dataclass(eq=False, slots=True)  # compared by identity: "was this the last frame of the burst?"
+class Frame:
+    """A dispatch serialised once, when it is sent: its sequence number and its JSON text.
+
+    Sessions keep their dispatches for RESUME; kept as text, a GUILD_CREATE of 500 members costs its
+    ~200 KB of JSON instead of ~1 MB of dicts, which is what lets the emulator serve a simulated fleet.
+    """
+
+    seq: int
+    event: str
+    text: str
+
+    @property
+    def data(self) -> JSON:
+        """The dispatch's payload, parsed back (for tests looking at what a session was sent)."""
+        payload: JSON = json.loads(self.text)["d"]
+        return payload
+
+
 @dataclass(eq=False)  # kept in a set: identity, not value
 class Connection:
     ws: web.WebSocketResponse
     compress: bool
-    outbox: asyncio.Queue[JSON | None] = field(default_factory=asyncio.Queue)
+    outbox: asyncio.Queue[JSON | Frame | None] = field(default_factory=asyncio.Queue)
     compressor: Any = field(default_factory=zlib.compressobj)
     session: Session | None = None  # set by IDENTIFY/RESUME
 
-    async def write_loop(self, on_sent: Callable[[Connection, JSON], None]) -> None:
+    async def write_loop(self, on_sent: Callable[[Connection, JSON | Frame], None]) -> None:
         while True:
             frame = await self.outbox.get()
             if frame is None or self.ws.closed:
                 return
-            raw = json.dumps(frame)
+            raw = frame.text if isinstance(frame, Frame) else json.dumps(frame)
             # zlib-stream: one shared deflate context per connection, each message ends with a sync flush.
             if self.compress:
                 await self.ws.send_bytes(
@@ -77,12 +96,12 @@ class Session:
     id: str
     intents: int
     seq: int = 0
-    buffer: list[JSON] = field(default_factory=list)
+    buffer: list[Frame] = field(default_factory=list)
     connection: Connection | None = None
     alive: bool = True
     shard: Shard | None = None  # None: an unsharded session, which holds every guild
     large_threshold: int = 50  # IDENTIFY's: above this many members a guild is "large"
-    burst_end: JSON | None = None  # the last frame of READY/GUILD_CREATE… (or RESUMED)
+    burst_end: Frame | None = None  # the last frame of READY/GUILD_CREATE… (or RESUMED)
     synced: bool = False  # that frame went out on the current socket
 
     @property
@@ -115,7 +134,7 @@ class Gateway:
         self.identify_count = 0
         self.resume_count = 0
         self.ready = asyncio.Event()
-        self._ready_frame: JSON | None = None
+        self._ready_frame: Frame | None = None
         self._connections: set[Connection] = set()
 
     # --- dispatching ----------------------------------------------------------------------------
@@ -173,9 +192,9 @@ class Gateway:
             return data
         return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
 
-    def _send_dispatch(self, session: Session, event: str, data: JSON) -> JSON:
+    def _send_dispatch(self, session: Session, event: str, data: JSON) -> Frame:
         session.seq += 1
-        frame = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
+        frame = Frame(session.seq, event, json.dumps({"op": DISPATCH, "t": event, "s": session.seq, "d": data}))
         session.buffer.append(frame)
         del session.buffer[:-BUFFER_LIMIT]
         if session.connection is not None:
@@ -321,12 +340,12 @@ class Gateway:
         last_seen = int(data.get("seq") or 0)
         session.connection, session.synced, conn.session = conn, False, session
         for frame in session.buffer:
-            if frame["s"] > last_seen:
+            if frame.seq > last_seen:
                 conn.outbox.put_nowait(frame)
         self._ready_frame = session.burst_end = self._send_dispatch(session, "RESUMED", {})
         return session
 
-    def _on_sent(self, conn: Connection, frame: JSON) -> None:
+    def _on_sent(self, conn: Connection, frame: JSON | Frame) -> None:
         # "Connected" means the last frame of the READY/GUILD_CREATE (or RESUMED) burst went out.
         if frame is self._ready_frame:
             self.ready.set()

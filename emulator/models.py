@@ -18,7 +18,7 @@ EPHEMERAL_FLAG = 1 << 6
 LOADING_FLAG = 1 << 7
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a simulated fleet holds a million users and members
 class User:
     id: int
     username: str
@@ -71,7 +71,7 @@ class Role:
         return payload
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     guild_id: int
     user_id: int

@@ -26,7 +26,7 @@ from emulator.models import (
     User,
     VoiceState,
 )
-from emulator.snowflakes import SnowflakeGenerator
+from emulator.snowflakes import SnowflakeGenerator, iso_now
 
 JSON = dict[str, Any]
 
@@ -118,14 +118,17 @@ class State:
         guild.roles[role.id] = role
         return role
 
-    def add_member(self, guild_id: int, username: str, roles: Iterable[int] = ()) -> User:
+    def add_member(self, guild_id: int, username: str, roles: Iterable[int] = (), joined_at: str | None = None) -> User:
         user = self.create_user(username)
-        self.join_guild(guild_id, user.id, roles)
+        self.join_guild(guild_id, user.id, roles, joined_at)
         return user
 
-    def join_guild(self, guild_id: int, user_id: int, roles: Iterable[int] = ()) -> Member:
+    def join_guild(
+        self, guild_id: int, user_id: int, roles: Iterable[int] = (), joined_at: str | None = None
+    ) -> Member:
+        """`joined_at` (ISO 8601) defaults to now; members added together may share one string."""
         guild = self.guild(guild_id)
-        member = Member(guild_id=guild_id, user_id=user_id, roles=list(roles))
+        member = Member(guild_id=guild_id, user_id=user_id, roles=list(roles), joined_at=joined_at or iso_now())
         guild.members[user_id] = member
         return member
 

@@ -102,8 +102,8 @@ def guild_events_per_session(emu: Emulator, event: str) -> dict[int, set[int]]:
     seen: dict[int, set[int]] = {}
     for session in emu.gateway.active_sessions:
         assert session.shard is not None
-        frames = [f for f in session.buffer if f["t"] == event]
-        ids = (event_guild_id(event, f["d"]) for f in frames)
+        frames = [f for f in session.buffer if f.event == event]
+        ids = (event_guild_id(event, f.data) for f in frames)
         seen[session.shard.shard_id] = {i for i in ids if i is not None}
     return seen
 
@@ -186,9 +186,10 @@ async def test_large_guilds_come_without_members_and_are_chunked_per_shard(emu: 
         small_cached = client.get_guild(small.id)
         assert small_cached is not None and not small_cached.large and len(small_cached.members) == 3
     big_session = next(s for s in emu.gateway.active_sessions if s.receives(big.id))
-    guild_create = next(f["d"] for f in big_session.buffer if f["t"] == "GUILD_CREATE" and f["d"]["id"] == str(big.id))
+    guild_creates = (f.data for f in big_session.buffer if f.event == "GUILD_CREATE")
+    guild_create = next(d for d in guild_creates if d["id"] == str(big.id))
     assert guild_create["large"] and [m["user"]["id"] for m in guild_create["members"]] == [str(emu.bot.id)]
-    chunks = [f["d"] for f in big_session.buffer if f["t"] == "GUILD_MEMBERS_CHUNK"]
+    chunks = [f.data for f in big_session.buffer if f.event == "GUILD_MEMBERS_CHUNK"]
     assert [(len(c["members"]), c["chunk_index"], c["chunk_count"]) for c in chunks] == [(1000, 0, 2), (202, 1, 2)]
 
 
@@ -262,8 +263,8 @@ async def test_direct_messages_reach_only_the_client_holding_shard_zero(emu: Emu
         assert not high.messages
         shard_zero = next(s for s in emu.gateway.active_sessions if s.shard and s.shard.shard_id == 0)
         others = [s for s in emu.gateway.active_sessions if s is not shard_zero]
-        assert any(f["t"] == "MESSAGE_CREATE" for f in shard_zero.buffer)
-        assert not any(f["t"] == "MESSAGE_CREATE" for s in others for f in s.buffer)
+        assert any(f.event == "MESSAGE_CREATE" for f in shard_zero.buffer)
+        assert not any(f.event == "MESSAGE_CREATE" for s in others for f in s.buffer)
 
 
 async def test_invalid_shard_closes_with_4010(emu: Emulator) -> None:
