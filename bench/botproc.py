@@ -108,10 +108,17 @@ class Running:
 
     def rss_mb(self) -> float:
         """Resident set size from /proc (Linux), in MB."""
+        return self._status_mb("VmRSS")
+
+    def peak_mb(self) -> float:
+        """The most the process has held resident so far (VmHWM), in MB: start-up's peak, which RSS no longer shows."""
+        return self._status_mb("VmHWM")
+
+    def _status_mb(self, key: str) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
-        raise RuntimeError("VmRSS not found")
+        raise RuntimeError(f"{key} not found")
 
     async def stop(self) -> None:
         if self.proc.returncode is None:
@@ -138,9 +145,11 @@ async def _start(*args: str) -> Running:
     return running
 
 
-async def start_bot(config: Path) -> Running:
-    return await _start("-m", "bot", "run", "--config", str(config))
+async def start_bot(config: Path, *options: str) -> Running:
+    """``options`` go after ``run``'s own, e.g. ``--shards 0 --shard-count 4``."""
+    return await _start("-m", "bot", "run", "--config", str(config), *options)
 
 
-async def start_bare(emu: Emulator) -> Running:
-    return await _start("-m", "bench.bare_client", emu.api_base_url, emu.gateway_url, TOKEN)
+async def start_bare(emu: Emulator, *options: str) -> Running:
+    """``options``: bench/bare_client.py's, e.g. ``--shards 0 --shard-count 4``."""
+    return await _start("-m", "bench.bare_client", emu.api_base_url, emu.gateway_url, TOKEN, *options)
