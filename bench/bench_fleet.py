@@ -37,11 +37,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.botproc import TOKEN, Running
+from bench.interaction_bursts import Acks, callbacks_per_interaction, percentile, slash_burst
 from bench.postgres import new_database, throwaway_cluster
 from bench.programs import Program, Wanted, seed_programs
 from bench.report import Figure, emit
 from bench.shard_fleet import Memory, fleet_config, memory_of, start_bares, start_bots, stop_all, wait_all_ready
-from bench.slash_burst import Acks, callbacks_per_interaction, percentile, slash_burst
 from bot.db import Database
 from emulator import Emulator
 from emulator.postgres_cluster import PostgresCluster

@@ -1,20 +1,22 @@
-"""A burst of slash commands over many servers, timed as bench_burst.py times its clicks, and counted.
+"""Bursts of interactions over many servers — slash commands, button presses — timed as bench_burst.py times its
+clicks, and counted.
 
-Each (server, member) runs the command once, the sends spread evenly over the window; time to acknowledge runs
-from the INTERACTION_CREATE dispatch to the answer reaching the emulator (``Actor.slash`` returns when it is
-answered). Afterwards ``callbacks_per_interaction`` reads the emulator's request log, so a scenario can check that
-every interaction was answered exactly once — not twice by two processes, not silently dropped.
-"""
+Each (server, member) acts once, the sends spread evenly over the window; time to acknowledge runs from the
+INTERACTION_CREATE dispatch to the answer reaching the emulator (the Actor returns when it is answered).
+Afterwards ``callbacks_per_interaction`` reads the emulator's request log, so a scenario can check that every
+interaction was answered exactly once — not twice by two processes, not silently dropped."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from emulator import Emulator
+from emulator.driver import Actor, Reply
+from emulator.models import Message
 
 _CALLBACK = re.compile(r"^/interactions/(\d+)/[^/]+/callback$")
 
@@ -35,14 +37,31 @@ class Acks:
 
 async def slash_burst(emu: Emulator, calls: Sequence[tuple[int, int]], command: str, window_s: float = 1.0) -> Acks:
     """Each (guild id, user id) in ``calls`` runs ``/command`` once, spread over ``window_s``."""
+    return await _spread(emu, [(guild, user, lambda a: a.slash(command)) for guild, user in calls], window_s)
+
+
+async def click_burst(emu: Emulator, clicks: Sequence[tuple[int, int, Message, str]], window_s: float = 1.0) -> Acks:
+    """Each (guild id, user id, message, custom_id) in ``clicks`` presses that button once, spread over ``window_s``."""
+    return await _spread(
+        emu, [(guild, user, _press(message, custom_id)) for guild, user, message, custom_id in clicks], window_s
+    )
+
+
+def _press(message: Message, custom_id: str) -> Callable[[Actor], Awaitable[Reply]]:
+    return lambda actor: actor.in_channel(message.channel_id).click(message, custom_id)
+
+
+async def _spread(
+    emu: Emulator, acts: Sequence[tuple[int, int, Callable[[Actor], Awaitable[Reply]]]], window_s: float
+) -> Acks:
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.05
     acks = Acks()
 
-    async def run(n: int, guild_id: int, user_id: int) -> None:
-        await asyncio.sleep(max(0.0, start + window_s * n / len(calls) - loop.time()))
+    async def run(n: int, guild_id: int, user_id: int, act: Callable[[Actor], Awaitable[Reply]]) -> None:
+        await asyncio.sleep(max(0.0, start + window_s * n / len(acts) - loop.time()))
         try:
-            reply = await emu.actor(guild_id, user_id).slash(command)
+            reply = await act(emu.actor(guild_id, user_id))
         except AssertionError:  # not answered in time: the emulator refused the late callback
             acks.failures += 1
             return
@@ -50,7 +69,7 @@ async def slash_burst(emu: Emulator, calls: Sequence[tuple[int, int]], command: 
         acks.interaction_ids.append(reply.record.id)
         acks.empty += not (reply.embeds or reply.content)
 
-    await asyncio.gather(*(run(n, guild, user) for n, (guild, user) in enumerate(calls)))
+    await asyncio.gather(*(run(n, *act) for n, act in enumerate(acts)))
     return acks
 
 
