@@ -4,6 +4,12 @@
     python bench/run.py             # full sizes (takes a while); the table at the end goes into bench/README.md
     python bench/run.py --only burst --only startup
     python bench/run.py --only webhooks_pg --only burst_pg   # PostgreSQL beside SQLite (needs its server binaries)
+    python bench/run.py --only shard_pair --only fleet       # beyond one process: shard processes over PostgreSQL
+
+The scenarios: webhooks, csv, catch_up, queries, burst, startup, memory, shop_sync, redemption (SQLite, each beside
+its bare baseline); webhooks_pg and burst_pg (the same on PostgreSQL, beside SQLite in the same run); shard_pair (two
+shard processes over one PostgreSQL under the vote burst and a webhook burst at once, beside one process) and fleet
+(2,000 servers × 500 members over 4 shard processes, beside one process with 500 servers and bare clients).
 
 Each scenario is its own process (``python -m bench.<script>``) so one scenario's memory, threads and event
 loop never colour the next. A scenario fails when it exits non-zero: it crashed, or its own correctness
@@ -43,10 +49,13 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
     "memory": ("bench.bench_memory",),
     "shop_sync": ("bench.bench_shop_sync",),
     "redemption": ("bench.bench_redemption",),
+    "shard_pair": ("bench.bench_shard_pair",),
+    "fleet": ("bench.bench_fleet",),
 }
 
 
-NEEDS_POSTGRES = {name for name, (_, *extra) in SCENARIOS.items() if "postgresql" in extra}
+# The shard scenarios share one PostgreSQL database between processes: they run on it alone.
+NEEDS_POSTGRES = {name for name, (_, *extra) in SCENARIOS.items() if "postgresql" in extra} | {"shard_pair", "fleet"}
 
 
 def run(name: str, scenario: tuple[str, ...], quick: bool) -> tuple[bool, list[Figure], float]:
