@@ -104,6 +104,13 @@ class PostgresCluster:
             raise ClusterError("the cluster is not running")
         return self._state.dsn
 
+    @property
+    def server_log(self) -> Path:
+        """The server's log file (deadlock reports name their statements only here)."""
+        if self._state is None:
+            raise ClusterError("the cluster is not running")
+        return Path(self._state.work_dir) / "server.log"
+
     def start(self, base_dir: Path | str, *, timeout: float = START_TIMEOUT_SECONDS) -> str:
         """Create and start a server under ``base_dir``; returns the DSN of its ``postgres`` database."""
         if self._state is not None:
