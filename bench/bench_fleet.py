@@ -204,6 +204,9 @@ def emit_figures(single: Outcome, fleet: Outcome) -> None:
                 max(m.rss for m in fleet.bare.memory), bare))  # fmt: skip
     p99 = ms(percentile(fleet.bot.acks.times, 0.99))
     what = f"p99 time to acknowledge, {world.burst} /leaderboard in 1 s over every shard"
+    if fleet.bot.acks.failures or single.bot.acks.failures:  # then over those answered, saying how many
+        what += (f" (of those acknowledged within {ACK_LIMIT_S:g} s: {len(fleet.bot.acks.times)}/{world.burst},"
+                 f" one process {len(single.bot.acks.times)}/{world.burst})")  # fmt: skip
     target = f"< {TARGET_P99_MS:g} ms"
     emit(Figure(scenario, what, p99, "ms", ms(percentile(single.bot.acks.times, 0.99)), one, target,
                 p99 < TARGET_P99_MS))  # fmt: skip
