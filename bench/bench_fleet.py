@@ -79,6 +79,7 @@ class Clients:
     servers_held: list[int | None]  # from each process's ready line
     errors: list[str] = field(default_factory=list)
     callbacks: dict[int, int] = field(default_factory=dict)  # interaction id → initial callbacks accepted
+    burst_cpu_s: float = 0.0  # CPU the processes used from the burst's start to its last answer
 
 
 @dataclass
@@ -102,14 +103,16 @@ async def measure_clients(emu: Emulator, world: World, calls: list[tuple[int, in
         if world.shard_count > 1:
             await emu.wait_until_shards_connected(world.shard_count, timeout)
         await asyncio.sleep(settle_s)  # start-up's garbage collected, its background work (ensure_guild…) done
+        before = sum(p.cpu_seconds() for p in processes)
         acks = await slash_burst(emu, calls, "leaderboard")
+        cpu_s = sum(p.cpu_seconds() for p in processes) - before  # the burst's CPU, every process together
         await asyncio.sleep(1.0)
         memory = memory_of(processes)
     finally:
         await stop_all(processes)
     errors = [line for p in processes for line in p.errors()]
     counted = callbacks_per_interaction(emu, acks.interaction_ids)
-    return Clients(startups, memory, acks, [held_servers(p) for p in processes], errors, dict(counted))
+    return Clients(startups, memory, acks, [held_servers(p) for p in processes], errors, dict(counted), cpu_s)
 
 
 async def measure_world(cluster: PostgresCluster, folder: Path, world: World, quick: bool) -> Outcome:
@@ -184,6 +187,9 @@ def show(outcome: Outcome) -> None:
             print(f"| {who} | {i} | {clients.servers_held[i]} | {startup:.2f} | {memory.rss:.0f} | {memory.peak:.0f}"
                   f" | {len(times)} | {ms(statistics.median(times) if times else float('nan')):.0f}"
                   f" | {ms(percentile(times, 0.99)):.0f} |")  # fmt: skip
+    for who, clients in (("Collective", outcome.bot), ("bare discord.py", outcome.bare)):
+        print(f"{who}: the burst used {clients.burst_cpu_s:.2f} s of CPU over its processes,"
+              f" {ms(clients.burst_cpu_s / world.burst):.1f} ms a command")  # fmt: skip
 
 
 def ms(seconds: float) -> float:

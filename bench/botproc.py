@@ -114,6 +114,11 @@ class Running:
         """The most the process has held resident so far (VmHWM), in MB: start-up's peak, which RSS no longer shows."""
         return self._status_mb("VmHWM")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far (user + system, from /proc/<pid>/stat)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
+
     def _status_mb(self, key: str) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith(key + ":"):
