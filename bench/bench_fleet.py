@@ -39,7 +39,7 @@ from pathlib import Path
 
 from bench.botproc import TOKEN, Running
 from bench.interaction_bursts import Acks, callbacks_per_interaction, percentile, slash_burst
-from bench.postgres import new_database, throwaway_cluster
+from bench.postgres import new_database, server_cpu_seconds, throwaway_cluster
 from bench.programs import Program, Wanted, seed_programs
 from bench.report import Figure, emit
 from bench.shard_fleet import Memory, fleet_config, memory_of, start_bares, start_bots, stop_all, wait_all_ready
@@ -80,6 +80,7 @@ class Clients:
     errors: list[str] = field(default_factory=list)
     callbacks: dict[int, int] = field(default_factory=dict)  # interaction id → initial callbacks accepted
     burst_cpu_s: float = 0.0  # CPU the processes used from the burst's start to its last answer
+    burst_server_cpu_s: float = 0.0  # and PostgreSQL's server in that time
 
 
 @dataclass
@@ -96,23 +97,26 @@ def held_servers(process: Running) -> int | None:
     return int(found.group(1)) if found else None
 
 
-async def measure_clients(emu: Emulator, world: World, calls: list[tuple[int, int]], processes: list[Running],
+async def measure_clients(emu: Emulator, cluster: PostgresCluster, world: World, calls: list[tuple[int, int]],
+                          processes: list[Running],
                           settle_s: float, timeout: float) -> Clients:  # fmt: skip  # noqa: ASYNC109 a deadline
     try:
         startups = await wait_all_ready(processes, timeout)
         if world.shard_count > 1:
             await emu.wait_until_shards_connected(world.shard_count, timeout)
         await asyncio.sleep(settle_s)  # start-up's garbage collected, its background work (ensure_guild…) done
-        before = sum(p.cpu_seconds() for p in processes)
+        before, server_before = sum(p.cpu_seconds() for p in processes), server_cpu_seconds(cluster)
         acks = await slash_burst(emu, calls, "leaderboard")
         cpu_s = sum(p.cpu_seconds() for p in processes) - before  # the burst's CPU, every process together
+        server_s = server_cpu_seconds(cluster) - server_before
         await asyncio.sleep(1.0)
         memory = memory_of(processes)
     finally:
         await stop_all(processes)
     errors = [line for p in processes for line in p.errors()]
     counted = callbacks_per_interaction(emu, acks.interaction_ids)
-    return Clients(startups, memory, acks, [held_servers(p) for p in processes], errors, dict(counted), cpu_s)
+    return Clients(startups, memory, acks, [held_servers(p) for p in processes], errors, dict(counted), cpu_s,
+                   server_s)  # fmt: skip
 
 
 async def measure_world(cluster: PostgresCluster, folder: Path, world: World, quick: bool) -> Outcome:
@@ -136,10 +140,10 @@ async def measure_world(cluster: PostgresCluster, folder: Path, world: World, qu
               f" in PostgreSQL, in {setup_s:.1f}s")  # fmt: skip
         settle_s, timeout = (1.0, 120.0) if quick else (3.0, 900.0)
         configs = [fleet_config(folder, emu, dsn, f"{world.name}-{i}") for i in range(world.processes)]
-        bot = await measure_clients(emu, world, calls, await start_bots(configs, world.shard_count), settle_s,
+        bot = await measure_clients(emu, cluster, world, calls, await start_bots(configs, world.shard_count), settle_s,
                                     timeout)  # fmt: skip
         bares = await start_bares(emu, world.processes, world.shard_count)
-        bare = await measure_clients(emu, world, calls, bares, settle_s, timeout)
+        bare = await measure_clients(emu, cluster, world, calls, bares, settle_s, timeout)
     finally:
         await emu.stop()
         gc.unfreeze()  # the next world's emulator starts from a collectable heap
@@ -189,7 +193,9 @@ def show(outcome: Outcome) -> None:
                   f" | {ms(percentile(times, 0.99)):.0f} |")  # fmt: skip
     for who, clients in (("Collective", outcome.bot), ("bare discord.py", outcome.bare)):
         print(f"{who}: the burst used {clients.burst_cpu_s:.2f} s of CPU over its processes,"
-              f" {ms(clients.burst_cpu_s / world.burst):.1f} ms a command")  # fmt: skip
+              f" {ms(clients.burst_cpu_s / world.burst):.1f} ms a command; PostgreSQL's server"
+              f" {clients.burst_server_cpu_s:.2f} s, {ms(clients.burst_server_cpu_s / world.burst):.1f} ms a"
+              " command")  # fmt: skip
 
 
 def ms(seconds: float) -> float:

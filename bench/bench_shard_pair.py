@@ -284,8 +284,7 @@ def show(results: Sequence[Measured], load: Load) -> None:
         print(f"{m.name}: stored {m.stored}")
         if m.fired.retried:
             print(f"{m.name}: {m.fired.retried} deliveries answered 500 and were retried as a shop retries"
-                  f" (answers {dict(m.fired.statuses)}); the first error the bot logged:")  # fmt: skip
-            print("\n".join(line for line in m.first_traceback if "Error" in line or "DETAIL" in line)[:2000])
+                  f" (answers {dict(m.fired.statuses)})")  # fmt: skip
 
 
 def emit_figures(single: Measured, pair: Measured, load: Load) -> None:

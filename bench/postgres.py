@@ -12,6 +12,7 @@ trip) and the time spent in them, to say where a PostgreSQL delivery's time goes
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -64,6 +65,22 @@ async def copy_sqlite_into(sqlite_path: Path, dsn: str) -> int:
     finally:
         await conn.close()
     return report.rows
+
+
+def server_cpu_seconds(cluster: PostgresCluster) -> float:
+    """CPU time the throwaway server has used so far: its main process and every backend alive now (Linux /proc).
+    Read before and after a load, the difference is what the load cost the server (backends kept open by the bots'
+    pools live through it)."""
+    main = cluster.postmaster_pid
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(stat.parent.name) == main or int(fields[1]) == main:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 async def round_trip_us(dsn: str, count: int = 500) -> float:

@@ -105,6 +105,13 @@ class PostgresCluster:
         return self._state.dsn
 
     @property
+    def postmaster_pid(self) -> int:
+        """The server's main process; every backend is its child (what a benchmark sums to see the server's CPU)."""
+        if self._state is None:
+            raise ClusterError("the cluster is not running")
+        return int((Path(self._state.work_dir) / "data" / "postmaster.pid").read_text().split()[0])
+
+    @property
     def server_log(self) -> Path:
         """The server's log file (deadlock reports name their statements only here)."""
         if self._state is None:
