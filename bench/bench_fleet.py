@@ -81,6 +81,8 @@ class Clients:
     callbacks: dict[int, int] = field(default_factory=dict)  # interaction id → initial callbacks accepted
     burst_cpu_s: float = 0.0  # CPU the processes used from the burst's start to its last answer
     burst_server_cpu_s: float = 0.0  # and PostgreSQL's server in that time
+    burst_emulator_cpu_s: float = 0.0  # and the emulator (the benchmark's own process)
+    ready_cpu_s: list[float] = field(default_factory=list)  # each process's CPU once all were ready
 
 
 @dataclass
@@ -104,11 +106,14 @@ async def measure_clients(emu: Emulator, cluster: PostgresCluster, world: World,
         startups = await wait_all_ready(processes, timeout)
         if world.shard_count > 1:
             await emu.wait_until_shards_connected(world.shard_count, timeout)
+        ready_cpu = [p.cpu_seconds() for p in processes]  # what getting ready cost each, whatever the machine's load
         await asyncio.sleep(settle_s)  # start-up's garbage collected, its background work (ensure_guild…) done
-        before, server_before = sum(p.cpu_seconds() for p in processes), server_cpu_seconds(cluster)
+        before, server_before, emulator_before = (sum(p.cpu_seconds() for p in processes),
+                                                   server_cpu_seconds(cluster), time.process_time())  # fmt: skip
         acks = await slash_burst(emu, calls, "leaderboard")
         cpu_s = sum(p.cpu_seconds() for p in processes) - before  # the burst's CPU, every process together
         server_s = server_cpu_seconds(cluster) - server_before
+        emulator_s = time.process_time() - emulator_before  # this process: the emulator and the burst's driver
         await asyncio.sleep(1.0)
         memory = memory_of(processes)
     finally:
@@ -116,7 +121,7 @@ async def measure_clients(emu: Emulator, cluster: PostgresCluster, world: World,
     errors = [line for p in processes for line in p.errors()]
     counted = callbacks_per_interaction(emu, acks.interaction_ids)
     return Clients(startups, memory, acks, [held_servers(p) for p in processes], errors, dict(counted), cpu_s,
-                   server_s)  # fmt: skip
+                   server_s, emulator_s, ready_cpu)  # fmt: skip
 
 
 async def measure_world(cluster: PostgresCluster, folder: Path, world: World, quick: bool) -> Outcome:
@@ -182,20 +187,22 @@ def show(outcome: Outcome) -> None:
     world = outcome.world
     print(f"\n{world.name}: {world.servers:,} servers × {world.members:,} members, {world.processes} process(es),"
           f" {world.burst} /leaderboard in 1 s")  # fmt: skip
-    print("| client | process | servers | exec → ready s | RSS MB | peak MB | acks | p50 ms | p99 ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| client | process | servers | exec → ready s | CPU by then s | RSS MB | peak MB | acks | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for who, clients in (("Collective", outcome.bot), ("bare discord.py", outcome.bare)):
         for i, (startup, memory) in enumerate(zip(clients.startups, clients.memory, strict=True)):
             times = sorted(t for g, ts in clients.acks.times_by_guild.items()
                            if shard_of(g, world.shard_count) == i for t in ts)  # fmt: skip
-            print(f"| {who} | {i} | {clients.servers_held[i]} | {startup:.2f} | {memory.rss:.0f} | {memory.peak:.0f}"
+            print(f"| {who} | {i} | {clients.servers_held[i]} | {startup:.2f} | {clients.ready_cpu_s[i]:.2f}"
+                  f" | {memory.rss:.0f} | {memory.peak:.0f}"
                   f" | {len(times)} | {ms(statistics.median(times) if times else float('nan')):.0f}"
                   f" | {ms(percentile(times, 0.99)):.0f} |")  # fmt: skip
     for who, clients in (("Collective", outcome.bot), ("bare discord.py", outcome.bare)):
         print(f"{who}: the burst used {clients.burst_cpu_s:.2f} s of CPU over its processes,"
               f" {ms(clients.burst_cpu_s / world.burst):.1f} ms a command; PostgreSQL's server"
               f" {clients.burst_server_cpu_s:.2f} s, {ms(clients.burst_server_cpu_s / world.burst):.1f} ms a"
-              " command")  # fmt: skip
+              f" command; the emulator {clients.burst_emulator_cpu_s:.2f} s; the burst's wall time"
+              f" {clients.acks.wall_s:.2f} s")  # fmt: skip
 
 
 def ms(seconds: float) -> float:

@@ -29,6 +29,7 @@ class Acks:
     interaction_ids: list[int] = field(default_factory=list)
     failures: int = 0
     empty: int = 0  # answered, but with neither text nor an embed
+    wall_s: float = 0.0  # from the first send to the last answer
 
     @property
     def times(self) -> list[float]:
@@ -70,6 +71,7 @@ async def _spread(
         acks.empty += not (reply.embeds or reply.content)
 
     await asyncio.gather(*(run(n, *act) for n, act in enumerate(acts)))
+    acks.wall_s = loop.time() - start
     return acks
 
 
