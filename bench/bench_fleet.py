@@ -217,6 +217,10 @@ def emit_figures(single: Outcome, fleet: Outcome) -> None:
     ready, one_ready, bare_ready = max(fleet.bot.startups), single.bot.startups[0], max(fleet.bare.startups)
     emit(Figure(scenario, f"start-up, exec → the last process ready, {size}", ready, "s", one_ready, one))
     emit(Figure(scenario, "start-up, exec → the last process ready", ready, "s", bare_ready, bare))
+    # CPU, unlike the wall time, does not depend on what else the machine runs (four processes share two cores here).
+    cpu = max(fleet.bot.ready_cpu_s)
+    emit(Figure(scenario, "CPU to get ready, per process, the largest", cpu, "s", single.bot.ready_cpu_s[0], one))
+    emit(Figure(scenario, "CPU to get ready, per process, the largest", cpu, "s", max(fleet.bare.ready_cpu_s), bare))
     rss = max(m.rss for m in fleet.bot.memory)
     emit(Figure(scenario, "RSS per process after the burst, the largest", rss, "MB", single.bot.memory[0].rss, one))
     emit(Figure(scenario, "RSS per process after the burst, the largest", rss, "MB",
