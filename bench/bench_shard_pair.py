@@ -39,6 +39,7 @@ from pathlib import Path
 from bench import claim_log
 from bench.botproc import TOKEN, Running
 from bench.interaction_bursts import Acks, callbacks_per_interaction, click_burst, percentile
+from bench.lock_waits import LockWaits
 from bench.postgres import new_database, throwaway_cluster
 from bench.programs import POLL_OPTIONS, Program, Wanted, seed_programs
 from bench.report import Figure, emit
@@ -80,6 +81,7 @@ class Measured:
     stored: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     first_traceback: list[str] = field(default_factory=list)  # in full: the error lines alone say little
+    lock_waits: str = ""  # what waited on row locks during the load, and behind what (bench/lock_waits.py)
 
 
 def free_port() -> int:
@@ -226,11 +228,12 @@ async def run_world(cluster: PostgresCluster, folder: Path, emu: Emulator, name:
         if processes > 1:
             await emu.wait_until_shards_connected(processes, 30.0)
         await asyncio.sleep(1.0)
-        webhooks = asyncio.create_task(asyncio.to_thread(fire_from_second_process, deliveries, WEBHOOK_SECRET,
-                                                         load.concurrency))  # fmt: skip
-        await first_sale(bots)
-        acks = await click_burst(emu, vote_clicks(programs, posted, load.votes))
-        fired = await webhooks
+        async with LockWaits(dsn) as waits:
+            webhooks = asyncio.create_task(asyncio.to_thread(fire_from_second_process, deliveries, WEBHOOK_SECRET,
+                                                             load.concurrency))  # fmt: skip
+            await first_sale(bots)
+            acks = await click_burst(emu, vote_clicks(programs, posted, load.votes))
+            fired = await webhooks
         done, not_done = await outbox_settled(dsn)
     finally:
         await stop_all(bots)
@@ -240,6 +243,7 @@ async def run_world(cluster: PostgresCluster, folder: Path, emu: Emulator, name:
     measured.stored = {**await stored(dsn), "outbox done": done, "outbox not done": not_done,
                        **claimed(await claim_log.claims_of(dsn, SALE_RECORDED), owners)}  # fmt: skip
     measured.errors = [line for p in bots for line in p.errors()]
+    measured.lock_waits = waits.summary()
     measured.first_traceback = next((first_traceback(p) for p in bots if first_traceback(p)), [])
     return measured
 
@@ -282,6 +286,7 @@ def show(results: Sequence[Measured], load: Load) -> None:
               f" | {m.fired.percentile_ms(0.99):.1f} | {m.crossed:,} |")  # fmt: skip
     for m in results:
         print(f"{m.name}: stored {m.stored}")
+        print(f"{m.name}: {m.lock_waits}")
         if m.fired.retried:
             print(f"{m.name}: {m.fired.retried} deliveries answered 500 and were retried as a shop retries"
                   f" (answers {dict(m.fired.statuses)})")  # fmt: skip
