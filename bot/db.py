@@ -20,7 +20,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from bot.storage.dialect import Engine
 from bot.storage.statements import Params, Row
@@ -66,6 +66,9 @@ def is_postgres_url(target: Path | str) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
+# What another process's commit wrote, for the processes that may have to act on it.
+Wake = Literal["outbox", "timers"]
+WAKES: tuple[Wake, ...] = ("outbox", "timers")
 # Services name the unit of work by the name every signature already uses.
 Transaction = UnitOfWork
 CommitListener = Callable[[UnitOfWork | None], None]
@@ -79,9 +82,9 @@ class Database(ABC):
         # Called after each commit that wrote outbox rows or timers (None: a raw batch from run_transaction),
         # so the outbox and the scheduler wake at once instead of at their next poll. Must not raise or block.
         self.commit_listeners: list[CommitListener] = []
-        # Called when another process committed outbox rows or timers (PostgreSQL's NOTIFY; SQLite has one
-        # process, whose commits the commit listeners already see). Must not raise or block.
-        self.wake_listeners: list[Callable[[], None]] = []
+        # Called with what another process committed — outbox rows or timers (PostgreSQL's NOTIFY; SQLite has
+        # one process, whose commits the commit listeners already see). Must not raise or block.
+        self.wake_listeners: list[Callable[[Wake], None]] = []
 
     @staticmethod
     async def open(target: Path | str) -> Database:
@@ -111,10 +114,10 @@ class Database(ABC):
         """Start hearing other processes' commits (``wake_listeners``); nothing to do with one process."""
         return
 
-    def _woken(self) -> None:
+    def _woken(self, what: Wake) -> None:
         for listener in self.wake_listeners:
             try:
-                listener()
+                listener(what)
             except Exception:
                 log.exception("a wake listener failed")
 
