@@ -236,11 +236,11 @@ async def voter_ids(db: Database, poll_id: int) -> list[int]:
 
 
 async def set_posted(tx: Transaction, poll_id: int, channel_id: int | None, message_id: int | None) -> None:
-    await tx.change("UPDATE polls SET channel_id = ?, message_id = ? WHERE id = ?", (channel_id, message_id, poll_id))
+    await tx.execute("UPDATE polls SET channel_id = ?, message_id = ? WHERE id = ?", (channel_id, message_id, poll_id))
 
 
 async def set_results_url(tx: Transaction, poll_id: int, url: str) -> None:
-    await tx.change("UPDATE polls SET results_url = ? WHERE id = ?", (url, poll_id))
+    await tx.execute("UPDATE polls SET results_url = ? WHERE id = ?", (url, poll_id))
 
 
 async def current_vote(db: Database, poll_id: int, user_id: int) -> tuple[list[int], str | None] | None:
