@@ -22,8 +22,11 @@ from bot.webhooks import sign
 from emulator import Emulator
 from tests.conftest import ROOT
 from tests.e2e.conftest import World
-from tests.reliability.bot_process import SECRET, BotProcess, assert_consistent, free_port, query, scalar, until
-from tests.reliability.test_crash_webhooks import ORDERS, SENDERS, deliveries, seed
+from tests.reliability.bot_process import SECRET, BotProcess, free_port, query, scalar, until
+from tests.reliability.consistency import assert_consistent
+from tests.reliability.store_reader import StoreReader
+from tests.reliability.test_crash_webhooks import ORDERS, SENDERS
+from tests.reliability.webhook_burst import deliveries, seed
 
 STOP_AFTER = 60  # sales recorded before the signal: well inside the burst
 STOP_LINE = "stopped on SIGTERM"
@@ -57,7 +60,7 @@ async def test_sigterm_mid_burst_answers_what_it_received_and_exits_zero(
     acknowledged: set[str] = set()  # order bodies the bot answered 200 for, while the first process ran
     refused = 0
     queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
-    for item in deliveries(codes, now):
+    for item in deliveries(codes, now, ORDERS):
         queue.put_nowait(item)
 
     async def deliver(session: aiohttp.ClientSession, event_id: str, body: bytes) -> None:
@@ -128,7 +131,8 @@ async def test_sigterm_mid_burst_answers_what_it_received_and_exits_zero(
         assert query(db, "SELECT COUNT(*), COUNT(DISTINCT reference) FROM points_ledger WHERE reason = 'sale'") == [
             (ORDERS, ORDERS)
         ]
-        assert_consistent(db)
+        async with StoreReader(db) as store:
+            await assert_consistent(store)
     finally:
         await bot.stop()
 
