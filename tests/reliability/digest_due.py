@@ -10,6 +10,7 @@ back (so the run is still marked claimed).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,13 +62,16 @@ async def digest_runs(store: StoreReader, guild_id: int | None = None) -> list[t
 @dataclass
 class KillAtDigest:
     """Patches the emulator so ``bot`` is SIGKILLed at ``moment`` of the digest post in ``channel_id`` — once: a
-    process that posts the digest afterwards (a restart, a standby) is served normally."""
+    process that posts the digest afterwards (a restart, a standby) is served normally. ``witness`` is asked at the
+    kill (what held at that instant: is the standby already waiting?) and its answer kept in ``witnessed``."""
 
     emu: Emulator
     bot: BotProcess
     channel_id: int
     moment: str
+    witness: Callable[[], bool] | None = None
     fired: bool = False
+    witnessed: bool | None = None
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         real_match, real_dispatch = self.emu.faults.match, self.emu.dispatch
@@ -92,3 +96,5 @@ class KillAtDigest:
     def _kill(self) -> None:
         self.fired = True
         self.bot.kill()
+        if self.witness is not None:
+            self.witnessed = self.witness()
