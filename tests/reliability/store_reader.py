@@ -52,3 +52,7 @@ class StoreReader:
     async def count(self, sql: str, params: tuple[object, ...] = ()) -> int:
         """``SELECT COUNT(*) …`` (or any integer) as an ``int``; 0 for no row or NULL."""
         return int(await self.scalar(sql, params) or 0)
+
+    async def holds(self, sql: str, params: tuple[object, ...] = ()) -> bool:
+        """Whether the first column of the first row is truthy (``until(lambda: store.holds(…))`` polls it)."""
+        return bool(await self.scalar(sql, params))
