@@ -2,9 +2,9 @@
 shards, or actives holding disjoint shards. Each is a ``BotProcess`` with its own name (config, log, heartbeat)
 and webhook port; what they share is the database and the emulator.
 
-The log lines waited for are the CLI's contract (``python -m bot run --standby``): a standby says
-``standby for shards … : waiting for the active process`` and, once the active's advisory locks are released,
-``took over shards …``.
+The log lines waited for are the CLI's (``python -m bot run --standby``): a standby says ``standby for <its shards>:
+…`` while it waits and, once the active's advisory locks are released, ``took over <its shards>: …``. Only their
+beginnings are matched: the shards are named ``all shards`` or ``shards 0-3 of 8``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from emulator import Emulator
 from tests.reliability.bot_process import BotProcess
 from tests.reliability.store_reader import StoreReader
 
-WAITING = "standby for shards"
-TOOK_OVER = "took over shards"
+WAITING = "standby for "
+TOOK_OVER = "took over "
 # How long a standby may take to notice the active is gone and connect: it polls the locks every second, the
 # server ends a killed process's session (and its locks) as soon as the socket closes.
 TAKEOVER_LIMIT = 10.0
+# A new owner takes a dead process's claims at once (its lock proves the holder gone), not when their lease ends
+# (30 s): waits for work the dead one had claimed stay well inside a lease, so a takeover by expiry fails them.
+AT_ONCE = 15.0
 
 
 def shard_args(shard: int, count: int) -> list[str]:

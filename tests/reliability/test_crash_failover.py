@@ -23,6 +23,7 @@ from tests.reliability.consistency import assert_consistent
 from tests.reliability.digest_due import MOMENTS, KillAtDigest, digest_runs, digests_in
 from tests.reliability.digest_due import seed as seed_digest
 from tests.reliability.fleet import (
+    AT_ONCE,
     WAITING,
     holds_shard_locks,
     pair,
@@ -67,8 +68,19 @@ async def test_a_standby_takes_over_a_webhook_burst_and_counts_every_order_once(
                 await active.wait_dead()
                 at_kill = await store.count("SELECT COUNT(*) FROM sales")
                 assert KILL_AFTER <= at_kill < ORDERS, f"the kill did not land mid-burst ({at_kill} of {ORDERS})"
+                # Follow-ups the active was delivering when it died: the standby must take them over at once.
+                orphans = [row[0] for row in await store.query("SELECT id FROM outbox WHERE status = 'running'")]
                 await take_over(standby)
                 assert emu.gateway.identify_count > identified  # the standby's own session, not a resume
+
+                async def orphans_done() -> bool:
+                    if not orphans:
+                        return True
+                    marks = ", ".join("?" * len(orphans))
+                    done = f"SELECT COUNT(*) FROM outbox WHERE status = 'done' AND id IN ({marks})"
+                    return await store.count(done, tuple(orphans)) == len(orphans)
+
+                await until(orphans_done, f"the {len(orphans)} follow-ups the active left running", limit=AT_ONCE)
                 await asyncio.wait_for(burst, 60)
             finally:
                 burst.cancel()
@@ -133,7 +145,7 @@ async def test_a_waiting_standby_posts_the_digest_once_when_the_active_dies_arou
             async def retried() -> bool:
                 return await digest_runs(store) == [("done", 2)]
 
-            await until(retried, "the standby's digest run", limit=30)
+            await until(retried, "the standby's digest run", limit=AT_ONCE)
         posted = digests_in(emu, announcements)
         assert len(posted) == 1, [m.id for m in posted]
         assert posted[0].attachments  # the chart came with it
