@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bot.storage.postgres_migrations import MIGRATION_LOCK
@@ -53,6 +53,22 @@ async def take_over(standby: BotProcess, limit: float = TAKEOVER_LIMIT) -> None:
     """Until the standby says it took over and its gateway session is up (a new IDENTIFY, READY sent)."""
     await standby.wait_logged(TOOK_OVER, f"{standby.name} to take over", limit=limit)
     await standby.wait_connected(limit=limit)
+
+
+async def kill_while(bot: BotProcess, holds: Callable[[], Awaitable[bool]], what: str, limit: float = 10.0) -> None:
+    """SIGKILL ``bot`` at an instant when ``holds()`` is true. The process is frozen (SIGSTOP) while the question
+    is asked, so the answer still holds when the kill lands; otherwise it runs on a moment and is asked again."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while True:
+        bot.pause()
+        if await holds():
+            bot.kill()  # a stopped process dies of SIGKILL all the same
+            return
+        bot.resume()
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {limit}s waiting to kill {bot.name} {what}")
+        await asyncio.sleep(0.02)
 
 
 async def holds_shard_locks(store: StoreReader) -> bool:

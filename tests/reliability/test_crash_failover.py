@@ -26,6 +26,7 @@ from tests.reliability.fleet import (
     AT_ONCE,
     WAITING,
     holds_shard_locks,
+    kill_while,
     pair,
     refuses_connections,
     start_waiting,
@@ -64,18 +65,22 @@ async def test_a_standby_takes_over_a_webhook_burst_and_counts_every_order_once(
             try:
                 await until(lambda: sales_at_least(KILL_AFTER), "the first sales of the burst")
                 identified = emu.gateway.identify_count
-                active.kill()
+                # Killed in the middle of delivering a sale's follow-up, which the standby must take over at once.
+                running = "SELECT id FROM outbox WHERE status = 'running'"
+                orphans: list[int] = []
+
+                async def delivering() -> bool:
+                    orphans[:] = [row[0] for row in await store.query(running)]
+                    return bool(orphans)
+
+                await kill_while(active, delivering, "while it delivers a follow-up")
                 await active.wait_dead()
                 at_kill = await store.count("SELECT COUNT(*) FROM sales")
                 assert KILL_AFTER <= at_kill < ORDERS, f"the kill did not land mid-burst ({at_kill} of {ORDERS})"
-                # Follow-ups the active was delivering when it died: the standby must take them over at once.
-                orphans = [row[0] for row in await store.query("SELECT id FROM outbox WHERE status = 'running'")]
                 await take_over(standby)
                 assert emu.gateway.identify_count > identified  # the standby's own session, not a resume
 
                 async def orphans_done() -> bool:
-                    if not orphans:
-                        return True
                     marks = ", ".join("?" * len(orphans))
                     done = f"SELECT COUNT(*) FROM outbox WHERE status = 'done' AND id IN ({marks})"
                     return await store.count(done, tuple(orphans)) == len(orphans)
