@@ -67,7 +67,8 @@ class BotProcess:
 
     ``database`` is a SQLite file (default: ``collective.db`` in ``folder``) or a PostgreSQL address, which several
     processes may share: give each its own ``name`` (its config, log and heartbeat files in ``folder``) and its
-    ``args`` for ``run`` (``--standby``, ``--shards 0 --shard-count 2``).
+    ``args`` for ``run`` (``--standby``, ``--shards 0 --shard-count 2``). ``command`` ``webhooks`` runs the webhook
+    server alone (the webhook tier: no gateway, so start it with ``wait=False``).
     """
 
     def __init__(
@@ -80,9 +81,11 @@ class BotProcess:
         database: Path | str | None = None,
         name: str = "bot",
         args: Sequence[str] = (),
+        command: str = "run",
     ) -> None:
         self.emu = emu
         self.name = name
+        self.command = command
         self.target: Path | str = database if database is not None else folder / "collective.db"
         self.config_path = folder / f"{name}.toml"
         self.log_path = folder / f"{name}.log"
@@ -134,7 +137,7 @@ class BotProcess:
             log.flush()
             self._log_offset = self.log_path.stat().st_size
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--config", str(self.config_path), *self.args,
+                sys.executable, "-m", "bot", self.command, "--config", str(self.config_path), *self.args,
                 cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
             )  # fmt: skip
         if wait:

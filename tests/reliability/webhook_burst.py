@@ -32,14 +32,16 @@ async def seed(target: Path | str, world: World, now: datetime) -> list[str]:
     return [alice.code, bob.code]
 
 
-def deliveries(codes: list[str], now: datetime, orders: int) -> list[tuple[str, bytes]]:
-    """(event id, body): one orders/paid per order, and every tenth order delivered again as a new event."""
+def deliveries(codes: list[str], now: datetime, orders: int, first: int = FIRST_ORDER_ID) -> list[tuple[str, bytes]]:
+    """(event id, body): one orders/paid per order, the codes in turn, and every tenth order delivered again as a
+    new event. Order ids (and event ids) count from ``first``."""
     out = []
     for n in range(orders):
-        body = encode(shopify_order(codes[n % 2], order_id=FIRST_ORDER_ID + n, when=now.isoformat()))
-        out.append((f"evt-{n}", body))
+        order_id = first + n
+        body = encode(shopify_order(codes[n % len(codes)], order_id=order_id, when=now.isoformat()))
+        out.append((f"evt-{order_id}", body))
         if n % 10 == 0:
-            out.append((f"evt-{n}-again", body))
+            out.append((f"evt-{order_id}-again", body))
     return out
 
 
@@ -50,9 +52,11 @@ class Shop:
     and, when that fails (refused, 5xx, cut off), to the next one in turn — the shop itself only ever retries.
     """
 
-    def __init__(self, *ports: int) -> None:
+    def __init__(self, *ports: int, guild_id: int | None = None) -> None:
         assert ports, "at least one port"
-        self.urls = [f"http://127.0.0.1:{port}/webhooks/shopify" for port in ports]
+        # With several servers on one database a delivery names its server, as the shop's webhook address does.
+        path = "/webhooks/shopify" if guild_id is None else f"/webhooks/shopify/{guild_id}"
+        self.urls = [f"http://127.0.0.1:{port}{path}" for port in ports]
         self.ports = ports
         self.failures = 0
         self.accepted: Counter[int] = Counter()  # port → deliveries it answered with a 2xx
@@ -89,13 +93,18 @@ class Shop:
 
 async def send_all(shop: Shop, items: list[tuple[str, bytes]], senders: int) -> None:
     """Every delivery, by ``senders`` concurrent senders, each until accepted."""
-    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    await send_each([(shop, event_id, body) for event_id, body in items], senders)
+
+
+async def send_each(items: list[tuple[Shop, str, bytes]], senders: int) -> None:
+    """Every delivery through its own shop (one per server), by ``senders`` concurrent senders."""
+    queue: asyncio.Queue[tuple[Shop, str, bytes]] = asyncio.Queue()
     for item in items:
         queue.put_nowait(item)
 
     async def sender(session: aiohttp.ClientSession) -> None:
         while not queue.empty():
-            event_id, body = queue.get_nowait()
+            shop, event_id, body = queue.get_nowait()
             await shop.deliver(session, event_id, body)
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
