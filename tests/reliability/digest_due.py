@@ -59,6 +59,12 @@ async def digest_runs(store: StoreReader, guild_id: int | None = None) -> list[t
     return await store.query("SELECT status, attempts FROM job_runs WHERE job = 'digest' AND guild_id = ?", (guild_id,))
 
 
+def digests_run_in_log(bot: BotProcess, guild_id: int) -> int:
+    """How many digest runs for a server this process finished: the scheduler logs each, naming the server."""
+    lines = bot.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return sum("scheduled work done" in line and "digest " in line and f"(guild {guild_id})" in line for line in lines)
+
+
 @dataclass
 class KillAtDigest:
     """Patches the emulator so ``bot`` is SIGKILLed at ``moment`` of the digest post in ``channel_id`` — once: a

@@ -11,7 +11,7 @@ import pytest
 
 from emulator import Emulator
 from tests.reliability.bot_process import BotProcess, until
-from tests.reliability.digest_due import digest_runs, digests_in, seed
+from tests.reliability.digest_due import digest_runs, digests_in, digests_run_in_log, seed
 from tests.reliability.fleet import shard_args, stop_all
 from tests.reliability.store_reader import StoreReader
 
@@ -95,8 +95,3 @@ async def test_a_shard_process_alone_leaves_the_other_shards_digests_to_their_ow
             assert ran == {gid: int(owner[gid] == shard) for gid in announcements}, (bot.name, ran)
     finally:
         await stop_all(first, second)
-
-
-def digests_run_in_log(bot: BotProcess, guild_id: int) -> int:
-    lines = bot.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return sum("scheduled work done" in line and "digest " in line and f"(guild {guild_id})" in line for line in lines)
