@@ -1,5 +1,5 @@
-"""Command line: ``collective`` (or ``python -m bot``) ``run | migrate | check-config | health | backup OUT |
-restore BACKUP | migrate-store --to URL | demo``."""
+"""Command line: ``collective`` (or ``python -m bot``) ``run [--shards 0-3 --shard-count 8 --standby] | webhooks |
+migrate | check-config | health | backup OUT | restore BACKUP | migrate-store --to URL | demo``."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.backups import RestoreError, restore, run_lock
-from bot.config import Settings, load_settings
+from bot.config import Settings, ShardingSettings, load_settings
 from bot.db import Database
 from bot.errors import ConfigError, DatabaseCollation, DatabaseTooNew
 from bot.preflight import storage_problems, webhook_problems
 from bot.running import StopSignals, check_health, health_path, heartbeat, wait_for_discord
+from bot.shard_locks import ShardLocks
 
 if TYPE_CHECKING:
     from bot.app import CollectiveBot
@@ -57,11 +58,30 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="connect to Discord and run the bot")
+    shards = argparse.ArgumentParser(add_help=False)
+    shards.add_argument(
+        "--shards", default=argparse.SUPPRESS, metavar="IDS",
+        help="run only these shards, e.g. 0-3 or 0,2 (with --shard-count; several processes need PostgreSQL)",
+    )  # fmt: skip
+    shards.add_argument(
+        "--shard-count", type=int, default=argparse.SUPPRESS, metavar="N", help="how many shards the bot has in all"
+    )
+    shards.add_argument(
+        "--standby", action="store_true", default=argparse.SUPPRESS,
+        help="wait while another process runs these shards; take over within seconds when it stops",
+    )  # fmt: skip
+    sub.add_parser("run", parents=[common, shards], help="connect to Discord and run the bot")
+    sub.add_parser(
+        "webhooks",
+        parents=[common],
+        help="run only the order-webhook server (a public tier beside the shard processes; needs PostgreSQL)",
+    )
     sub.add_parser("migrate", parents=[common], help="apply pending database migrations and exit")
     sub.add_parser("check-config", parents=[common], help="validate the configuration and the data folders, and exit")
     sub.add_parser(
-        "health", parents=[common], help="exit 0 if the bot running on this database is alive (for HEALTHCHECK)"
+        "health",
+        parents=[common, shards],
+        help="exit 0 if the bot running on this database (and these shards) is alive (for HEALTHCHECK)",
     )
     backup = sub.add_parser("backup", parents=[common], help="write an online backup of the database")
     backup.add_argument("out", type=Path, help="where to write the copy, e.g. backups/collective-2026-11-24.db")
@@ -104,7 +124,51 @@ def _load(args: argparse.Namespace) -> Settings:
     if path is None:
         default = Path("config.toml")
         path = default if default.exists() else None
-    return load_settings(path)
+    settings = load_settings(path)
+    given = {
+        key: getattr(args, name)
+        for name, key in (("shards", "shards"), ("shard_count", "shard_count"), ("standby", "standby"))
+        if hasattr(args, name)
+    }
+    if given:  # the command line overrides [sharding], checked as the file is
+        try:
+            sharding = ShardingSettings.model_validate({**settings.sharding.model_dump(), **given})
+        except ValueError as exc:
+            raise ConfigError(f"--shards/--shard-count: {_first_error(exc)}") from None
+        settings = settings.model_copy(update={"sharding": sharding})
+    return settings
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return str(errors()[0]["msg"]).removeprefix("Value error, ")
+    return str(exc)
+
+
+def _sharding_problems(settings: Settings) -> list[str]:
+    """Several processes share one store only through PostgreSQL (SQLite is one process's file)."""
+    sharding = settings.sharding
+    if settings.database.url is not None:
+        return []
+    problems = []
+    if not sharding.plan().owns_all:
+        problems.append(
+            f"sharding.shards: {sharding.plan().label} leaves the other shards to other processes, which share the"
+            " data only through PostgreSQL: set database.url (README, Running several processes)"
+        )
+    if sharding.standby:
+        problems.append("sharding.standby: a standby shares the active process's data only through PostgreSQL:"
+                        " set database.url")  # fmt: skip
+    return problems
+
+
+def _health_file(settings: Settings) -> Path:
+    """One heartbeat file per process role on this host: the shard set, and whether it started as a standby."""
+    suffix = ""
+    if settings.database.url is not None or not settings.sharding.plan().owns_all:
+        suffix = settings.sharding.plan().slug + (".standby" if settings.sharding.standby else "")
+    return health_path(settings.database.path, suffix)
 
 
 def _token_or_exit(settings: Settings) -> str:
@@ -126,12 +190,32 @@ async def _run(settings: Settings, token: str) -> int:
 
     configure_logging(settings.logging.level, settings.secrets(), format=settings.logging.format)
     hooks = f"on {settings.webhooks.host}:{settings.webhooks.port}" if settings.webhooks.enabled else "off"
-    log.info("starting Collective (database %s, webhooks %s)", settings.database.where(), hooks)
+    plan, standby = settings.sharding.plan(), settings.sharding.standby
+    log.info("starting Collective (database %s, webhooks %s, %s%s)", settings.database.where(), hooks, plan.label,
+             ", standby" if standby else "")  # fmt: skip
     stop = StopSignals()
     with stop.installed():
         code = 0
-        if await wait_for_discord(settings.discord.api_base_url, stop):
-            code = await _serve(settings, token, stop, CollectiveBot)
+        locks = ShardLocks(settings.database.url.get_secret_value(), plan) if settings.database.url else None
+        # A standby is healthy while it waits: its heartbeat says so (`collective health`: "Discord standby").
+        waiting = (
+            asyncio.create_task(heartbeat(_health_file(settings), lambda: {"discord": "standby"}), name="heartbeat")
+            if locks is not None and standby
+            else None
+        )
+        try:
+            taken = locks is None or await _take_shards(locks, standby, stop)
+            if waiting is not None:
+                waiting.cancel()
+            if not taken:
+                code = 0 if stop.requested.is_set() else 2
+            elif await wait_for_discord(settings.discord.api_base_url, stop):
+                code = await _serve(settings, token, stop, CollectiveBot, locks)
+        finally:
+            if waiting is not None:
+                waiting.cancel()
+            if locks is not None:
+                await locks.release()
     if stop.name is not None:
         # The one line of a clean stop: by now every webhook received was answered and the database is closed.
         log.info("stopped on %s: webhooks answered, scheduler stopped, database closed", stop.name)
@@ -139,17 +223,53 @@ async def _run(settings: Settings, token: str) -> int:
     return code
 
 
-async def _serve(settings: Settings, token: str, stop: StopSignals, bot_cls: type[CollectiveBot]) -> int:
-    beat_path = health_path(settings.database.path)
+async def _take_shards(locks: ShardLocks, standby: bool, stop: StopSignals) -> bool:
+    """The shards' advisory locks: at once (active), or as soon as their holder stops (``--standby``)."""
+    label = locks.plan.label
+    if await locks.try_take():
+        log.info("holding %s in the database: this process is the active one", label)
+        return True
+    if not standby:
+        log.error("%s are held by another process on this database: stop it, or start this one with --standby",
+                  label)  # fmt: skip
+        return False
+    log.info("standby for %s: another process holds them; taking over when it stops", label)
+    if not await locks.wait_to_take(stop.sleep):
+        return False
+    log.info("took over %s: the active process stopped", label)
+    return True
+
+
+async def _serve(
+    settings: Settings,
+    token: str,
+    stop: StopSignals,
+    bot_cls: type[CollectiveBot],
+    locks: ShardLocks | None = None,
+) -> int:
+    beat_path = _health_file(settings)
     async with await Database.open(settings.database.target()) as db, bot_cls(settings=settings, db=db) as bot:
         stop.on_stop(bot.close)
+        fenced = asyncio.Event()
+
+        async def fence() -> None:
+            # Without the lock session a standby may already run these shards: stop now, restart as needed.
+            assert locks is not None
+            await locks.lost.wait()
+            fenced.set()
+            log.error("lost the database session holding %s: stopping so that only one process runs them",
+                      locks.plan.label)  # fmt: skip
+            await bot.close()
 
         def state() -> dict[str, str]:
             return {"discord": "connected" if bot.is_ready() and not bot.is_closed() else "connecting"}
 
         beat = asyncio.create_task(heartbeat(beat_path, state), name="heartbeat")
+        guard = asyncio.create_task(fence(), name="shard-locks-fence") if locks is not None else None
         try:
             await bot.start(token)
+            if fenced.is_set():
+                return 1
         except discord.LoginFailure:
             log.error("Discord rejected the token: check [discord] token / DISCORD_TOKEN.")
             return 1
@@ -171,6 +291,8 @@ async def _serve(settings: Settings, token: str, stop: StopSignals, bot_cls: typ
             raise
         finally:
             beat.cancel()
+            if guard is not None:
+                guard.cancel()
             await stop.finished()
             with contextlib.suppress(OSError):
                 beat_path.unlink(missing_ok=True)
@@ -223,6 +345,44 @@ def _migrate_store(settings: Settings, url: str) -> int:
     except StoreCopyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _webhook_tier(settings: Settings) -> int:
+    if settings.database.url is None:
+        raise ConfigError(
+            "database.url: the webhook tier shares its database with the shard processes, which only PostgreSQL"
+            " allows; on one SQLite file, turn on [webhooks] in the bot itself"
+        )
+    settings = settings.model_copy(update={"webhooks": settings.webhooks.model_copy(update={"enabled": True})})
+    problems = webhook_problems(settings)
+    if problems:
+        raise ConfigError("\n  ".join(problems))
+    return asyncio.run(_serve_webhooks(settings))
+
+
+async def _serve_webhooks(settings: Settings) -> int:
+    """The webhook server alone: verify, record, answer. What follows a sale (DMs, posts) is written to the
+    outbox in the same transaction and delivered by the shard process that owns the server, woken by NOTIFY."""
+    from bot.clock import SystemClock
+    from bot.logging_setup import configure_logging
+    from bot.webhooks import WebhookServer
+
+    configure_logging(settings.logging.level, settings.secrets(), format=settings.logging.format)
+    hooks = settings.webhooks
+    stop = StopSignals()
+    with stop.installed():
+        async with await Database.open(settings.database.target()) as db:
+            applied = await db.migrate()
+            if applied:
+                log.info("database migrated to version %d", applied[-1].version)
+            server = WebhookServer(db, hooks, SystemClock())
+            await server.start()
+            log.info("webhook tier on %s:%d (database %s): sales are recorded here and followed up by the shard"
+                     " processes", hooks.host, hooks.port, settings.database.where())  # fmt: skip
+            await stop.requested.wait()
+            await server.stop()
+    log.info("stopped on %s: webhooks answered, database closed", stop.name)
     return 0
 
 
@@ -306,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "shop":
             return asyncio.run(_shop_check(settings))
         if args.command == "health":
-            healthy, line = check_health(health_path(settings.database.path))
+            healthy, line = check_health(_health_file(settings))
             print(line)
             return 0 if healthy else 1
         if args.command in ("migrate", "restore", "migrate-store"):
@@ -319,12 +479,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _restore(settings, args.backup)
         if args.command == "migrate-store":
             return _migrate_store(settings, args.to)
+        if args.command == "webhooks":
+            return _webhook_tier(settings)
         token = _token_or_exit(settings)
         _usable_storage(settings)
-        problems = webhook_problems(settings)
+        problems = webhook_problems(settings) + _sharding_problems(settings)
         if problems:
             raise ConfigError("\n  ".join(problems))
-        with run_lock(settings.database.path):  # one bot per database; `restore` checks this lock
+        if settings.database.url is not None:  # PostgreSQL: the shards' advisory locks say who runs what
+            return asyncio.run(_run(settings, token))
+        with run_lock(settings.database.path):  # one bot per SQLite file; `restore` checks this lock
             return asyncio.run(_run(settings, token))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

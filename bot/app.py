@@ -1,4 +1,7 @@
-"""``CollectiveBot``: shared resources injected, extensions discovered, scheduler and sync in setup_hook."""
+"""``CollectiveBot``: shared resources injected, extensions discovered, scheduler and sync in setup_hook.
+
+An ``AutoShardedBot``: with ``[sharding] shards`` it connects only those shards, and its scheduler, outbox and
+shop jobs act only for the servers they own (``bot/sharding.py``); without, every shard Discord recommends."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import functools
 import logging
 import pkgutil
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import discord
@@ -15,6 +18,7 @@ from discord.ext import commands
 
 import cogs
 from bot.backups import backup_job
+from bot.claims import Claimant, keep_leases
 from bot.clock import Clock, SystemClock
 from bot.command_sync import sync_if_changed
 from bot.config import Settings
@@ -70,7 +74,16 @@ def discover_extensions() -> list[str]:
     )
 
 
-class CollectiveBot(commands.Bot):
+class CollectiveBot(commands.AutoShardedBot):
+    # Declared here: mypy cannot infer attributes set after AutoShardedBot's (TYPE_CHECKING-only) __init__.
+    claimant: Claimant
+    scheduler: Scheduler
+    outbox: Outbox
+    shops: ShopConnections
+    extension_names: list[str]
+    started_at: datetime
+    scheduler_started: asyncio.Event
+
     def __init__(
         self,
         *,
@@ -80,7 +93,11 @@ class CollectiveBot(commands.Bot):
         extensions: list[str] | None = None,
     ) -> None:
         configure_endpoints(settings.discord)
+        plan = settings.sharding.plan()
         super().__init__(
+            shard_count=plan.shard_count,  # None: as many as Discord recommends, all in this process
+            # discord.py's own default is None (every shard); its type hints only say a list.
+            shard_ids=list(plan.shard_ids) if plan.shard_ids is not None else None,  # type: ignore[arg-type]
             command_prefix=commands.when_mentioned,
             intents=build_intents(),
             tree_cls=CollectiveTree,
@@ -88,6 +105,9 @@ class CollectiveBot(commands.Bot):
             help_command=None,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False),
         )
+        # discord.py's AutoShardedClient.close() puts a "closed" event on a queue it only creates at login: a bot
+        # closed before it logged in (a stop during start-up, the tests) would fail there. Login replaces it.
+        setattr(self, "_AutoShardedClient__queue", asyncio.PriorityQueue())  # noqa: B010 — name-mangled
         self.settings = settings
         self.db = db
         limits = settings.limits
@@ -97,9 +117,12 @@ class CollectiveBot(commands.Bot):
             moderator=Allowance(limits.moderator_burst, limits.moderator_per_second),
         )
         self.clock: Clock = clock or SystemClock()
-        self.scheduler = Scheduler(db, self.clock, grace=timedelta(hours=settings.program.grace_window_hours))
-        self.outbox = Outbox(db, self.clock)
-        self.shops = ShopConnections(settings, db, self.clock)
+        self.claimant = Claimant(lease=timedelta(seconds=settings.sharding.lease_seconds), plan=plan)
+        self.scheduler = Scheduler(
+            db, self.clock, grace=timedelta(hours=settings.program.grace_window_hours), claimant=self.claimant
+        )
+        self.outbox = Outbox(db, self.clock, claimant=self.claimant)
+        self.shops = ShopConnections(settings, db, self.clock, owns=plan.owns)
         self.new_shops: list[int] = []  # servers whose shop is new to them this start (webhooks, backfill)
         self.scheduler.on_failure = functools.partial(report_refused_work, self)  # moderators hear of 403s
         if settings.database.backup_dir is not None and db.engine == "sqlite":
@@ -141,12 +164,16 @@ class CollectiveBot(commands.Bot):
         await self.wait_until_ready()
         for guild in self.guilds:
             await self.db.perform(ensure_guild, guild.id, self.settings.program, self.clock.now())
+        await self.db.listen_for_wakes()  # work other processes write for our servers (PostgreSQL)
+        self.spawn(keep_leases(self.db, self.claimant, self.clock), name="claim-leases")
         await self.outbox.start()
         report = await self.scheduler.start()
         if report.ran or report.missed:
             log.info("scheduler caught up: ran %s, missed %s", report.ran, report.missed)
         self.scheduler_started.set()
         log.info("ready: %d server(s), scheduler started", len(self.guilds))  # bench/ times start-up to this line
+        if not self.claimant.plan.owns_all:
+            log.info("%s: scheduled work and the outbox run here for these servers only", self.claimant.plan.label)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         if await self.db.perform(ensure_guild, guild.id, self.settings.program, self.clock.now()):

@@ -26,10 +26,12 @@ from pydantic import (
     Tag,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.sharding import MAX_SHARDS, ShardPlan, parse_shard_ids
 from bot.storage.addresses import url_password, without_password
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
@@ -294,6 +296,43 @@ class LoggingSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class ShardingSettings(_Section):
+    """Several processes, each with some of the bot's shards, over one PostgreSQL database (README, Running
+    several processes). Empty: one process connects every shard Discord recommends."""
+
+    shards: str | None = None  # e.g. "0-3" or "0,2,4-5"; needs shard_count
+    shard_count: int | None = Field(default=None, ge=1, le=MAX_SHARDS)
+    # Wait while another process holds these shards, and take them over within seconds of its end.
+    standby: bool = False
+    # How long a claim on a timer, job period or outbox row stays someone's without renewal (renewed every third).
+    lease_seconds: float = Field(default=30.0, ge=3, le=3600)
+
+    @field_validator("shards", mode="before")
+    @classmethod
+    def _shard_list(cls, value: object) -> object:
+        if isinstance(value, int):
+            value = str(value)
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            parse_shard_ids(value)  # raises with a sentence
+        return value
+
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _zero_is_unset(cls, value: object) -> object:
+        return None if value in (0, "0", "") else value  # TOML has no null: 0 means Discord's recommendation
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ShardingSettings:
+        self.plan()  # a shard beyond the count, or shards without a count: one sentence at load
+        return self
+
+    def plan(self) -> ShardPlan:
+        ids = parse_shard_ids(self.shards) if self.shards is not None else None
+        return ShardPlan(ids, self.shard_count)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="forbid",
@@ -308,6 +347,7 @@ class Settings(BaseSettings):
     program: ProgramDefaults = Field(default_factory=ProgramDefaults)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    sharding: ShardingSettings = Field(default_factory=ShardingSettings)
     # Keyed by the Discord server id: [shops.123456789012345678] in the TOML file.
     shops: dict[int, ShopConnectionConfig] = Field(default_factory=dict)
 
@@ -343,10 +383,9 @@ class Settings(BaseSettings):
                 found.append(secret.get_secret_value())
         if self.database.url is not None:
             url = self.database.url.get_secret_value()
-            found.append(url)
             password = url_password(url)
-            if password:
-                found += [password, quote(password, safe="")]  # as written in the address, and decoded
+            if password:  # without one, the address is what every start line shows (database.where())
+                found += [url, password, quote(password, safe="")]  # as written in the address, and decoded
         return found
 
 

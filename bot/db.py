@@ -79,6 +79,9 @@ class Database(ABC):
         # Called after each commit that wrote outbox rows or timers (None: a raw batch from run_transaction),
         # so the outbox and the scheduler wake at once instead of at their next poll. Must not raise or block.
         self.commit_listeners: list[CommitListener] = []
+        # Called when another process committed outbox rows or timers (PostgreSQL's NOTIFY; SQLite has one
+        # process, whose commits the commit listeners already see). Must not raise or block.
+        self.wake_listeners: list[Callable[[], None]] = []
 
     @staticmethod
     async def open(target: Path | str) -> Database:
@@ -103,6 +106,17 @@ class Database(ABC):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def listen_for_wakes(self) -> None:
+        """Start hearing other processes' commits (``wake_listeners``); nothing to do with one process."""
+        return
+
+    def _woken(self) -> None:
+        for listener in self.wake_listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("a wake listener failed")
 
     # -- reads -----------------------------------------------------------------------------------------
 

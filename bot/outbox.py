@@ -8,8 +8,12 @@ marked ``done``. A failing subscriber is retried with backoff and, after ``max_a
 ``failed`` and logged. Rows of a topic with no subscriber wait (a cog being reloaded picks them up).
 
 Exactly once: a crash after the commit leaves the row ``pending`` (delivered on the next start); a crash in
-the middle of a delivery leaves it ``running``, which the next start turns back into ``pending`` with
-``attempt > 1`` — subscribers that act on Discord make that retry harmless (``bot/posting.py``).
+the middle of a delivery leaves it ``running`` under this process's lease (``bot/claims.py``), which the next
+owner of the server turns back into ``pending`` with ``attempt > 1`` — subscribers that act on Discord make that
+retry harmless (``bot/posting.py``).
+
+Several processes: each delivers only its servers' rows (``Claimant.plan``), and any process may write them — a
+webhook received by another shard or by the webhook tier wakes the owner through PostgreSQL's NOTIFY.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.claims import Claimant, release_outbox_orphans
 from bot.clock import Clock, from_db, to_db
 from bot.db import Database
 from bot.unit_of_work import UnitOfWork
@@ -59,9 +64,11 @@ class Outbox:
         max_attempts: int = 8,
         retry_delay: timedelta = timedelta(seconds=10),
         batch: int = 100,
+        claimant: Claimant | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
+        self.claimant = claimant or Claimant()
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._batch = batch
@@ -71,6 +78,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         db.commit_listeners.append(self._on_commit)
+        db.wake_listeners.append(self._wake.set)
 
     # -- registration ----------------------------------------------------------------------------------
 
@@ -94,12 +102,7 @@ class Outbox:
 
     async def start(self) -> None:
         """Recover deliveries cut off by a crash, then deliver in the background until ``stop``."""
-        recovered = await self._db.execute(
-            "UPDATE outbox SET status = 'pending', last_error = 'interrupted: the bot stopped while this ran'"
-            " WHERE status = 'running'"
-        )
-        if recovered:
-            log.warning("recovering %d interrupted outbox deliveries", recovered)
+        await release_outbox_orphans(self._db, self.claimant)
         self._stopping = False
         self._wake.set()
         self._task = asyncio.create_task(self._loop(), name="outbox")
@@ -117,6 +120,8 @@ class Outbox:
                 log.exception("the outbox loop failed")
         if self._on_commit in self._db.commit_listeners:
             self._db.commit_listeners.remove(self._on_commit)
+        if self._wake.set in self._db.wake_listeners:
+            self._db.wake_listeners.remove(self._wake.set)
 
     def _on_commit(self, uow: UnitOfWork | None) -> None:
         if uow is None or uow.emitted:
@@ -145,7 +150,7 @@ class Outbox:
         return int(
             await self._db.fetchval(
                 f"SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'running') AND available_at <= ?"
-                f" AND topic IN ({marks})",
+                f" AND topic IN ({marks}) AND {self.claimant.owned()}",
                 (to_db(self._clock.now()), *topics),
             )
         )
@@ -172,7 +177,9 @@ class Outbox:
             return 60.0
         marks = ",".join("?" for _ in topics)
         value = await self._db.fetchval(
-            f"SELECT MIN(available_at) FROM outbox WHERE status = 'pending' AND topic IN ({marks})", tuple(topics)
+            f"SELECT MIN(available_at) FROM outbox WHERE status = 'pending' AND topic IN ({marks})"
+            f" AND {self.claimant.owned()}",
+            tuple(topics),
         )
         if value is None:
             return 60.0
@@ -185,37 +192,43 @@ class Outbox:
         if not topics:
             return 0
         marks = ",".join("?" for _ in topics)
+        now = to_db(self._clock.now())
         rows = await self._db.fetchall(
-            f"SELECT * FROM outbox WHERE status = 'pending' AND available_at <= ? AND topic IN ({marks})"
-            " ORDER BY id LIMIT ?",
-            (to_db(self._clock.now()), *topics, self._batch),
+            f"""SELECT * FROM outbox
+                WHERE ((status = 'pending' AND available_at <= ?)
+                       OR (status = 'running' AND lease_until < ? AND COALESCE(claimed_by, '') <> ?))
+                  AND topic IN ({marks}) AND {self.claimant.owned()}
+                ORDER BY id LIMIT ?""",
+            (now, now, self.claimant.holder, *topics, self._batch),
         )
         attempted = 0
         for row in rows:
             if self._stopping:
                 break
-            claimed = await self._db.execute(
-                "UPDATE outbox SET status = 'running', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
-                (row["id"],),
-            )
-            if not claimed:
+            if not await self._claim(row["id"]):
                 continue
             attempted += 1
             await self._deliver(row)
         return attempted
+
+    async def _claim(self, row_id: int) -> bool:
+        """Take the row: pending, or running under a lease another process stopped renewing."""
+        now = self._clock.now()
+        holder = self.claimant.holder
+        claimed = await self._db.execute(
+            """UPDATE outbox SET status = 'running', attempts = attempts + 1, claimed_by = ?, lease_until = ?
+               WHERE id = ? AND (status = 'pending'
+                                 OR (status = 'running' AND lease_until < ? AND COALESCE(claimed_by, '') <> ?))""",
+            (holder, self.claimant.lease_until(now), row_id, to_db(now), holder),
+        )
+        return bool(claimed)
 
     async def deliver_now(self, topic: str, key: str) -> dict[str, Any] | None:
         """Deliver the row ``(topic, key)`` in this task, right after the commit that wrote it (``emit(...,
         inline=True)``), returning each subscriber's result by name; None when it is not pending any more (the
         background delivery took it) or a subscriber failed (it is retried in the background)."""
         row = await self._db.fetchone("SELECT * FROM outbox WHERE topic = ? AND key = ?", (topic, key))
-        if row is None or row["status"] != "pending":
-            return None
-        claimed = await self._db.execute(
-            "UPDATE outbox SET status = 'running', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
-            (row["id"],),
-        )
-        if not claimed:
+        if row is None or row["status"] != "pending" or not await self._claim(row["id"]):
             return None
         return await self._deliver(row)
 
@@ -253,12 +266,14 @@ class Outbox:
         now = self._clock.now()
         if error is None:
             await self._db.execute(
-                "UPDATE outbox SET status = 'done', delivered_to = ?, finished_at = ?, last_error = NULL WHERE id = ?",
+                "UPDATE outbox SET status = 'done', delivered_to = ?, finished_at = ?, last_error = NULL,"
+                " claimed_by = NULL, lease_until = NULL WHERE id = ?",
                 (json.dumps(delivered), to_db(now), item.id),
             )
         elif item.attempt >= self._max_attempts:
             await self._db.execute(
-                "UPDATE outbox SET status = 'failed', delivered_to = ?, finished_at = ?, last_error = ? WHERE id = ?",
+                "UPDATE outbox SET status = 'failed', delivered_to = ?, finished_at = ?, last_error = ?,"
+                " claimed_by = NULL, lease_until = NULL WHERE id = ?",
                 (json.dumps(delivered), to_db(now), repr(error)[:500], item.id),
             )
             level = logging.WARNING if isinstance(error, RetryLater) else logging.ERROR
@@ -266,7 +281,8 @@ class Outbox:
         else:
             retry_at = now + self._retry_delay * (2 ** (item.attempt - 1))
             await self._db.execute(
-                "UPDATE outbox SET status = 'pending', delivered_to = ?, available_at = ?, last_error = ? WHERE id = ?",
+                "UPDATE outbox SET status = 'pending', delivered_to = ?, available_at = ?, last_error = ?,"
+                " claimed_by = NULL, lease_until = NULL WHERE id = ?",
                 (json.dumps(delivered), to_db(retry_at), repr(error)[:500], item.id),
             )
         return results if error is None else None

@@ -122,8 +122,9 @@ async def wait_for_discord(
 # -- heartbeat ---------------------------------------------------------------------------------------------
 
 
-def health_path(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".health")
+def health_path(db_path: Path, role: str = "") -> Path:
+    """Beside the database file; ``role`` (e.g. ``shards-0-3-of-8``) keeps several processes' files apart."""
+    return db_path.with_name(f"{db_path.name}.{role}.health" if role else f"{db_path.name}.health")
 
 
 def write_heartbeat(path: Path, state: dict[str, Any]) -> None:

@@ -6,10 +6,12 @@ selects due work from the database, so a restart loses nothing: ``start()`` simp
 (inside the grace window; older work is marked missed and logged) and arms the next wake-up.
 
 Exactly once: a timer is claimed by flipping ``pending`` → ``running`` and a job period by inserting its
-``job_runs`` row; only the claimer runs it. A crash between claim and finish leaves the row claimed;
-on the next start it is retried with ``attempt > 1``, and handlers that post to Discord look for the post they
-would make among the bot's recent messages before posting again (``bot/posting.py``), so a retry never doubles
-a post.
+``job_runs`` row; only the claimer runs it. Several processes (shards over one PostgreSQL) each run only their
+servers' work, and claim the next due timer with ``FOR UPDATE SKIP LOCKED``, so two never take one. A claim
+names its holder and a lease (``bot/claims.py``); a crash between claim and finish leaves the row claimed, and
+the next owner of those servers takes it back — at once when it starts holding them, else when the lease ends —
+and retries it with ``attempt > 1``. Handlers that post to Discord look for the post they would make among the
+bot's recent messages before posting again (``bot/posting.py``), so a retry never doubles a post.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.claims import Claimant, release_scheduled_orphans
 from bot.clock import Clock, ensure_utc, from_db, to_db
 from bot.db import Database
 from bot.periods import Period, PeriodWindow
 from bot.services.program.guild_settings import GuildSettings, all_settings
+from bot.storage.dialect import skip_locked
 from bot.unit_of_work import TimerKind, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -110,9 +114,11 @@ class Scheduler:
         grace: timedelta,
         max_attempts: int = 3,
         retry_delay: timedelta = timedelta(minutes=1),
+        claimant: Claimant | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
+        self.claimant = claimant or Claimant()
         self.grace = grace
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
@@ -125,6 +131,7 @@ class Scheduler:
         # Told about every failed attempt (e.g. to tell moderators Discord refused a post); never raises.
         self.on_failure: FailureHandler | None = None
         db.commit_listeners.append(self._on_commit)
+        db.wake_listeners.append(self._on_wake)
 
     # -- registration ----------------------------------------------------------------------------------
 
@@ -157,15 +164,23 @@ class Scheduler:
     def _on_commit(self, uow: UnitOfWork | None) -> None:
         # A unit of work scheduled or moved a timer: re-arm so an earlier due time is not slept through.
         if uow is not None and uow.timers_changed and self._aps is not None:
-            task = asyncio.create_task(self._arm(), name="scheduler-arm")
-            self._arming.add(task)
-            task.add_done_callback(self._arming.discard)
+            self._rearm()
+
+    def _on_wake(self) -> None:
+        # Another process committed work that may be due here (PostgreSQL's NOTIFY).
+        if self._aps is not None:
+            self._rearm()
+
+    def _rearm(self) -> None:
+        task = asyncio.create_task(self._arm(), name="scheduler-arm")
+        self._arming.add(task)
+        task.add_done_callback(self._arming.discard)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
     async def start(self, *, trigger: bool = True) -> RunReport:
         """Recover interrupted work, run what is overdue, then (``trigger``) arm APScheduler."""
-        await self._recover_interrupted()
+        await release_scheduled_orphans(self._db, self.claimant, self._clock.now())
         report = await self.run_due(self._clock.now())
         if trigger:
             self._aps = AsyncIOScheduler(timezone="UTC")
@@ -181,25 +196,6 @@ class Scheduler:
             if self._aps is not None:
                 self._aps.shutdown(wait=False)
                 self._aps = None
-
-    async def _recover_interrupted(self) -> None:
-        # Nothing runs yet in this process, so anything still marked running was cut off by a crash.
-        now = to_db(self._clock.now())
-        async with self._db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE timers SET status = 'pending', retry_at = ?,"
-                " last_error = 'interrupted: the bot stopped while this ran' WHERE status = 'running'",
-                (now,),
-            )
-            timers = changed
-            changed = await tx.execute(
-                "UPDATE job_runs SET status = 'failed', retry_at = ?,"
-                " last_error = 'interrupted: the bot stopped while this ran' WHERE status = 'claimed'",
-                (now,),
-            )
-            runs = changed
-        if timers or runs:
-            log.warning("recovering %d interrupted timer(s) and %d interrupted job run(s)", timers, runs)
 
     async def _wake(self) -> None:
         if self._run_lock.locked():
@@ -241,28 +237,22 @@ class Scheduler:
         return report
 
     async def _run_timers(self, now: datetime, report: RunReport) -> None:
-        rows = await self._db.fetchall(
-            "SELECT * FROM timers WHERE status = 'pending' AND COALESCE(retry_at, due_at) <= ?"
-            " ORDER BY COALESCE(retry_at, due_at), id",
-            (to_db(now),),
+        owned = self.claimant.owned()
+        overdue = await self._db.fetchall(
+            f"SELECT id, kind, key, due_at FROM timers WHERE status = 'pending' AND {owned}"
+            " AND COALESCE(retry_at, due_at) < ? ORDER BY id",
+            (to_db(now - self.grace),),
         )
-        for row in rows:
+        for row in overdue:
             label = f"timer {row['id']} ({row['kind']}:{row['key']})"
-            effective = from_db(row["retry_at"] or row["due_at"])
-            if now - effective > self.grace:
-                await self._db.execute(
-                    "UPDATE timers SET status = 'missed', finished_at = ? WHERE id = ? AND status = 'pending'",
-                    (to_db(now), row["id"]),
-                )
+            if await self._db.execute(
+                "UPDATE timers SET status = 'missed', finished_at = ? WHERE id = ? AND status = 'pending'",
+                (to_db(now), row["id"]),
+            ):
                 log.warning("%s was due %s, outside the grace window: marked missed", label, row["due_at"])
                 report.missed.append(label)
-                continue
-            claimed = await self._db.execute(
-                "UPDATE timers SET status = 'running', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
-                (row["id"],),
-            )
-            if not claimed:
-                continue
+        while (row := await self._claim_timer(now)) is not None:
+            label = f"timer {row['id']} ({row['kind']}:{row['key']})"
             timer = Timer(
                 id=row["id"],
                 guild_id=row["guild_id"],
@@ -270,7 +260,7 @@ class Scheduler:
                 key=row["key"],
                 due_at=from_db(row["due_at"]),
                 payload=json.loads(row["payload"]),
-                attempt=row["attempts"] + 1,
+                attempt=row["attempts"],
             )
             handler = self._timer_handlers.get(timer.kind)
             try:
@@ -281,24 +271,45 @@ class Scheduler:
                 await self._timer_failed(timer, now, exc, label, report)
             else:
                 await self._db.execute(
-                    "UPDATE timers SET status = 'done', finished_at = ?, last_error = NULL WHERE id = ?",
+                    "UPDATE timers SET status = 'done', finished_at = ?, last_error = NULL, claimed_by = NULL,"
+                    " lease_until = NULL WHERE id = ?",
                     (to_db(now), timer.id),
                 )
                 report.ran.append(label)
                 log.info("scheduled work done: %s (%s)", self.label(timer.kind), label)
+
+    async def _claim_timer(self, now: datetime) -> Any:
+        """Claim the earliest due timer of an owned server — pending, or running under a lease that ended in
+        another process — and return its row with ``attempts`` counting this attempt; None when none is due.
+        A row another process is claiming this instant is skipped, not waited for."""
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            return await tx.fetchone(
+                f"""UPDATE timers SET status = 'running', attempts = attempts + 1, claimed_by = ?, lease_until = ?
+                    WHERE id = (
+                        SELECT id FROM timers
+                        WHERE {self.claimant.owned()}
+                          AND ((status = 'pending' AND COALESCE(retry_at, due_at) <= ?)
+                               OR (status = 'running' AND lease_until < ? AND COALESCE(claimed_by, '') <> ?))
+                        ORDER BY COALESCE(retry_at, due_at), id LIMIT 1{skip_locked(tx)})
+                    RETURNING *""",
+                (self.claimant.holder, self.claimant.lease_until(now), stamp, stamp, self.claimant.holder),
+            )
 
     async def _timer_failed(self, timer: Timer, now: datetime, exc: Exception, label: str, report: RunReport) -> None:
         log.error("%s failed (attempt %d)", label, timer.attempt, exc_info=exc)
         retry_at: datetime | None = None
         if timer.attempt >= self._max_attempts:
             await self._db.execute(
-                "UPDATE timers SET status = 'failed', finished_at = ?, last_error = ? WHERE id = ?",
+                "UPDATE timers SET status = 'failed', finished_at = ?, last_error = ?, claimed_by = NULL,"
+                " lease_until = NULL WHERE id = ?",
                 (to_db(now), repr(exc)[:500], timer.id),
             )
         else:
             retry_at = now + self._retry_delay * timer.attempt
             await self._db.execute(
-                "UPDATE timers SET status = 'pending', retry_at = ?, last_error = ? WHERE id = ?",
+                "UPDATE timers SET status = 'pending', retry_at = ?, last_error = ?, claimed_by = NULL,"
+                " lease_until = NULL WHERE id = ?",
                 (to_db(retry_at), repr(exc)[:500], timer.id),
             )
         report.failed.append(label)
@@ -315,9 +326,11 @@ class Scheduler:
     async def _targets(self) -> list[tuple[RecurringJob, int, GuildSettings | None]]:
         guilds = await all_settings(self._db)
         targets: list[tuple[RecurringJob, int, GuildSettings | None]] = []
+        plan = self.claimant.plan
+        owned = [settings for settings in guilds if plan.owns(settings.guild_id)]
         for job in self._jobs.values():
             if job.per_guild:
-                targets.extend((job, settings.guild_id, settings) for settings in guilds)
+                targets.extend((job, settings.guild_id, settings) for settings in owned)
             else:
                 targets.append((job, PROCESS_WIDE, None))
         return targets
@@ -327,12 +340,17 @@ class Scheduler:
             period = job.periods(settings, now).current
             if settings is not None and period.due_at < settings.created_at:
                 continue  # the program did not exist yet at that time: nothing to catch up on
-            label = f"{job.name} {period.key} (guild {guild_id})"
+            # A process-wide job's period is claimed once per set of shards: each process for its servers.
+            key = period.key if job.per_guild else period.key + self.claimant.plan.job_scope()
+            label = f"{job.name} {key} (guild {guild_id})"
             row = await self._db.fetchone(
-                "SELECT status, attempts, retry_at FROM job_runs WHERE guild_id = ? AND job = ? AND period_key = ?",
-                (guild_id, job.name, period.key),
+                "SELECT status, attempts, retry_at, claimed_by, lease_until FROM job_runs"
+                " WHERE guild_id = ? AND job = ? AND period_key = ?",
+                (guild_id, job.name, key),
             )
-            if row is not None and row["status"] in ("done", "missed", "claimed"):
+            if row is not None and row["status"] == "claimed" and self._lease_ended(row, now):
+                pass  # its holder stopped renewing: taken over below
+            elif row is not None and row["status"] in ("done", "missed", "claimed"):
                 continue
             if row is not None and row["attempts"] >= self._max_attempts:
                 continue  # failed for good; the error is logged and kept in the row
@@ -341,14 +359,14 @@ class Scheduler:
                     """INSERT INTO job_runs (guild_id, job, period_key, due_at, status, attempts, claimed_at)
                        VALUES (?, ?, ?, ?, 'missed', 0, ?)
                        ON CONFLICT (guild_id, job, period_key) DO UPDATE SET status = 'missed'""",
-                    (guild_id, job.name, period.key, to_db(period.due_at), to_db(now)),
+                    (guild_id, job.name, key, to_db(period.due_at), to_db(now)),
                 )
                 log.warning("skipped %s: due %s, outside the grace window", label, period.due_at.isoformat())
                 report.missed.append(label)
                 continue
-            if row is not None and from_db(row["retry_at"]) > now:
+            if row is not None and row["status"] == "failed" and from_db(row["retry_at"]) > now:
                 continue
-            attempt = await self._claim(guild_id, job.name, period, now)
+            attempt = await self._claim(guild_id, job.name, key, period.due_at, now)
             if attempt is None:
                 continue
             ctx = RunContext(guild_id, job.name, period, attempt, now, settings)
@@ -357,15 +375,15 @@ class Scheduler:
             except Exception as exc:
                 log.error("%s failed (attempt %d)", label, attempt, exc_info=exc)
                 await self._db.execute(
-                    "UPDATE job_runs SET status = 'failed', finished_at = ?, retry_at = ?, last_error = ?"
-                    " WHERE guild_id = ? AND job = ? AND period_key = ?",
+                    "UPDATE job_runs SET status = 'failed', finished_at = ?, retry_at = ?, last_error = ?,"
+                    " claimed_by = NULL, lease_until = NULL WHERE guild_id = ? AND job = ? AND period_key = ?",
                     (
                         to_db(now),
                         to_db(now + self._retry_delay * attempt),
                         repr(exc)[:500],
                         guild_id,
                         job.name,
-                        period.key,
+                        key,
                     ),
                 )
                 report.failed.append(label)
@@ -373,39 +391,56 @@ class Scheduler:
                 await self._report(Failure(guild_id, job.name, label, exc, attempt, retry_at))
             else:
                 await self._db.execute(
-                    "UPDATE job_runs SET status = 'done', finished_at = ?, last_error = NULL"
-                    " WHERE guild_id = ? AND job = ? AND period_key = ?",
-                    (to_db(now), guild_id, job.name, period.key),
+                    "UPDATE job_runs SET status = 'done', finished_at = ?, last_error = NULL, claimed_by = NULL,"
+                    " lease_until = NULL WHERE guild_id = ? AND job = ? AND period_key = ?",
+                    (to_db(now), guild_id, job.name, key),
                 )
                 report.ran.append(label)
                 log.info("scheduled work done: %s (%s)", self.label(job.name), label)
 
-    async def _claim(self, guild_id: int, job: str, period: Period, now: datetime) -> int | None:
-        """Insert the period's run row, or take over a failed one. Returns the attempt number, or None."""
+    def _lease_ended(self, row: Any, now: datetime) -> bool:
+        """A claim held by another process that stopped renewing it (a dead process's, or a stuck one's)."""
+        ended = row["lease_until"] is not None and from_db(row["lease_until"]) < now
+        return ended and row["claimed_by"] != self.claimant.holder
+
+    async def _claim(self, guild_id: int, job: str, key: str, due_at: datetime, now: datetime) -> int | None:
+        """Insert the period's run row, or take over a failed one or one whose lease ended. Returns the attempt
+        number, or None when another process holds it."""
+        holder, until, stamp = self.claimant.holder, self.claimant.lease_until(now), to_db(now)
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
-                """INSERT INTO job_runs (guild_id, job, period_key, due_at, status, attempts, claimed_at)
-                   VALUES (?, ?, ?, ?, 'claimed', 1, ?)
+                """INSERT INTO job_runs
+                       (guild_id, job, period_key, due_at, status, attempts, claimed_at, claimed_by, lease_until)
+                   VALUES (?, ?, ?, ?, 'claimed', 1, ?, ?, ?)
                    ON CONFLICT (guild_id, job, period_key) DO UPDATE
-                       SET status = 'claimed', attempts = job_runs.attempts + 1,
-                           claimed_at = excluded.claimed_at, retry_at = NULL
-                       WHERE job_runs.status = 'failed' AND job_runs.attempts < ?
+                       SET status = 'claimed', attempts = job_runs.attempts + 1, claimed_at = excluded.claimed_at,
+                           retry_at = NULL, claimed_by = excluded.claimed_by, lease_until = excluded.lease_until
+                       WHERE (job_runs.status = 'failed' AND job_runs.attempts < ?)
+                          OR (job_runs.status = 'claimed' AND job_runs.lease_until < ?
+                              AND COALESCE(job_runs.claimed_by, '') <> ?)
                    RETURNING attempts""",
-                (guild_id, job, period.key, to_db(period.due_at), to_db(now), self._max_attempts),
+                (guild_id, job, key, to_db(due_at), stamp, holder, until, self._max_attempts, stamp, holder),
             )
         return None if row is None else int(row[0])
 
     async def next_wakeup(self, now: datetime) -> datetime | None:
         """The earliest moment some timer or job period becomes due (``now`` if something is due)."""
         candidates: list[datetime] = []
-        value = await self._db.fetchval("SELECT MIN(COALESCE(retry_at, due_at)) FROM timers WHERE status = 'pending'")
-        if value is not None:
-            candidates.append(from_db(value))
-        value = await self._db.fetchval(
-            "SELECT MIN(retry_at) FROM job_runs WHERE status = 'failed' AND attempts < ?", (self._max_attempts,)
-        )
-        if value is not None:
-            candidates.append(from_db(value))
+        owned = self.claimant.owned()
+        runs, runs_params = self.claimant.owned_runs()
+        for sql, params in (
+            (f"SELECT MIN(COALESCE(retry_at, due_at)) FROM timers WHERE status = 'pending' AND {owned}", ()),
+            # A claim left by another process is taken over when its lease ends.
+            (f"SELECT MIN(lease_until) FROM timers WHERE status = 'running' AND claimed_by <> ? AND {owned}",
+             (self.claimant.holder,)),
+            (f"SELECT MIN(retry_at) FROM job_runs WHERE status = 'failed' AND attempts < ? AND {runs}",
+             (self._max_attempts, *runs_params)),
+            (f"SELECT MIN(lease_until) FROM job_runs WHERE status = 'claimed' AND claimed_by <> ? AND {runs}",
+             (self.claimant.holder, *runs_params)),
+        ):  # fmt: skip
+            value = await self._db.fetchval(sql, params)
+            if value is not None:
+                candidates.append(from_db(value))
         for job, _guild_id, settings in await self._targets():
             candidates.append(job.periods(settings, now).following.due_at)
         return max(min(candidates), now) if candidates else None

@@ -9,6 +9,7 @@ that cannot make a connector (no token) is recorded as the connection's problem,
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 import aiohttp
@@ -59,8 +60,11 @@ def delivery_address(public_url: str, platform: Platform, guild_id: int) -> str:
 
 
 class ShopConnections:
-    def __init__(self, settings: Settings, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, clock: Clock, *, owns: Callable[[int], bool] = lambda _id: True
+    ) -> None:
         self._settings = settings
+        self._owns = owns  # a shard process connects only its servers' shops
         self._db = db
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
@@ -73,6 +77,8 @@ class ShopConnections:
         self._session = aiohttp.ClientSession()
         fresh = []
         for guild_id, config in sorted(self._settings.shops.items()):
+            if not self._owns(guild_id):
+                continue
             platform, address = describe(config)
             async with self._db.transaction() as tx:
                 if await shop_connection.record_connection(tx, guild_id, platform, address, now):

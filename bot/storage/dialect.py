@@ -33,3 +33,9 @@ def json_array_items(on: HasEngine, column: str, alias: str) -> str:
     if on.engine == "postgresql":
         return f"jsonb_array_elements_text(CAST({column} AS jsonb)) AS {alias}(value)"
     return f"json_each({column}) AS {alias}"
+
+
+def skip_locked(on: HasEngine) -> str:
+    """Appended to a queue's ``SELECT … LIMIT n``: rows another transaction is claiming are passed over rather than
+    waited for. SQLite needs nothing: its one writer at a time never meets another's claim halfway."""
+    return " FOR UPDATE SKIP LOCKED" if on.engine == "postgresql" else ""

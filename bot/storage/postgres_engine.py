@@ -33,6 +33,9 @@ T = TypeVar("T")
 
 # The collations whose order is the code points', as SQLite compares text.
 CODE_POINT_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8"}
+# Told at commit when outbox rows or timers were written, so the process owning those servers wakes at once.
+WAKE_CHANNEL = "collective_wake"
+LISTEN_RETRY = 1.0  # seconds between attempts to listen again after the listening connection was lost
 # Errors meaning the writer's connection is gone (a server restart, a fail-over): reconnect and begin again.
 _CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError, OSError)
 
@@ -105,6 +108,7 @@ class PostgresDatabase(Database):
         # Transactions run one at a time per process (the writer lock), so they share one connection kept open:
         # taking one from the pool per transaction cost a round trip more (asyncpg resets it on release).
         self._writer: asyncpg.Connection | None = None
+        self._listening: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, url: str, *, pool_size: int = 10) -> PostgresDatabase:
@@ -115,6 +119,10 @@ class PostgresDatabase(Database):
         return without_password(self.url)
 
     async def close(self) -> None:
+        if self._listening is not None:
+            self._listening.cancel()
+            await asyncio.gather(self._listening, return_exceptions=True)
+            self._listening = None
         if self._writer is not None and not self._writer.is_closed():
             await self._writer.close()
         await self._pool.close()
@@ -168,15 +176,59 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def _engine_transaction(self) -> AsyncIterator[UnitOfWork]:
         conn = await self._begin()
+        uow = UnitOfWork(PostgresConnection(conn))
         try:
-            yield UnitOfWork(PostgresConnection(conn))
+            yield uow
         except Exception:
             await self._finish(conn, "ROLLBACK")
             raise
         except BaseException:
             self._discard_writer()  # cancelled: a statement may be half way; the server rolls back on close
             raise
+        if uow.emitted or uow.timers_changed:
+            # Delivered to every listener when (and only if) this transaction commits: the process that owns
+            # the server wakes even when the rows were written elsewhere (a webhook tier, another shard).
+            try:
+                await conn.execute(f"NOTIFY {WAKE_CHANNEL}")
+            except BaseException:
+                self._discard_writer()  # the server rolls the transaction back with the connection
+                raise
         await self._finish(conn, "COMMIT")
+
+    async def listen_for_wakes(self) -> None:
+        if self._listening is None:
+            connected = asyncio.get_running_loop().create_future()
+            self._listening = asyncio.create_task(self._listen(connected), name="postgres-listen")
+            await connected
+
+    async def _listen(self, connected: asyncio.Future[None]) -> None:
+        """One connection LISTENing for as long as the database is open; opened again when lost (and then the
+        listeners woken once, for what was committed while nobody listened)."""
+        first = True
+        while True:
+            try:
+                conn = await asyncpg.connect(self.url)
+            except (*_CONNECTION_LOST, asyncpg.PostgresError) as exc:
+                if first and not connected.done():
+                    connected.set_exception(exc)
+                    return
+                log.warning("cannot listen for other processes' work (%s); trying again", type(exc).__name__)
+                await asyncio.sleep(LISTEN_RETRY)
+                continue
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+            try:
+                await conn.add_listener(WAKE_CHANNEL, lambda *_args: self._woken())
+                if first:
+                    connected.set_result(None)
+                else:
+                    self._woken()
+                first = False
+                await lost.wait()
+                log.warning("the listening connection to the database was lost; listening again")
+            finally:
+                conn.terminate()
+            await asyncio.sleep(LISTEN_RETRY)
 
     async def _engine_batch(self, work: BatchWork[T]) -> T:
         async with self._engine_transaction() as uow:

@@ -32,11 +32,18 @@ class Status(commands.Cog, name="Operations"):
         healthy = status.failed_last_week == 0 and status.missed_last_week == 0
         card = embed("Collective status", colour=SUCCESS if healthy else WARNING)
         uptime = now - self.bot.started_at
-        add_field(card, "Gateway latency", f"{self.bot.latency * 1000:.0f} ms", inline=True)
+        guild = interaction.guild
+        shard = self.bot.get_shard(guild.shard_id) if guild is not None else None
+        latency = shard.latency if shard is not None else self.bot.latency
+        add_field(card, "Gateway latency", f"{latency * 1000:.0f} ms", inline=True)
         add_field(
             card, "Up for", f"{uptime.days}d {uptime.seconds // 3600}h {uptime.seconds % 3600 // 60}m", inline=True
         )
         add_field(card, "Schema version", str(status.schema_version), inline=True)
+        if guild is not None and self.bot.shard_count and self.bot.shard_count > 1:
+            # Which process to look at in the logs when several run the bot.
+            here = self.bot.claimant.plan.label
+            add_field(card, "Shard", f"{guild.shard_id} of {self.bot.shard_count} ({here} here)", inline=True)
         upcoming = "\n".join(f"{when(t.due_at)} — {t.kind} `{t.key}`" for t in status.upcoming)
         add_field(card, f"Scheduled ({status.pending_timers} pending)", upcoming or "Nothing scheduled.")
         runs = "\n".join(f"{r.job} {r.period_key}: {r.status}" for r in status.recent_runs)

@@ -131,3 +131,28 @@ def test_health_without_a_running_bot_is_unhealthy(tmp_path: Path) -> None:
     config = _config(tmp_path, f'[database]\npath = "{tmp_path / "c.db"}"\n')
     result = _run("health", "--config", str(config))
     assert result.returncode == 1 and result.stdout.startswith("unhealthy")
+
+
+def test_shards_beyond_the_count_are_one_line_errors(tmp_path: Path) -> None:
+    config = _config(tmp_path, f'[database]\npath = "{tmp_path / "c.db"}"\n')
+    result = _run("run", "--config", str(config), "--shards", "2-5", "--shard-count", "4", env={"DISCORD_TOKEN": "a"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "shards 4-5: shard ids run from 0 to 3" in result.stderr
+    result = _run("run", "--config", str(config), "--shards", "0-1", env={"DISCORD_TOKEN": "a"})
+    assert result.returncode == 2 and "give the total too" in result.stderr
+
+
+def test_some_shards_or_a_standby_need_postgresql(tmp_path: Path) -> None:
+    config = _config(tmp_path, f'[database]\npath = "{tmp_path / "c.db"}"\n')
+    result = _run("run", "--config", str(config), "--shards", "0", "--shard-count", "2", "--standby",
+                  env={"DISCORD_TOKEN": "a"})  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "sharding.shards: shards 0 of 2 leaves the other shards to other processes" in result.stderr
+    assert "sharding.standby:" in result.stderr and "database.url" in result.stderr
+    assert not (tmp_path / "c.db").exists()  # refused before anything was opened
+
+
+def test_the_webhook_tier_needs_postgresql(tmp_path: Path) -> None:
+    config = _config(tmp_path, f'[database]\npath = "{tmp_path / "c.db"}"\n[webhooks]\nshopify_secret = "s"\n')
+    result = _run("webhooks", "--config", str(config))
+    assert result.returncode == 2 and "database.url: the webhook tier shares its database" in result.stderr

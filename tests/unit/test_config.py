@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from bot.config import Settings, ShopifyConnection, load_settings
 from bot.cooldowns import cooldowns_of
 from bot.db import Database
 from bot.errors import ConfigError
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, ROOT
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -141,3 +142,14 @@ def test_logging_format_is_text_or_json(tmp_path: Path) -> None:
     assert load_settings(_write(tmp_path, '[logging]\nformat = "json"\n')).logging.format == "json"
     with pytest.raises(ConfigError, match=r"logging\.format"):
         load_settings(_write(tmp_path, '[logging]\nformat = "xml"\n'))
+
+
+def test_the_deployment_recipes_set_only_keys_that_exist() -> None:
+    """A misspelt COLLECTIVE_… variable in a compose file is silently ignored by the container: catch it here."""
+    known = {key.upper().replace(".", "__") for key in _model_keys(Settings)}
+    found: set[str] = set()
+    for recipe in (ROOT / "deploy").iterdir():
+        found |= set(re.findall(r"\bCOLLECTIVE_([A-Z0-9_]+?)\b(?=\s*[:=])", recipe.read_text(encoding="utf-8")))
+    per_server = {key for key in found if key.startswith("SHOPS__")}
+    assert {"SHARDING__SHARDS", "SHARDING__STANDBY", "DATABASE__URL"} <= found
+    assert found - per_server <= known, sorted(found - per_server - known)
