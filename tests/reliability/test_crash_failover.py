@@ -20,7 +20,7 @@ from emulator import Emulator
 from tests.e2e.conftest import World
 from tests.reliability.bot_process import until
 from tests.reliability.consistency import assert_consistent
-from tests.reliability.digest_due import MOMENTS, KillAtDigest, digest_runs, digests_in
+from tests.reliability.digest_due import MOMENTS, KillAtDigest, digest_runs, digests_in, digests_run_in_log
 from tests.reliability.digest_due import seed as seed_digest
 from tests.reliability.fleet import (
     AT_ONCE,
@@ -154,6 +154,9 @@ async def test_a_waiting_standby_posts_the_digest_once_when_the_active_dies_arou
         posted = digests_in(emu, announcements)
         assert len(posted) == 1, [m.id for m in posted]
         assert posted[0].attachments  # the chart came with it
+        # The run was finished by the standby (after the post landed, it found the active's post and kept it).
+        ran = [digests_run_in_log(bot, world.guild.id) for bot in (active, standby)]
+        assert ran == [0, 1], ran
         assert not standby.tracebacks(), standby.tracebacks()
     finally:
         await stop_all(standby, active)
