@@ -164,16 +164,33 @@ class Database(ABC):
             except Exception:
                 log.exception("a commit listener failed")
 
-    async def run_transaction(self, work: BatchWork[T], *, emits: bool = False) -> T:
+    # Whether ``run_transaction(..., alongside=True)`` really runs beside other writes (PostgreSQL) or queues.
+    concurrent_writes = False
+
+    async def run_transaction(self, work: BatchWork[T], *, emits: bool = False, alongside: bool = False) -> T:
         """Begin, ``work`` (SQL only), commit — in one go; roll back on any error.
 
         For hot write paths (the webhook writer commits a batch of deliveries this way): on SQLite the whole
         transaction is one hop to the writer's thread where ``transaction()`` + ``UnitOfWork.run`` would take
         three. ``work`` must not commit itself. ``emits``: ``work`` may write outbox rows
         (``unit_of_work.emit_row``): wake the outbox after commit.
+
+        ``alongside``: ``work`` stays right beside any other transaction — its writes are upserts and inserts
+        keyed by unique constraints, its checks hold under concurrent commits — so an engine that can run writers
+        at once (PostgreSQL) runs it on a connection of its own instead of queueing for the one writer; a burst of
+        votes then takes as long as the slowest, not the sum of all. SQLite has one writer and queues it.
         """
         if _in_transaction.get():
             raise RuntimeError("nested transaction: pass the open Transaction down instead")
+        if alongside and self.concurrent_writes:
+            token = _in_transaction.set(True)
+            try:
+                result = await self._engine_concurrent_batch(work, emits)
+            finally:
+                _in_transaction.reset(token)
+            if emits:
+                self._committed(None)
+            return result
         async with self._write_lock:
             token = _in_transaction.set(True)
             started = time.perf_counter()
@@ -188,6 +205,9 @@ class Database(ABC):
 
     @abstractmethod
     async def _engine_batch(self, work: BatchWork[T]) -> T: ...
+
+    async def _engine_concurrent_batch(self, work: BatchWork[T], emits: bool) -> T:
+        raise NotImplementedError(f"{self.engine} runs one writer at a time")
 
     async def perform(
         self, work: Callable[Concatenate[UnitOfWork, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs

@@ -207,6 +207,11 @@ class Scheduler:
             if self._aps is not None:
                 self._aps.shutdown(wait=False)
                 self._aps = None
+        # A re-arm asked for by a late commit would query a database about to close: it has nothing left to arm.
+        arming = list(self._arming)
+        for task in arming:
+            task.cancel()
+        await asyncio.gather(*arming, return_exceptions=True)
 
     async def _wake(self) -> None:
         if self._run_lock.locked():

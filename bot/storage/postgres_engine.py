@@ -100,6 +100,7 @@ class PostgresConnection:
 
 class PostgresDatabase(Database):
     engine: Engine = "postgresql"
+    concurrent_writes = True
 
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         super().__init__()
@@ -236,6 +237,13 @@ class PostgresDatabase(Database):
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         if payload in WAKES:
             self._woken(payload)  # narrowed to Wake by the membership test
+
+    async def _engine_concurrent_batch(self, work: BatchWork[T], emits: bool) -> T:
+        async with self._pool.acquire() as conn, conn.transaction():
+            result = await work(PostgresConnection(conn))
+            if emits:
+                await conn.execute(f"NOTIFY {WAKE_CHANNEL}, 'outbox'")
+            return result
 
     async def _engine_batch(self, work: BatchWork[T]) -> T:
         async with self._engine_transaction() as uow:
