@@ -14,9 +14,8 @@ import pytest
 from emulator import Emulator
 from tests.e2e.conftest import World
 from tests.reliability.bot_process import BotProcess, until
-from tests.reliability.consistency import assert_consistent
 from tests.reliability.store_reader import StoreReader
-from tests.reliability.webhook_burst import Shop, deliveries, seed, send_all
+from tests.reliability.webhook_burst import Shop, assert_every_order_once, deliveries, seed, send_all
 
 ORDERS = 600
 KILL_AFTER = 60  # sales recorded before the kill: well inside the burst
@@ -52,15 +51,7 @@ async def test_a_killed_bot_counts_every_retried_webhook_once(
                 burst.cancel()
             assert shop.failures > 0  # some deliveries really were cut off and sent again
 
-            every_order_once = [(ORDERS, ORDERS)]
-            sales = "SELECT COUNT(*), COUNT(DISTINCT order_id) FROM sales WHERE kind = 'sale'"
-            assert await store.query(sales) == every_order_once
-            assert await store.query("SELECT COUNT(*), SUM(counted) FROM shop_orders") == every_order_once
-            points = "SELECT COUNT(*), COUNT(DISTINCT reference) FROM points_ledger WHERE reason = 'sale'"
-            assert await store.query(points) == every_order_once
-            per_member = dict(await store.query("SELECT user_id, orders FROM sales_totals"))
-            assert per_member == {world.alice.id: ORDERS // 2, world.bob.id: ORDERS // 2}
-            await assert_consistent(store)
+            await assert_every_order_once(store, world, ORDERS)
         assert bot.running, bot.log_tail()
     finally:
         await bot.stop()

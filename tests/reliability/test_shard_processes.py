@@ -19,19 +19,26 @@ SHARDS = 2
 GUILDS = 4  # made together, their ids fall round-robin over the shards
 
 
-@pytest.mark.timeout(90)
-async def test_two_shard_processes_each_post_their_own_servers_digest_once(
-    emu: Emulator, tmp_path: Path, shared_database: str
-) -> None:
+async def servers_on_both_shards(emu: Emulator, database: str) -> tuple[dict[int, int], dict[int, int]]:
+    """GUILDS servers whose digest is due now: each one's shard, and its announcements channel."""
     guilds = emu.create_guilds(GUILDS)
     owner = {g.id: emu.shard_of(g.id, SHARDS) for g in guilds}
     assert set(owner.values()) == set(range(SHARDS)), "the servers must fall on both shards"
     announcements = {g.id: emu.create_channel(g.id, "announcements").id for g in guilds}
-    await seed(shared_database, announcements)
-    bots = [
-        BotProcess(emu, tmp_path, database=shared_database, name=f"shard{shard}", args=shard_args(shard, SHARDS))
-        for shard in range(SHARDS)
-    ]
+    await seed(database, announcements)
+    return owner, announcements
+
+
+def shard_process(emu: Emulator, folder: Path, database: str, shard: int) -> BotProcess:
+    return BotProcess(emu, folder, database=database, name=f"shard{shard}", args=shard_args(shard, SHARDS))
+
+
+@pytest.mark.timeout(90)
+async def test_two_shard_processes_each_post_their_own_servers_digest_once(
+    emu: Emulator, tmp_path: Path, shared_database: str
+) -> None:
+    owner, announcements = await servers_on_both_shards(emu, shared_database)
+    bots = [shard_process(emu, tmp_path, shared_database, shard) for shard in range(SHARDS)]
     try:
         for bot in bots:
             await bot.start(wait=False)
@@ -63,15 +70,8 @@ async def test_two_shard_processes_each_post_their_own_servers_digest_once(
 async def test_a_shard_process_alone_leaves_the_other_shards_digests_to_their_own_process(
     emu: Emulator, tmp_path: Path, shared_database: str
 ) -> None:
-    guilds = emu.create_guilds(GUILDS)
-    owner = {g.id: emu.shard_of(g.id, SHARDS) for g in guilds}
-    assert set(owner.values()) == set(range(SHARDS)), "the servers must fall on both shards"
-    announcements = {g.id: emu.create_channel(g.id, "announcements").id for g in guilds}
-    await seed(shared_database, announcements)
-    first, second = (
-        BotProcess(emu, tmp_path, database=shared_database, name=f"shard{shard}", args=shard_args(shard, SHARDS))
-        for shard in (1, 0)
-    )
+    owner, announcements = await servers_on_both_shards(emu, shared_database)
+    first, second = (shard_process(emu, tmp_path, shared_database, shard) for shard in (1, 0))
     mine = [gid for gid, shard in owner.items() if shard == 1]
     theirs = [gid for gid, shard in owner.items() if shard == 0]
     try:

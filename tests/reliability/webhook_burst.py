@@ -18,6 +18,8 @@ from bot.webhooks import sign
 from tests.e2e.conftest import World
 from tests.fixtures.commerce.sales_world import add_ambassador, encode, shopify_order
 from tests.reliability.bot_process import SECRET
+from tests.reliability.consistency import assert_consistent
+from tests.reliability.store_reader import StoreReader
 
 FIRST_ORDER_ID = 7_000_000_000_000
 
@@ -109,3 +111,17 @@ async def send_each(items: list[tuple[Shop, str, bytes]], senders: int) -> None:
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
         await asyncio.gather(*(sender(session) for _ in range(senders)))
+
+
+async def assert_every_order_once(store: StoreReader, world: World, orders: int) -> None:
+    """After the burst: one sale, one shop order counted and one points entry per order — the resent deliveries
+    and the repeated events included —, half the orders each ambassador's, and the read models equal to sums."""
+    every_order_once = [(orders, orders)]
+    sales = "SELECT COUNT(*), COUNT(DISTINCT order_id) FROM sales WHERE kind = 'sale'"
+    assert await store.query(sales) == every_order_once
+    assert await store.query("SELECT COUNT(*), SUM(counted) FROM shop_orders") == every_order_once
+    points = "SELECT COUNT(*), COUNT(DISTINCT reference) FROM points_ledger WHERE reason = 'sale'"
+    assert await store.query(points) == every_order_once
+    per_member = dict(await store.query("SELECT user_id, orders FROM sales_totals"))
+    assert per_member == {world.alice.id: orders // 2, world.bob.id: orders // 2}
+    await assert_consistent(store)
