@@ -199,7 +199,7 @@ async def probe_votes(target: Path | str, poll_id: int, guild_id: int, voters: l
 
 def show_probe(engine: str, trips: RoundTrips, per_click: float, votes: int) -> None:
     line = (f"{LABEL[engine]}, {votes} votes one at a time: {per_click * 1000:.2f} ms a click, the vote's"
-            f" transaction held the writer {trips.batch_seconds / votes * 1000:.2f} ms")  # fmt: skip
+            f" transaction took {trips.batch_seconds / votes * 1000:.2f} ms")  # fmt: skip
     if trips.statements:
         awaited = trips.statement_seconds / trips.statements * 1e6
         line += (f" ({trips.statements / votes:.1f} statements + BEGIN/COMMIT, {trips.reads / votes:.1f} reads"

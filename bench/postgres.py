@@ -120,6 +120,8 @@ class RoundTrips:
 
     def __enter__(self) -> RoundTrips:
         self._wrap(self.database, "_engine_batch", self._count_batch)
+        if self.database.concurrent_writes:  # votes run beside the writer there (run_transaction(alongside=True))
+            self._wrap(self.database, "_engine_concurrent_batch", self._count_batch)
         if self.statements_too and self.database is PostgresDatabase:
             for name in ("execute", "insert", "fetchone", "fetchall", "fetchval"):
                 self._wrap(PostgresConnection, name, self._count_statement)

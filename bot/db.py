@@ -20,7 +20,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from bot.storage.dialect import Engine
 from bot.storage.statements import Params, Row
@@ -66,6 +66,9 @@ def is_postgres_url(target: Path | str) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
+# What another process's commit wrote, for the processes that may have to act on it.
+Wake = Literal["outbox", "timers"]
+WAKES: tuple[Wake, ...] = ("outbox", "timers")
 # Services name the unit of work by the name every signature already uses.
 Transaction = UnitOfWork
 CommitListener = Callable[[UnitOfWork | None], None]
@@ -79,9 +82,9 @@ class Database(ABC):
         # Called after each commit that wrote outbox rows or timers (None: a raw batch from run_transaction),
         # so the outbox and the scheduler wake at once instead of at their next poll. Must not raise or block.
         self.commit_listeners: list[CommitListener] = []
-        # Called when another process committed outbox rows or timers (PostgreSQL's NOTIFY; SQLite has one
-        # process, whose commits the commit listeners already see). Must not raise or block.
-        self.wake_listeners: list[Callable[[], None]] = []
+        # Called with what another process committed — outbox rows or timers (PostgreSQL's NOTIFY; SQLite has
+        # one process, whose commits the commit listeners already see). Must not raise or block.
+        self.wake_listeners: list[Callable[[Wake], None]] = []
 
     @staticmethod
     async def open(target: Path | str) -> Database:
@@ -111,10 +114,10 @@ class Database(ABC):
         """Start hearing other processes' commits (``wake_listeners``); nothing to do with one process."""
         return
 
-    def _woken(self) -> None:
+    def _woken(self, what: Wake) -> None:
         for listener in self.wake_listeners:
             try:
-                listener()
+                listener(what)
             except Exception:
                 log.exception("a wake listener failed")
 
@@ -161,16 +164,33 @@ class Database(ABC):
             except Exception:
                 log.exception("a commit listener failed")
 
-    async def run_transaction(self, work: BatchWork[T], *, emits: bool = False) -> T:
+    # Whether ``run_transaction(..., alongside=True)`` really runs beside other writes (PostgreSQL) or queues.
+    concurrent_writes = False
+
+    async def run_transaction(self, work: BatchWork[T], *, emits: bool = False, alongside: bool = False) -> T:
         """Begin, ``work`` (SQL only), commit — in one go; roll back on any error.
 
         For hot write paths (the webhook writer commits a batch of deliveries this way): on SQLite the whole
         transaction is one hop to the writer's thread where ``transaction()`` + ``UnitOfWork.run`` would take
         three. ``work`` must not commit itself. ``emits``: ``work`` may write outbox rows
         (``unit_of_work.emit_row``): wake the outbox after commit.
+
+        ``alongside``: ``work`` stays right beside any other transaction — its writes are upserts and inserts
+        keyed by unique constraints, its checks hold under concurrent commits — so an engine that can run writers
+        at once (PostgreSQL) runs it on a connection of its own instead of queueing for the one writer; a burst of
+        votes then takes as long as the slowest, not the sum of all. SQLite has one writer and queues it.
         """
         if _in_transaction.get():
             raise RuntimeError("nested transaction: pass the open Transaction down instead")
+        if alongside and self.concurrent_writes:
+            token = _in_transaction.set(True)
+            try:
+                result = await self._engine_concurrent_batch(work, emits)
+            finally:
+                _in_transaction.reset(token)
+            if emits:
+                self._committed(None)
+            return result
         async with self._write_lock:
             token = _in_transaction.set(True)
             started = time.perf_counter()
@@ -185,6 +205,9 @@ class Database(ABC):
 
     @abstractmethod
     async def _engine_batch(self, work: BatchWork[T]) -> T: ...
+
+    async def _engine_concurrent_batch(self, work: BatchWork[T], emits: bool) -> T:
+        raise NotImplementedError(f"{self.engine} runs one writer at a time")
 
     async def perform(
         self, work: Callable[Concatenate[UnitOfWork, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs

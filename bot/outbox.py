@@ -29,7 +29,7 @@ from typing import Any
 
 from bot.claims import Claimant, release_outbox_orphans
 from bot.clock import Clock, from_db, to_db
-from bot.db import Database
+from bot.db import Database, Wake
 from bot.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         db.commit_listeners.append(self._on_commit)
-        db.wake_listeners.append(self._wake.set)
+        db.wake_listeners.append(self._on_wake)
 
     # -- registration ----------------------------------------------------------------------------------
 
@@ -120,8 +120,12 @@ class Outbox:
                 log.exception("the outbox loop failed")
         if self._on_commit in self._db.commit_listeners:
             self._db.commit_listeners.remove(self._on_commit)
-        if self._wake.set in self._db.wake_listeners:
-            self._db.wake_listeners.remove(self._wake.set)
+        if self._on_wake in self._db.wake_listeners:
+            self._db.wake_listeners.remove(self._on_wake)
+
+    def _on_wake(self, what: Wake) -> None:
+        if what == "outbox":  # another process wrote rows; ours are selected by the loop
+            self._wake.set()
 
     def _on_commit(self, uow: UnitOfWork | None) -> None:
         if uow is None or uow.emitted:

@@ -30,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.claims import Claimant, release_scheduled_orphans
 from bot.clock import Clock, ensure_utc, from_db, to_db
-from bot.db import Database
+from bot.db import Database, Wake
 from bot.periods import Period, PeriodWindow
 from bot.services.program.guild_settings import GuildSettings, all_settings
 from bot.storage.dialect import skip_locked
@@ -125,6 +125,7 @@ class Scheduler:
         self._timer_handlers: dict[str, TimerHandler] = {}
         self._kinds: dict[str, TimerKind] = {}
         self._arming: set[asyncio.Task[None]] = set()
+        self._arm_again = False
         self._jobs: dict[str, RecurringJob] = {}
         self._run_lock = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
@@ -166,15 +167,25 @@ class Scheduler:
         if uow is not None and uow.timers_changed and self._aps is not None:
             self._rearm()
 
-    def _on_wake(self) -> None:
-        # Another process committed work that may be due here (PostgreSQL's NOTIFY).
-        if self._aps is not None:
+    def _on_wake(self, what: Wake) -> None:
+        # Another process scheduled or moved a timer that may be ours (PostgreSQL's NOTIFY).
+        if what == "timers" and self._aps is not None:
             self._rearm()
 
     def _rearm(self) -> None:
-        task = asyncio.create_task(self._arm(), name="scheduler-arm")
+        """Arm again, once for any number of commits meanwhile: a burst of commits across a fleet must not
+        become a burst of wake-up queries in every process."""
+        self._arm_again = True
+        if self._arming:
+            return
+        task = asyncio.create_task(self._arm_while_asked(), name="scheduler-arm")
         self._arming.add(task)
         task.add_done_callback(self._arming.discard)
+
+    async def _arm_while_asked(self) -> None:
+        while self._arm_again:
+            self._arm_again = False
+            await self._arm()
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -196,6 +207,11 @@ class Scheduler:
             if self._aps is not None:
                 self._aps.shutdown(wait=False)
                 self._aps = None
+        # A re-arm asked for by a late commit would query a database about to close: it has nothing left to arm.
+        arming = list(self._arming)
+        for task in arming:
+            task.cancel()
+        await asyncio.gather(*arming, return_exceptions=True)
 
     async def _wake(self) -> None:
         if self._run_lock.locked():

@@ -76,10 +76,6 @@ class UnitOfWork:
         """One statement; how many rows it changed."""
         return await self._conn.execute(sql, params)
 
-    async def change(self, sql: str, params: Params = ()) -> int:
-        """``execute``, named for callers that act on how many rows changed."""
-        return await self._conn.execute(sql, params)
-
     async def insert(self, sql: str, params: Params = ()) -> int:
         """One ``INSERT`` of one row; the new row's id."""
         return await self._conn.insert(sql, params)

@@ -13,6 +13,7 @@ compares and sorts as in SQLite.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import sqlite3
@@ -104,9 +105,18 @@ class PostgresServer:
             await db.close()
         self._template_ready = True
 
+    async def _drop_template(self) -> None:
+        admin = await asyncpg.connect(self.dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
     def stop(self) -> None:
         if self._cluster is not None:
             self._cluster.stop()
+        elif self._dsn is not None and self._template_ready:
+            asyncio.run(self._drop_template())  # a server of the developer's: leave it as it was found
         if self._base is not None:
             self._base.cleanup()
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from bot.db import Database, Migration
+from bot.db import WAKES, Database, Migration
 from bot.errors import DatabaseCollation
 from bot.storage.addresses import url_password, without_password
 from bot.storage.dialect import Engine
@@ -100,6 +100,7 @@ class PostgresConnection:
 
 class PostgresDatabase(Database):
     engine: Engine = "postgresql"
+    concurrent_writes = True
 
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         super().__init__()
@@ -185,11 +186,13 @@ class PostgresDatabase(Database):
         except BaseException:
             self._discard_writer()  # cancelled: a statement may be half way; the server rolls back on close
             raise
-        if uow.emitted or uow.timers_changed:
+        wakes = [what for what, wrote in zip(WAKES, (uow.emitted, uow.timers_changed), strict=True) if wrote]
+        if wakes:
             # Delivered to every listener when (and only if) this transaction commits: the process that owns
             # the server wakes even when the rows were written elsewhere (a webhook tier, another shard).
             try:
-                await conn.execute(f"NOTIFY {WAKE_CHANNEL}")
+                for what in wakes:
+                    await conn.execute(f"NOTIFY {WAKE_CHANNEL}, '{what}'")
             except BaseException:
                 self._discard_writer()  # the server rolls the transaction back with the connection
                 raise
@@ -218,17 +221,29 @@ class PostgresDatabase(Database):
             lost = asyncio.Event()
             conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
             try:
-                await conn.add_listener(WAKE_CHANNEL, lambda *_args: self._woken())
+                await conn.add_listener(WAKE_CHANNEL, self._notified)
                 if first:
                     connected.set_result(None)
                 else:
-                    self._woken()
+                    for what in WAKES:
+                        self._woken(what)
                 first = False
                 await lost.wait()
                 log.warning("the listening connection to the database was lost; listening again")
             finally:
                 conn.terminate()
             await asyncio.sleep(LISTEN_RETRY)
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload in WAKES:
+            self._woken(payload)  # narrowed to Wake by the membership test
+
+    async def _engine_concurrent_batch(self, work: BatchWork[T], emits: bool) -> T:
+        async with self._pool.acquire() as conn, conn.transaction():
+            result = await work(PostgresConnection(conn))
+            if emits:
+                await conn.execute(f"NOTIFY {WAKE_CHANNEL}, 'outbox'")
+            return result
 
     async def _engine_batch(self, work: BatchWork[T]) -> T:
         async with self._engine_transaction() as uow:

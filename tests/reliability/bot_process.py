@@ -1,7 +1,8 @@
 """The bot as an operator runs it — ``python -m bot run --config …`` in its own process — against the emulator
 running in the test's event loop, so a test can SIGKILL it at a chosen moment and start it again.
 
-Also: waiting with deadlines (never fixed sleeps), and the consistency checks every crash test ends with.
+Also: waiting with deadlines (never fixed sleeps), and sync reads of a SQLite file (``query``, ``scalar``); a
+database on either engine is read with ``StoreReader`` and checked with ``consistency.assert_consistent``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import signal
 import socket
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.db import is_postgres_url
 from emulator import Emulator
 from tests.conftest import ROOT
 from tests.e2e.conftest import TOKEN
@@ -61,26 +63,58 @@ def scalar(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> Any:
 
 
 class BotProcess:
-    """One database file and config; ``start`` / ``kill`` / ``start`` as often as a test likes."""
+    """One bot process and its config; ``start`` / ``kill`` / ``start`` as often as a test likes.
 
-    def __init__(self, emu: Emulator, folder: Path, *, webhooks: bool = False, extra_config: str = "") -> None:
+    ``database`` is a SQLite file (default: ``collective.db`` in ``folder``) or a PostgreSQL address, which several
+    processes may share: give each its own ``name`` (its config, log and heartbeat files in ``folder``) and its
+    ``args`` for ``run`` (``--standby``, ``--shards 0 --shard-count 2``). ``command`` ``webhooks`` runs the webhook
+    server alone (the webhook tier: no gateway, so start it with ``wait=False``).
+    """
+
+    def __init__(
+        self,
+        emu: Emulator,
+        folder: Path,
+        *,
+        webhooks: bool = False,
+        extra_config: str = "",
+        database: Path | str | None = None,
+        name: str = "bot",
+        args: Sequence[str] = (),
+        command: str = "run",
+    ) -> None:
         self.emu = emu
-        self.db_path = folder / "collective.db"
-        self.config_path = folder / "config.toml"
-        self.log_path = folder / "bot.log"
+        self.name = name
+        self.command = command
+        self.target: Path | str = database if database is not None else folder / "collective.db"
+        self.config_path = folder / f"{name}.toml"
+        self.log_path = folder / f"{name}.log"
+        self.args = list(args)
         self.webhook_port = free_port() if webhooks else None
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
+        self._log_offset = 0  # where the current start's lines begin in the log
         hooks = (
             f'[webhooks]\nenabled = true\nhost = "127.0.0.1"\nport = {self.webhook_port}\nshopify_secret = "{SECRET}"\n'
             if webhooks
             else ""
         )
+        if is_postgres_url(self.target):
+            # The data lives in PostgreSQL; `path` only places this process's heartbeat file, one per process.
+            store = f'path = "{folder / name}.db"\nurl = "{self.target}"\n'
+        else:
+            store = f'path = "{self.target}"\n'
         self.config_path.write_text(
             f'[discord]\napi_base_url = "{emu.api_base_url}"\ngateway_url = "{emu.gateway_url}"\n'
-            f'[database]\npath = "{self.db_path}"\n{hooks}[logging]\nlevel = "INFO"\n{extra_config}',
+            f'[database]\n{store}{hooks}[logging]\nlevel = "INFO"\n{extra_config}',
             encoding="utf-8",
         )
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file (the sync ``query``/``scalar`` read it); a PostgreSQL bot is read with ``StoreReader``."""
+        assert isinstance(self.target, Path), f"{self.name} runs on PostgreSQL: read it with StoreReader"
+        return self.target
 
     @property
     def pid(self) -> int:
@@ -101,8 +135,9 @@ class BotProcess:
         with self.log_path.open("a", encoding="utf-8") as log:
             log.write(f"\n===== start {self.starts} =====\n")
             log.flush()
+            self._log_offset = self.log_path.stat().st_size
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--config", str(self.config_path),
+                sys.executable, "-m", "bot", self.command, "--config", str(self.config_path), *self.args,
                 cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
             )  # fmt: skip
         if wait:
@@ -113,10 +148,37 @@ class BotProcess:
 
         def connected() -> bool:
             if not self.running:
-                raise AssertionError(f"the bot exited during start-up:\n{self.log_tail()}")
+                raise AssertionError(f"{self.name} exited during start-up:\n{self.log_tail()}")
             return gateway.identify_count > self.identified_before and gateway.ready.is_set() and gateway.connected
 
-        await until(connected, "the bot to connect to the emulator", limit=limit)
+        await until(connected, f"{self.name} to connect to the emulator", limit=limit)
+
+    def logged(self, text: str) -> bool:
+        """Whether the current start's log holds ``text`` (earlier starts' lines do not count)."""
+        if not self.log_path.exists():
+            return False
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_offset)
+            return text in log.read().decode("utf-8", errors="replace")
+
+    async def wait_logged(self, text: str, what: str, limit: float = 30.0) -> None:
+        """Until the current start logs ``text``; fails at once, with the log, if the process exits first."""
+
+        def seen() -> bool:
+            if self.logged(text):
+                return True
+            if not self.running:
+                raise AssertionError(f"{self.name} exited before {what}:\n{self.log_tail()}")
+            return False
+
+        await until(seen, what, limit=limit)
+
+    def pause(self) -> None:
+        """SIGSTOP: the process holds its connections and locks but does nothing until ``resume``."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, exactly like a power cut or the OOM killer."""
@@ -145,48 +207,3 @@ class BotProcess:
     def tracebacks(self) -> list[str]:
         text = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
         return [chunk[:400] for chunk in text.split("Traceback (most recent call last)")[1:]]
-
-
-def assert_consistent(db_path: Path) -> None:
-    """Integrity, and every read model equal to a fresh SUM over the ledger it summarises."""
-    assert query(db_path, "PRAGMA integrity_check") == [("ok",)]
-    assert (
-        query(
-            db_path,
-            """SELECT guild_id, user_id, value, orders, entries FROM sales_totals
-           EXCEPT SELECT guild_id, user_id, SUM(CASE WHEN kind = 'refund' THEN -abs(net_minor) ELSE net_minor END),
-                         SUM(kind <> 'refund'), COUNT(*) FROM sales GROUP BY guild_id, user_id""",
-        )
-        == []
-    )
-    assert scalar(db_path, "SELECT COUNT(*) FROM sales_totals") == scalar(
-        db_path, "SELECT COUNT(*) FROM (SELECT DISTINCT guild_id, user_id FROM sales)"
-    )
-    assert (
-        query(
-            db_path,
-            """SELECT guild_id, currency, entries FROM sales_currencies
-           EXCEPT SELECT guild_id, currency, COUNT(*) FROM sales GROUP BY guild_id, currency""",
-        )
-        == []
-    )
-    assert (
-        query(
-            db_path,
-            """SELECT guild_id, user_id, points FROM points_totals WHERE points <> 0
-           EXCEPT SELECT guild_id, user_id, SUM(points) FROM points_ledger GROUP BY guild_id, user_id""",
-        )
-        == []
-    )
-    assert (
-        query(
-            db_path,
-            """SELECT guild_id, month, user_id, points, entries FROM points_monthly
-           EXCEPT SELECT guild_id, substr(created_at, 1, 7), user_id, SUM(points), COUNT(*) FROM points_ledger
-                  GROUP BY guild_id, substr(created_at, 1, 7), user_id""",
-        )
-        == []
-    )
-    assert scalar(db_path, "SELECT COUNT(*) FROM points_monthly") == scalar(
-        db_path, "SELECT COUNT(*) FROM (SELECT DISTINCT guild_id, substr(created_at, 1, 7), user_id FROM points_ledger)"
-    )

@@ -176,7 +176,13 @@ def integers() -> st.SearchStrategy[int]:
 _SNAPSHOT_SQL: dict[str, str] = {}
 # Bookkeeping the bot updates on its own after earlier commits (the outbox delivering what they emitted): a new
 # row there is a write, a row moving from pending to done is not this action's doing.
-_DELIVERY_COLUMNS = {"outbox": {"status", "attempts", "delivered_to", "available_at", "finished_at", "last_error"}}
+# What the background changes while a refused command runs: outbox deliveries, and the renewal of leases.
+_DELIVERY_COLUMNS = {
+    "outbox": {"status", "attempts", "delivered_to", "available_at", "finished_at", "last_error", "claimed_by",
+               "lease_until"},
+    "timers": {"lease_until"},
+    "job_runs": {"lease_until"},
+}  # fmt: skip
 
 
 async def snapshot(db: Database) -> dict[str, tuple[int, str]]:

@@ -23,13 +23,14 @@ from bot.services.shop import connection
 from emulator import Emulator
 from emulator.shop import FakeShopify
 from tests.e2e.conftest import SHOP_DOMAIN, World
-from tests.reliability.bot_process import BotProcess, scalar, until
+from tests.reliability.bot_process import BotProcess, until
 from tests.reliability.shop_kill import kill_during, shop_config
+from tests.reliability.store_reader import StoreReader
 
 
-async def commit_gift(db_path: Path, world: World, variant: str) -> None:
+async def commit_gift(target: Path | str, world: World, variant: str) -> None:
     now = datetime.now(UTC)
-    async with await Database.open(db_path) as db:
+    async with await Database.open(target) as db:
         await db.migrate()
         await db.perform(ensure_guild, world.guild.id, ProgramDefaults(), now - timedelta(days=2))
         await db.perform(connection.record_connection, world.guild.id, "shopify", SHOP_DOMAIN, now - timedelta(days=1))
@@ -47,12 +48,19 @@ async def commit_gift(db_path: Path, world: World, variant: str) -> None:
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("moment", ["on the way to the store", "after the draft was stored", "after it was completed"])
 async def test_a_gift_order_is_placed_once_across_a_kill(
-    emu: Emulator, world: World, fake_shop: FakeShopify, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+    emu: Emulator,
+    world: World,
+    fake_shop: FakeShopify,
+    tmp_path: Path,
+    db_target: Path | str,
+    store: StoreReader,
+    monkeypatch: pytest.MonkeyPatch,
+    moment: str,
 ) -> None:
     fake_shop.scopes.add("write_draft_orders")
     variant = fake_shop.add_product("Serum", price="30.00").variants[0].gid
-    await commit_gift(tmp_path / "collective.db", world, variant)
-    bot = BotProcess(emu, tmp_path, extra_config=shop_config(world.guild.id, fake_shop))
+    await commit_gift(db_target, world, variant)
+    bot = BotProcess(emu, tmp_path, database=db_target, extra_config=shop_config(world.guild.id, fake_shop))
     target = "draftOrderComplete" if moment == "after it was completed" else "draftOrderCreate"
 
     kill_during(monkeypatch, fake_shop, bot, target, stored=not moment.startswith("on the way"))
@@ -62,14 +70,14 @@ async def test_a_gift_order_is_placed_once_across_a_kill(
         await until(lambda: not bot.running, "the kill during the order", limit=40)
         await bot.wait_dead()
         assert len(fake_shop.draft_orders) == (0 if moment.startswith("on the way") else 1)
-        assert not scalar(bot.db_path, ordered)  # the kill left the order owed
+        assert not await store.scalar(ordered)  # the kill left the order owed
 
         monkeypatch.undo()
         await bot.start()
-        await until(lambda: bool(scalar(bot.db_path, ordered)), "the gift ordered in the store", limit=30)
+        await until(lambda: store.holds(ordered), "the gift ordered in the store", limit=30)
         assert len(fake_shop.draft_orders) == 1 and len(fake_shop.orders) == 1
         assert fake_shop.draft_orders[0].status == "COMPLETED"
-        assert scalar(bot.db_path, "SELECT order_ref FROM gifts") == fake_shop.orders[0].gid
+        assert await store.scalar("SELECT order_ref FROM gifts") == fake_shop.orders[0].gid
         assert not bot.tracebacks(), bot.tracebacks()
     finally:
         await bot.stop()

@@ -18,7 +18,9 @@ from emulator import Emulator
 from emulator.driver import Actor
 from tests.e2e.conftest import World
 from tests.fixtures.commerce.sales_world import HERE, add_ambassador
-from tests.reliability.bot_process import BotProcess, assert_consistent, query, scalar, until
+from tests.reliability.bot_process import BotProcess, query, scalar, until
+from tests.reliability.consistency import assert_consistent
+from tests.reliability.store_reader import StoreReader
 
 ORDERS = 12 * BATCH_ORDERS
 CODES = ("ALICE10", "BOB10")
@@ -99,7 +101,8 @@ async def test_a_killed_import_leaves_whole_batches_and_a_rerun_finishes(
         assert orders == stats["orders_read"] and orders % BATCH_ORDERS == 0
         assert scalar(db, "SELECT COUNT(*) FROM sales") == stats["attributed"]
         assert scalar(db, "SELECT COUNT(*) FROM points_ledger WHERE reason = 'sale'") == stats["attributed"]
-        assert_consistent(db)
+        async with StoreReader(db) as store:
+            await assert_consistent(store)
 
         await bot.start()
         again = await mira.slash("codes import", file=("orders.csv", data, "text/csv"))
@@ -117,7 +120,8 @@ async def test_a_killed_import_leaves_whole_batches_and_a_rerun_finishes(
         assert query(db, "SELECT COUNT(*), COUNT(DISTINCT order_id) FROM sales") == [(expected, expected)]
         assert query(db, "SELECT COUNT(*), COUNT(DISTINCT reference) FROM points_ledger") == [(expected, expected)]
         assert query(db, "SELECT status, COUNT(*) FROM sales_imports GROUP BY status") == [("done", 2)]
-        assert_consistent(db)
+        async with StoreReader(db) as store:
+            await assert_consistent(store)
         assert bot.running, bot.log_tail()
     finally:
         await bot.stop()

@@ -5,7 +5,7 @@ outbox row) and an audit post (an outbox row) — and check that after a restart
 bot's command would have, and the bot starts only afterwards — nothing in memory remembers the follow-up, only
 the rows written in the same unit of work. Two moments of the kill are tried: while the follow-up's request is
 on its way to Discord (nothing stored), and after Discord stored the post but before the bot marked its work done
-(the retry must find the post instead of posting again).
+(the retry must find the post instead of posting again). On each engine (see tests/postgres.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from emulator import Emulator
 from emulator.faults import FaultRule
 from emulator.models import Message
 from tests.e2e.conftest import World
-from tests.reliability.bot_process import BotProcess, scalar, until
+from tests.reliability.bot_process import BotProcess, until
+from tests.reliability.store_reader import StoreReader
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,10 @@ FOLLOW_UPS = {
 }
 
 
-async def commit_change(db_path: Path, world: World, feature: str, channel_id: int) -> None:
+async def commit_change(target: Path | str, world: World, feature: str, channel_id: int) -> None:
     """What the bot's command commits, with no bot running: the change and its follow-up, in one transaction."""
     now = datetime.now(UTC)
-    async with await Database.open(db_path) as db:
+    async with await Database.open(target) as db:
         await db.migrate()
         await db.perform(ensure_guild, world.guild.id, ProgramDefaults(), now - timedelta(days=2))
         async with db.transaction() as tx:
@@ -79,12 +80,18 @@ async def commit_change(db_path: Path, world: World, feature: str, channel_id: i
 @pytest.mark.parametrize("moment", ["on the way to Discord", "after Discord stored it"])
 @pytest.mark.parametrize("feature", sorted(FOLLOW_UPS))
 async def test_a_follow_up_happens_once_across_a_kill(
-    emu: Emulator, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feature: str, moment: str
+    emu: Emulator,
+    world: World,
+    tmp_path: Path,
+    db_target: Path | str,
+    monkeypatch: pytest.MonkeyPatch,
+    feature: str,
+    moment: str,
 ) -> None:
     follow = FOLLOW_UPS[feature]
     channel_id = emu.create_channel(world.guild.id, follow.purpose.replace("_", "-")).id
-    await commit_change(tmp_path / "collective.db", world, feature, channel_id)
-    bot = BotProcess(emu, tmp_path)
+    await commit_change(db_target, world, feature, channel_id)
+    bot = BotProcess(emu, tmp_path, database=db_target)
 
     def posts() -> list[Message]:
         return [m for m in emu.state.messages_in(channel_id) if follow.is_it(m)]
@@ -107,15 +114,20 @@ async def test_a_follow_up_happens_once_across_a_kill(
     monkeypatch.setattr(emu.faults, "match", match)
     monkeypatch.setattr(emu, "dispatch", dispatch)
     try:
-        await bot.start(wait=False)
-        await until(lambda: not bot.running, f"the kill during the {feature}'s follow-up", limit=40)
-        await bot.wait_dead()
-        assert len(posts()) == (0 if moment.startswith("on the way") else 1)
-        assert not scalar(bot.db_path, follow.done)  # the kill left the work undone in the database
+        async with StoreReader(db_target) as store:
+            await bot.start(wait=False)
+            await until(lambda: not bot.running, f"the kill during the {feature}'s follow-up", limit=40)
+            await bot.wait_dead()
+            assert len(posts()) == (0 if moment.startswith("on the way") else 1)
+            assert not await store.scalar(follow.done)  # the kill left the work undone in the database
 
-        monkeypatch.undo()
-        await bot.start()
-        await until(lambda: bool(scalar(bot.db_path, follow.done)), f"the {feature}'s follow-up marked done", limit=30)
+            monkeypatch.undo()
+            await bot.start()
+
+            async def done() -> bool:
+                return bool(await store.scalar(follow.done))
+
+            await until(done, f"the {feature}'s follow-up marked done", limit=30)
         assert len(posts()) == 1
         assert not bot.tracebacks(), bot.tracebacks()
     finally:

@@ -23,14 +23,15 @@ from bot.services.shop import connection
 from emulator import Emulator
 from emulator.shop import FakeShopify
 from tests.e2e.conftest import SHOP_DOMAIN, World
-from tests.reliability.bot_process import BotProcess, scalar, until
+from tests.reliability.bot_process import BotProcess, until
 from tests.reliability.shop_kill import kill_during, shop_config
+from tests.reliability.store_reader import StoreReader
 
 
-async def commit_redemption(db_path: Path, world: World) -> str:
+async def commit_redemption(target: Path | str, world: World) -> str:
     """What Confirm commits with a shop connected: the points spent, the stock taken, the code owed. Returns it."""
     now = datetime.now(UTC)
-    async with await Database.open(db_path) as db:
+    async with await Database.open(target) as db:
         await db.migrate()
         await db.perform(ensure_guild, world.guild.id, ProgramDefaults(), now - timedelta(days=2))
         await db.perform(connection.record_connection, world.guild.id, "shopify", SHOP_DOMAIN, now - timedelta(days=1))
@@ -60,10 +61,17 @@ def code_dms(emu: Emulator, user_id: int, code: str) -> int:
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("moment", ["on the way to the store", "after the store stored it"])
 async def test_a_reward_code_is_created_and_sent_once_across_a_kill(
-    emu: Emulator, world: World, fake_shop: FakeShopify, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+    emu: Emulator,
+    world: World,
+    fake_shop: FakeShopify,
+    tmp_path: Path,
+    db_target: Path | str,
+    store: StoreReader,
+    monkeypatch: pytest.MonkeyPatch,
+    moment: str,
 ) -> None:
-    code = await commit_redemption(tmp_path / "collective.db", world)
-    bot = BotProcess(emu, tmp_path, extra_config=shop_config(world.guild.id, fake_shop))
+    code = await commit_redemption(db_target, world)
+    bot = BotProcess(emu, tmp_path, database=db_target, extra_config=shop_config(world.guild.id, fake_shop))
 
     kill_during(monkeypatch, fake_shop, bot, "discountCodeBasicCreate", stored=not moment.startswith("on the way"))
     fulfilled = "SELECT status = 'fulfilled' FROM redemptions"
@@ -72,20 +80,20 @@ async def test_a_reward_code_is_created_and_sent_once_across_a_kill(
         await until(lambda: not bot.running, "the kill during the shop call", limit=40)
         await bot.wait_dead()
         assert (fake_shop.state.discount_by_code(code) is None) == moment.startswith("on the way")
-        assert not scalar(bot.db_path, fulfilled)  # the kill left the code owed
+        assert not await store.scalar(fulfilled)  # the kill left the code owed
         assert code_dms(emu, world.bob.id, code) == 0
 
         monkeypatch.undo()
         await bot.start()
         await until(lambda: code_dms(emu, world.bob.id, code) > 0, "the code by DM", limit=30)
-        assert scalar(bot.db_path, fulfilled)
+        assert await store.scalar(fulfilled)
         held = fake_shop.state.discount_by_code(code)
         assert held is not None and held.usage_limit == 1
         assert [d.code for d in fake_shop.discounts.values()] == [code]
         assert creates(fake_shop) == (2 if moment.startswith("on the way") else 1)
         assert code_dms(emu, world.bob.id, code) == 1
-        assert scalar(bot.db_path, "SELECT SUM(points) FROM point_spends") == 100
-        assert scalar(bot.db_path, "SELECT stock FROM rewards") == 4
+        assert await store.scalar("SELECT SUM(points) FROM point_spends") == 100
+        assert await store.scalar("SELECT stock FROM rewards") == 4
         assert not bot.tracebacks(), bot.tracebacks()
     finally:
         await bot.stop()

@@ -20,16 +20,17 @@ from bot.services.shop import connection
 from emulator import Emulator
 from emulator.shop import FakeShopify
 from tests.e2e.conftest import SHOP_DOMAIN, World
-from tests.reliability.bot_process import BotProcess, scalar, until
+from tests.reliability.bot_process import BotProcess, until
 from tests.reliability.shop_kill import kill_during, shop_config
+from tests.reliability.store_reader import StoreReader
 
 CODE = "GLOWCRASH1"
 
 
-async def commit_code(db_path: Path, world: World) -> None:
+async def commit_code(target: Path | str, world: World) -> None:
     """What approving an ambassador commits with a shop connected: the member, the code, the push owed."""
     now = datetime.now(UTC)
-    async with await Database.open(db_path) as db:
+    async with await Database.open(target) as db:
         await db.migrate()
         await db.perform(ensure_guild, world.guild.id, ProgramDefaults(), now - timedelta(days=2))
         await db.perform(connection.record_connection, world.guild.id, "shopify", SHOP_DOMAIN, now - timedelta(days=1))
@@ -49,10 +50,17 @@ def creates(shop: FakeShopify) -> int:
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("moment", ["on the way to the store", "after the store stored it"])
 async def test_a_code_push_happens_once_across_a_kill(
-    emu: Emulator, world: World, fake_shop: FakeShopify, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+    emu: Emulator,
+    world: World,
+    fake_shop: FakeShopify,
+    tmp_path: Path,
+    db_target: Path | str,
+    store: StoreReader,
+    monkeypatch: pytest.MonkeyPatch,
+    moment: str,
 ) -> None:
-    await commit_code(tmp_path / "collective.db", world)
-    bot = BotProcess(emu, tmp_path, extra_config=shop_config(world.guild.id, fake_shop))
+    await commit_code(db_target, world)
+    bot = BotProcess(emu, tmp_path, database=db_target, extra_config=shop_config(world.guild.id, fake_shop))
 
     kill_during(monkeypatch, fake_shop, bot, "discountCodeBasicCreate", stored=not moment.startswith("on the way"))
     pushed = "SELECT state = 'live' FROM shop_codes"
@@ -62,11 +70,11 @@ async def test_a_code_push_happens_once_across_a_kill(
         await bot.wait_dead()
         stored = fake_shop.state.discount_by_code(CODE)
         assert (stored is None) == moment.startswith("on the way")
-        assert not scalar(bot.db_path, pushed)  # the kill left the push owed
+        assert not await store.scalar(pushed)  # the kill left the push owed
 
         monkeypatch.undo()
         await bot.start()
-        await until(lambda: bool(scalar(bot.db_path, pushed)), "the code live in the store", limit=30)
+        await until(lambda: store.holds(pushed), "the code live in the store", limit=30)
         assert fake_shop.discount_status(CODE) in ("ACTIVE", "SCHEDULED")
         assert [d.code for d in fake_shop.discounts.values()] == [CODE]
         assert creates(fake_shop) == (2 if moment.startswith("on the way") else 1)

@@ -256,3 +256,25 @@ async def test_a_living_process_renews_its_leases_so_nobody_takes_its_work(conne
     await late.scheduler.run_due(NOW + timedelta(seconds=40))  # past the first lease, inside the renewed one
     assert late.ran == []
     assert await renew_leases(db, other, NOW + timedelta(seconds=40)) == 0  # renewing never touches others' claims
+
+
+@pytest.mark.timeout(30)
+async def test_a_timer_scheduled_by_another_process_wakes_the_owners_scheduler(connect: Open, engine: str) -> None:
+    if engine != "postgresql":
+        pytest.skip("one SQLite file has one process: its own commits re-arm it (tested with the scheduler)")
+    owner, other = await connect(), await connect()
+    ran = asyncio.Event()
+    scheduler = Scheduler(owner, SystemClock(), grace=GRACE, claimant=claimant("owner"))
+
+    async def on_timer(timer: Timer, now: datetime) -> None:
+        ran.set()
+
+    scheduler.register_timer(REMINDER, on_timer)
+    await owner.listen_for_wakes()
+    await scheduler.start()  # armed for nothing: only the one-minute sweep would find new work
+    try:
+        async with other.transaction() as tx:
+            await tx.schedule(EVEN, REMINDER, "from-elsewhere", datetime.now(UTC), datetime.now(UTC))
+        await asyncio.wait_for(ran.wait(), 10)  # NOTIFY re-armed it for the new timer
+    finally:
+        await scheduler.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
@@ -168,3 +169,21 @@ async def test_polls_of_another_server_are_not_found(db: Database, clock: FixedC
     with pytest.raises(Exception, match="doesn't exist"):
         await polls.get_poll(db, poll_id, GUILD + 1)
     assert to_db(clock.now())  # the clock fixture is aware UTC
+
+
+async def test_a_burst_of_votes_at_once_counts_each_member_once(db: Database, clock: FixedClock) -> None:
+    """On PostgreSQL the ballots run side by side (``alongside``): the totals must still be exact."""
+    members = range(100, 160)
+    for user in members:
+        await add_member(db, user, f"m{user}")
+    poll_id = await make_poll(db, clock)
+    # Every member votes, and every fourth votes twice at once (a double click): one vote and 5 points each.
+    ballots = [cast(db, clock, poll_id, user, [user % 3]) for user in members]
+    ballots += [cast(db, clock, poll_id, user, [user % 3]) for user in members if user % 4 == 0]
+    outcomes = await asyncio.gather(*ballots)
+    assert sum(outcome.points_awarded for outcome in outcomes) == 5 * len(members)
+    assert await db.fetchval("SELECT COUNT(*) FROM poll_votes WHERE poll_id = ?", (poll_id,)) == len(members)
+    totals = await db.fetchall("SELECT user_id, points FROM points_totals WHERE guild_id = ?", (GUILD,))
+    assert {row[0]: row[1] for row in totals if row[0] in members} == dict.fromkeys(members, 5)
+    outcome = await polls.results(db, poll_id)
+    assert [o.votes for o in outcome.options] == [sum(1 for u in members if u % 3 == i) for i in range(3)]

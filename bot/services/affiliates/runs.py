@@ -251,7 +251,7 @@ async def mark_paid(
     if user_id is None:
         raise NotFound(f"There's no statement #{statement_id}.")
     method, platform = await store_credit.method_to_pay(tx, guild_id, int(user_id))
-    changed = await tx.change(
+    changed = await tx.execute(
         """UPDATE payout_statements SET status = 'paid', reference = ?, paid_by = ?, paid_at = ?, method = ?
            WHERE guild_id = ? AND id = ? AND status = 'open'""",
         (text, actor_id, to_db(now), method, guild_id, statement_id),

@@ -130,7 +130,7 @@ async def owed_credits(db: Database | Transaction, guild_id: int, *, older_than:
 
 async def record_created(tx: Transaction, statement_id: int, remote_ref: str, now: datetime) -> bool:
     """The shop holds the credit: recorded once, and its code goes to the member (once). False if already done."""
-    changed = await tx.change(
+    changed = await tx.execute(
         "UPDATE store_credits SET status = 'created', remote_ref = ?, done_at = ? WHERE statement_id = ?"
         " AND status = 'owed'",
         (remote_ref, to_db(now), statement_id),
@@ -146,7 +146,7 @@ async def record_created(tx: Transaction, statement_id: int, remote_ref: str, no
 async def record_refused(tx: Transaction, statement_id: int, problem: str, now: datetime) -> bool:
     """The shop refused the credit: moderators pay it another way (told once)."""
     text = problem[:500]
-    changed = await tx.change(
+    changed = await tx.execute(
         "UPDATE store_credits SET status = 'refused', problem = ?, done_at = ? WHERE statement_id = ?"
         " AND status = 'owed'",
         (text, to_db(now), statement_id),

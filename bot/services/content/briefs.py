@@ -209,7 +209,7 @@ async def cancel_draft(tx: Transaction, guild_id: int, brief_id: int, actor_id: 
 
 
 async def set_posted(tx: Transaction, brief_id: int, channel_id: int, message_id: int, thread_id: int | None) -> None:
-    await tx.change(
+    await tx.execute(
         "UPDATE briefs SET channel_id = ?, message_id = ?, thread_id = COALESCE(?, thread_id) WHERE id = ?",
         (channel_id, message_id, thread_id, brief_id),
     )
@@ -326,7 +326,7 @@ async def reminder_targets(db: Database, brief_id: int) -> list[int]:
 
 
 async def mark_reminded(tx: Transaction, brief_id: int, user_id: int, now: datetime) -> None:
-    await tx.change(
+    await tx.execute(
         "UPDATE brief_optins SET reminded_at = ? WHERE brief_id = ? AND user_id = ? AND reminded_at IS NULL",
         (to_db(now), brief_id, user_id),
     )

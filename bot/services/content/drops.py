@@ -159,7 +159,7 @@ async def image_of(db: Database, drop_id: int) -> DropImage | None:
 
 
 async def mark_published(tx: Transaction, drop_id: int, channel_id: int, message_id: int, now: datetime) -> bool:
-    changed = await tx.change(
+    changed = await tx.execute(
         "UPDATE drops SET status = 'published', channel_id = ?, message_id = ?, published_at = ?"
         " WHERE id = ? AND status = 'scheduled'",
         (channel_id, message_id, to_db(now), drop_id),

@@ -197,14 +197,14 @@ async def submit(tx: Transaction, guild_id: int, draft: Draft, now: datetime) ->
 
 
 async def set_review_message(tx: Transaction, submission_id: int, channel_id: int, message_id: int) -> None:
-    await tx.change(
+    await tx.execute(
         "UPDATE submissions SET review_channel_id = ?, review_message_id = ? WHERE id = ?",
         (channel_id, message_id, submission_id),
     )
 
 
 async def set_showcase_message(tx: Transaction, submission_id: int, message_id: int) -> None:
-    await tx.change("UPDATE submissions SET showcase_message_id = ? WHERE id = ?", (message_id, submission_id))
+    await tx.execute("UPDATE submissions SET showcase_message_id = ? WHERE id = ?", (message_id, submission_id))
 
 
 async def decide(
@@ -295,7 +295,7 @@ async def pending_since(db: Database, guild_id: int, before: datetime) -> list[S
 
 async def mark_flagged(tx: Transaction, submission_id: int, now: datetime) -> bool:
     """Claim the "waiting too long" flag for a still-pending submission; False when not needed or done."""
-    changed = await tx.change(
+    changed = await tx.execute(
         "UPDATE submissions SET flagged_at = ? WHERE id = ? AND status = 'pending' AND flagged_at IS NULL",
         (to_db(now), submission_id),
     )

@@ -182,7 +182,7 @@ async def claim_week(tx: Transaction, guild_id: int, settings: GuildSettings, no
     this_week = now.astimezone(settings.zone).isocalendar()
     week_key = f"{this_week[0]}-W{this_week[1]:02d}"
     period = window.current if window.current.key == week_key else window.following
-    changed = await tx.change(
+    changed = await tx.execute(
         """INSERT INTO job_runs (guild_id, job, period_key, due_at, status, attempts, claimed_at, result)
            VALUES (?, 'digest', ?, ?, 'claimed', 1, ?, 'manual') ON CONFLICT (guild_id, job, period_key) DO NOTHING""",
         (guild_id, period.key, to_db(period.due_at), to_db(now)),
@@ -193,13 +193,13 @@ async def claim_week(tx: Transaction, guild_id: int, settings: GuildSettings, no
 async def finish_claim(tx: Transaction, guild_id: int, period_key: str, now: datetime, ok: bool) -> None:
     """Mark a manual claim done, or release it (the automatic run will then post) when posting failed."""
     if ok:
-        await tx.change(
+        await tx.execute(
             "UPDATE job_runs SET status = 'done', finished_at = ?"
             " WHERE guild_id = ? AND job = 'digest' AND period_key = ?",
             (to_db(now), guild_id, period_key),
         )
     else:
-        await tx.change(
+        await tx.execute(
             "DELETE FROM job_runs WHERE guild_id = ? AND job = 'digest' AND period_key = ? AND result = 'manual'",
             (guild_id, period_key),
         )

@@ -189,7 +189,7 @@ def _columns(draft: EventDraft) -> tuple[object, ...]:
 async def attach_discord(
     tx: Transaction, guild_id: int, event_id: int, *, discord_event_id: int | None, channel_id: int, message_id: int
 ) -> None:
-    await tx.change(
+    await tx.execute(
         """UPDATE events SET discord_event_id = ?, announcement_channel_id = ?, announcement_message_id = ?
            WHERE guild_id = ? AND id = ?""",
         (discord_event_id, channel_id, message_id, guild_id, event_id),

@@ -101,7 +101,7 @@ async def _position(tx: Transaction, event_id: int, user_id: int) -> int:
 async def claim_reminder(tx: Transaction, event: Event, user_id: int, key: str, now: datetime) -> bool:
     """True the first time for (member, reminder): at most one DM each, even when a timer is retried."""
     return (
-        await tx.change(
+        await tx.execute(
             """INSERT INTO event_reminders_sent (guild_id, event_id, user_id, reminder_key, sent_at)
                VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
             (event.guild_id, event.id, user_id, key, to_db(now)),

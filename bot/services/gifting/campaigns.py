@@ -174,7 +174,7 @@ async def opt_in(tx: Transaction, guild_id: int, campaign_id: int, user_id: int,
             raise NotAllowed(f"{campaign.product} is for members the brand picked; this time that isn't you.")
     else:
         tiers.require(campaign.tier, member.tier, f"This gift ({campaign.product})")
-    added = await tx.change(
+    added = await tx.execute(
         "INSERT INTO gift_optins (campaign_id, guild_id, user_id, opted_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (campaign_id, user_id) DO NOTHING",
         (campaign.id, guild_id, user_id, to_db(now)),
@@ -203,7 +203,7 @@ async def opt_out(tx: Transaction, guild_id: int, campaign_id: int, user_id: int
     if campaign.status != "open" or now >= campaign.closes_at:
         raise Conflict(f"Opt-ins for {campaign.product} have closed, so there's nothing to withdraw any more; "
                        "if you were chosen and can't take it, tell a moderator.")  # fmt: skip
-    removed = await tx.change("DELETE FROM gift_optins WHERE campaign_id = ? AND user_id = ?", (campaign.id, user_id))
+    removed = await tx.execute("DELETE FROM gift_optins WHERE campaign_id = ? AND user_id = ?", (campaign.id, user_id))
     return OptOut(campaign, removed == 1, await optin_count(tx, campaign.id))
 
 

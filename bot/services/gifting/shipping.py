@@ -102,7 +102,7 @@ async def save_details(
 
 async def save_phone(tx: Transaction, guild_id: int, user_id: int, phone: str | None, now: datetime) -> bool:
     """Set (or, with None, remove) the phone number; False when the member has no details to add it to."""
-    changed = await tx.change(
+    changed = await tx.execute(
         "UPDATE shipping_details SET phone = ?, updated_at = ? WHERE guild_id = ? AND user_id = ?",
         (phone, to_db(now), guild_id, user_id),
     )
@@ -135,7 +135,7 @@ async def purge_expired(tx: Transaction, guild_id: int, now: datetime) -> int:
     """Erase the details of members with nothing left to ship whose last gift went out (or whose details were
     last given) more than the retention period ago. Returns how many members' details were erased."""
     cutoff = to_db(now - timedelta(days=await retention_days(tx, guild_id)))
-    return await tx.change(
+    return await tx.execute(
         """DELETE FROM shipping_details WHERE guild_id = ? AND updated_at < ?
              AND NOT EXISTS (SELECT 1 FROM gifts g WHERE g.guild_id = shipping_details.guild_id
                              AND g.user_id = shipping_details.user_id

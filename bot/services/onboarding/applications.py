@@ -184,7 +184,7 @@ async def submit_application(
 async def set_review_post(
     tx: Transaction, guild_id: int, application_id: int, channel_id: int, message_id: int
 ) -> None:
-    await tx.change(
+    await tx.execute(
         "UPDATE applications SET review_channel_id = ?, review_message_id = ? WHERE guild_id = ? AND id = ?",
         (channel_id, message_id, guild_id, application_id),
     )

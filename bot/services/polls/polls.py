@@ -236,11 +236,11 @@ async def voter_ids(db: Database, poll_id: int) -> list[int]:
 
 
 async def set_posted(tx: Transaction, poll_id: int, channel_id: int | None, message_id: int | None) -> None:
-    await tx.change("UPDATE polls SET channel_id = ?, message_id = ? WHERE id = ?", (channel_id, message_id, poll_id))
+    await tx.execute("UPDATE polls SET channel_id = ?, message_id = ? WHERE id = ?", (channel_id, message_id, poll_id))
 
 
 async def set_results_url(tx: Transaction, poll_id: int, url: str) -> None:
-    await tx.change("UPDATE polls SET results_url = ? WHERE id = ?", (url, poll_id))
+    await tx.execute("UPDATE polls SET results_url = ? WHERE id = ?", (url, poll_id))
 
 
 async def current_vote(db: Database, poll_id: int, user_id: int) -> tuple[list[int], str | None] | None:
@@ -282,9 +282,11 @@ async def vote(
     """Record (or change) a member's vote. Refuses non-ambassadors, other tiers and closed polls.
 
     One transaction run as a single pass in the writer's thread: a poll gets hundreds of votes within a
-    second, and each await inside the writer lock would wait its turn on an event loop busy with the burst."""
+    second, and each await inside the writer lock would wait its turn on an event loop busy with the burst. On
+    PostgreSQL the votes run side by side instead (``alongside``): each member's vote is an upsert of their own
+    row, the points an insert keyed by the vote, so concurrent ballots never step on each other."""
     ballot = _Ballot(poll_id, user_id, choices, now, points_per_vote, comment, guild_id)
-    return await db.run_transaction(ballot.record)
+    return await db.run_transaction(ballot.record, alongside=True)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def _from_row(row: Row) -> GuildSettings:
 async def ensure_guild(tx: Transaction, guild_id: int, defaults: ProgramDefaults, now: datetime) -> bool:
     """Create the server's settings from the defaults unless they exist. Returns True when created."""
     stamp = to_db(now)
-    created = await tx.change(
+    created = await tx.execute(
         """INSERT INTO guild_settings (guild_id, timezone, digest_weekday, digest_time, capacity,
                code_prefix, points_submission_approved, points_sale, points_poll_vote,
                points_event_attendance, created_at, updated_at)

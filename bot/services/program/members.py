@@ -76,7 +76,7 @@ async def get_member(db: Database | Transaction, guild_id: int, user_id: int) ->
 
 
 async def mark_dm_closed(tx: Transaction, guild_id: int, user_id: int, closed: bool = True) -> None:
-    await tx.change(
+    await tx.execute(
         "UPDATE members SET dm_closed = ? WHERE guild_id = ? AND user_id = ?", (int(closed), guild_id, user_id)
     )
 

@@ -55,7 +55,7 @@ async def code_target(db: Database | Transaction, redemption_id: int) -> CodeTar
 async def record_code_created(tx: Transaction, redemption_id: int, remote_ref: str, now: datetime) -> bool:
     """The shop holds the code: the redemption is fulfilled and the member is owed their DM. False when it was
     cancelled meanwhile (the caller switches the code off in the shop again)."""
-    done = await tx.change(
+    done = await tx.execute(
         "UPDATE redemptions SET status = 'fulfilled', remote_ref = ?, fulfilled_at = ? WHERE id = ?"
         " AND status = 'pending'",
         (remote_ref, to_db(now), redemption_id),
@@ -103,7 +103,7 @@ async def role_grant(db: Database | Transaction, redemption_id: int) -> RoleGran
 
 
 async def record_role_given(tx: Transaction, redemption_id: int, now: datetime) -> bool:
-    done = await tx.change(
+    done = await tx.execute(
         "UPDATE redemptions SET status = 'fulfilled', fulfilled_at = ? WHERE id = ? AND status = 'pending'",
         (to_db(now), redemption_id),
     )
@@ -135,7 +135,7 @@ async def mark_given(tx: Transaction, guild_id: int, redemption_id: int, now: da
     found = await get_redemption(tx, guild_id, redemption_id)
     if found.kind != "perk":
         raise Conflict("Only perks are handed out by moderators; this one is fulfilled by the bot.")
-    done = await tx.change(
+    done = await tx.execute(
         "UPDATE redemptions SET status = 'fulfilled', fulfilled_at = ?, fulfilled_by = ? WHERE id = ?"
         " AND status = 'pending'",
         (to_db(now), actor_id, redemption_id),

@@ -170,7 +170,7 @@ async def redeem(
         reward = await get_reward(tx, guild_id, done.reward_id)
         return Redeemed(done, reward, await balance(tx, guild_id, user_id), already=True)
     reward = (await quote(tx, guild_id, user_id, reward_id)).reward
-    took = await tx.change(
+    took = await tx.execute(
         "UPDATE rewards SET stock = stock - 1, updated_at = ? WHERE id = ? AND status = 'active'"
         " AND (stock IS NULL OR stock > 0)",
         (to_db(now), reward_id),
@@ -231,7 +231,7 @@ async def refund(
     """Close a pending redemption and give its points and its item back, once. None when it was not pending (it
     was fulfilled, or already closed: nothing is given back twice). ``tell=False``: no DM (the member's data is
     being erased)."""
-    closed = await tx.change(
+    closed = await tx.execute(
         """UPDATE redemptions SET status = ?, closed_at = ?, closed_by = ?, close_reason = ?,
                error = CASE WHEN ? = 'failed' THEN ? ELSE error END
            WHERE id = ? AND status = 'pending'""",
