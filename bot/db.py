@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import random
 import re
 import time
 from abc import ABC, abstractmethod
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from bot.storage.dialect import Engine
-from bot.storage.statements import Params, Row
+from bot.storage.statements import Params, Row, is_conflict
 from bot.unit_of_work import BatchWork, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,9 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("collective_in_tx", default=False)
 # A transaction that holds the writer lock this long is logged: something slow crept inside it.
 SLOW_TRANSACTION_SECONDS = 0.5
+# A unit of work PostgreSQL cancelled to end a deadlock (or a serialization failure) is run again this many times
+# in all before its error reaches the caller (a webhook then answers 500 and the shop retries).
+CONFLICT_ATTEMPTS = 4
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -182,26 +186,34 @@ class Database(ABC):
         """
         if _in_transaction.get():
             raise RuntimeError("nested transaction: pass the open Transaction down instead")
-        if alongside and self.concurrent_writes:
-            token = _in_transaction.set(True)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
-                result = await self._engine_concurrent_batch(work, emits)
-            finally:
-                _in_transaction.reset(token)
+                result = await self._run_batch_once(work, emits=emits, alongside=alongside)
+            except Exception as exc:
+                if not is_conflict(exc) or attempt == CONFLICT_ATTEMPTS:
+                    raise
+                await _after_conflict(exc, attempt)
+                continue
             if emits:
                 self._committed(None)
             return result
+        raise AssertionError("unreachable")
+
+    async def _run_batch_once(self, work: BatchWork[T], *, emits: bool, alongside: bool) -> T:
+        if alongside and self.concurrent_writes:
+            token = _in_transaction.set(True)
+            try:
+                return await self._engine_concurrent_batch(work, emits)
+            finally:
+                _in_transaction.reset(token)
         async with self._write_lock:
             token = _in_transaction.set(True)
             started = time.perf_counter()
             try:
-                result = await self._engine_batch(work)
+                return await self._engine_batch(work)
             finally:
                 _in_transaction.reset(token)
                 _note_hold(started)
-        if emits:
-            self._committed(None)
-        return result
 
     @abstractmethod
     async def _engine_batch(self, work: BatchWork[T]) -> T: ...
@@ -213,9 +225,17 @@ class Database(ABC):
         self, work: Callable[Concatenate[UnitOfWork, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(uow, *args, **kwargs)`` in one unit of work: the way a caller without a transaction runs a
-        service, which takes the unit of work and never opens its own."""
-        async with self.transaction() as tx:
-            return await work(tx, *args, **kwargs)
+        service, which takes the unit of work and never opens its own. Run again when the engine cancelled it
+        for a conflict with another process's transaction (a service is SQL and decisions over what it read)."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                async with self.transaction() as tx:
+                    return await work(tx, *args, **kwargs)
+            except Exception as exc:
+                if not is_conflict(exc) or attempt == CONFLICT_ATTEMPTS:
+                    raise
+                await _after_conflict(exc, attempt)
+        raise AssertionError("unreachable")
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single statement in its own transaction; returns the affected row count."""
@@ -234,6 +254,14 @@ class Database(ABC):
     @abstractmethod
     async def backup(self, out: Path | str) -> Path:
         """A consistent copy of the whole store at ``out``."""
+
+
+async def _after_conflict(exc: BaseException, attempt: int) -> None:
+    """A pause before running a unit of work again that lost a conflict: random, so the two that met do not
+    meet again in step."""
+    log.warning("a transaction lost a conflict with another one (%s); running it again (attempt %d of %d)",
+                type(exc).__name__, attempt + 1, CONFLICT_ATTEMPTS)  # fmt: skip
+    await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
 
 
 def _note_hold(started: float) -> None:

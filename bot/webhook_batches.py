@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from bot.db import Database
 from bot.services.sales.ledger import Delivery, Lookups, RecordResult, ingest_delivery
+from bot.services.sales.payloads import RefundIn
 from bot.storage.statements import Statements, TransactionAbandoned, savepoint
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,35 @@ class _Pending:
     answer: asyncio.Future[RecordResult] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+def lock_order(delivery: Delivery) -> tuple[int, int, str]:
+    """Where a delivery goes in its batch: by server, orders before refunds, then by code (an order's sale locks
+    its ambassador's totals rows) or refunded order. Two processes writing batches at once (several webhook
+    receivers over one PostgreSQL) then take the rows they share in the same order, and do not deadlock."""
+    item = delivery.item
+    if isinstance(item, RefundIn):
+        return (delivery.guild_id or 0, 1, item.order_id)
+    return (delivery.guild_id or 0, 0, item.codes[0] if item.codes else "")
+
+
 async def write_batch(sql: Statements, deliveries: list[Delivery]) -> list[RecordResult | Exception]:
-    """Record the deliveries inside the caller's open transaction (batch work), each failure on its own.
+    """Record the deliveries inside the caller's open transaction (batch work), each failure on its own; the
+    outcomes in the order given. They are written in ``lock_order`` (stable: a delivery repeated in the batch, or
+    another of the same order, keeps its place after the first).
 
     Deliveries almost never fail, so the batch is first written under one savepoint; only if one raises is it
     undone and written again with a savepoint per delivery (two statements each, a tenth of a delivery's work).
-    If the engine abandoned the whole transaction (disk full, I/O error), nothing here is durable: that raises.
+    If the engine abandoned the whole transaction (disk full, I/O error, a conflict another process won),
+    nothing here is durable: that raises.
     """
+    order = sorted(range(len(deliveries)), key=lambda n: lock_order(deliveries[n]))
+    written = await _write_in_order(sql, [deliveries[n] for n in order])
+    outcomes: list[RecordResult | Exception] = [written[0]] * len(deliveries) if written else []
+    for position, n in enumerate(order):
+        outcomes[n] = written[position]
+    return outcomes
+
+
+async def _write_in_order(sql: Statements, deliveries: list[Delivery]) -> list[RecordResult | Exception]:
     try:
         async with savepoint(sql, "batch"):
             lookups = Lookups(sql)

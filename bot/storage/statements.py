@@ -63,6 +63,22 @@ class TransactionAbandoned(RuntimeError):
     durable, and a savepoint can no longer undo just a part."""
 
 
+class TransactionConflict(TransactionAbandoned):
+    """The engine cancelled the transaction to resolve a conflict with another one running at the same time (a
+    PostgreSQL deadlock or serialization failure; SQLite's one writer never meets one): nothing in it is durable,
+    and the whole unit of work is worth running again (``Database`` does, a few times)."""
+
+
+# SQLSTATE of the conflicts PostgreSQL resolves by cancelling one transaction: deadlock_detected,
+# serialization_failure. Checked by code so this module needs no driver.
+_CONFLICT_STATES = frozenset({"40P01", "40001"})
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` means "another transaction won; run this one again" (see ``TransactionConflict``)."""
+    return isinstance(exc, TransactionConflict) or getattr(exc, "sqlstate", None) in _CONFLICT_STATES
+
+
 @asynccontextmanager
 async def savepoint(sql: Statements, name: str) -> AsyncIterator[None]:
     """A part of the open transaction that an exception undoes alone (the exception still propagates).
@@ -74,6 +90,10 @@ async def savepoint(sql: Statements, name: str) -> AsyncIterator[None]:
     try:
         yield
     except Exception as exc:
+        if is_conflict(exc):
+            # Not this part's fault: the whole transaction lost a race with another process's, and undoing only
+            # this part would keep the locks that made it lose. The caller's caller runs it all again.
+            raise TransactionConflict(f"the transaction lost a conflict: {type(exc).__name__}") from exc
         try:
             await sql.execute(f"ROLLBACK TO {name}")
         except Exception:

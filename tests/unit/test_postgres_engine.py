@@ -8,7 +8,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from bot.db import Database
+from bot.db import Database, Transaction
 from bot.errors import DatabaseCollation
 from bot.storage.addresses import url_password, without_password
 from tests.postgres import PostgresServer
@@ -84,3 +84,31 @@ async def test_a_database_sorting_by_language_rules_is_refused(postgres_server: 
             await admin.execute("DROP DATABASE IF EXISTS collective_collation_test WITH (FORCE)")
         finally:
             await admin.close()
+
+
+@pytest.mark.timeout(30)
+async def test_a_unit_of_work_that_loses_a_deadlock_runs_again(postgres_server: PostgresServer) -> None:
+    """Two processes lock two rows in opposite orders: PostgreSQL cancels one (deadlock_detected); the bot runs
+    that unit of work again instead of failing it (a webhook would have answered 500)."""
+    async with postgres_server.fresh_database(migrated=True) as dsn:
+        first, second = await Database.open(dsn), await Database.open(dsn)
+        try:
+            for key in ("x", "y"):
+                await first.execute("INSERT INTO bot_state (key, value, updated_at) VALUES (?, '', 'now')", (key,))
+            both_hold_one = asyncio.Barrier(2)
+            runs: dict[str, int] = {"a": 0, "b": 0}
+
+            async def cross(tx: Transaction, who: str, one: str, other: str) -> None:
+                runs[who] += 1
+                await tx.execute("UPDATE bot_state SET value = value || ? WHERE key = ?", (who, one))
+                if runs[who] == 1:
+                    await asyncio.wait_for(both_hold_one.wait(), 5)  # each holds a row the other wants next
+                await tx.execute("UPDATE bot_state SET value = value || ? WHERE key = ?", (who, other))
+
+            await asyncio.gather(first.perform(cross, "a", "x", "y"), second.perform(cross, "b", "y", "x"))
+            assert sorted(runs.values()) == [1, 2]  # one lost, and ran once more
+            rows = await first.fetchall("SELECT key, value FROM bot_state WHERE key IN ('x', 'y') ORDER BY key")
+            assert [sorted(row["value"]) for row in rows] == [["a", "b"], ["a", "b"]]  # each write once
+        finally:
+            await first.close()
+            await second.close()
