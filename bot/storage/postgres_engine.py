@@ -113,7 +113,12 @@ class PostgresDatabase(Database):
 
     @classmethod
     async def connect(cls, url: str, *, pool_size: int = 10) -> PostgresDatabase:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, init=_init_connection)
+        # Every connection opened up front and kept, idle or not: a pool that grew on demand (and shed idle
+        # connections after 5 minutes) opened them in the middle of a burst of commands, each costing the waiting
+        # members a connection set-up. bench fleet, 4 shard processes: p99 419 ms → 24 ms (one process: 54 → 24).
+        pool = await asyncpg.create_pool(
+            url, min_size=pool_size, max_size=pool_size, max_inactive_connection_lifetime=0, init=_init_connection
+        )
         return cls(url, pool)
 
     def describe(self) -> str:
