@@ -186,18 +186,10 @@ class Database(ABC):
         """
         if _in_transaction.get():
             raise RuntimeError("nested transaction: pass the open Transaction down instead")
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            try:
-                result = await self._run_batch_once(work, emits=emits, alongside=alongside)
-            except Exception as exc:
-                if not is_conflict(exc) or attempt == CONFLICT_ATTEMPTS:
-                    raise
-                await _after_conflict(exc, attempt)
-                continue
-            if emits:
-                self._committed(None)
-            return result
-        raise AssertionError("unreachable")
+        result = await _again_after_conflicts(lambda: self._run_batch_once(work, emits=emits, alongside=alongside))
+        if emits:
+            self._committed(None)
+        return result
 
     async def _run_batch_once(self, work: BatchWork[T], *, emits: bool, alongside: bool) -> T:
         if alongside and self.concurrent_writes:
@@ -227,15 +219,12 @@ class Database(ABC):
         """``work(uow, *args, **kwargs)`` in one unit of work: the way a caller without a transaction runs a
         service, which takes the unit of work and never opens its own. Run again when the engine cancelled it
         for a conflict with another process's transaction (a service is SQL and decisions over what it read)."""
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            try:
-                async with self.transaction() as tx:
-                    return await work(tx, *args, **kwargs)
-            except Exception as exc:
-                if not is_conflict(exc) or attempt == CONFLICT_ATTEMPTS:
-                    raise
-                await _after_conflict(exc, attempt)
-        raise AssertionError("unreachable")
+
+        async def once() -> T:
+            async with self.transaction() as tx:
+                return await work(tx, *args, **kwargs)
+
+        return await _again_after_conflicts(once)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single statement in its own transaction; returns the affected row count."""
@@ -256,12 +245,20 @@ class Database(ABC):
         """A consistent copy of the whole store at ``out``."""
 
 
-async def _after_conflict(exc: BaseException, attempt: int) -> None:
-    """A pause before running a unit of work again that lost a conflict: random, so the two that met do not
-    meet again in step."""
-    log.warning("a transaction lost a conflict with another one (%s); running it again (attempt %d of %d)",
-                type(exc).__name__, attempt + 1, CONFLICT_ATTEMPTS)  # fmt: skip
-    await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+async def _again_after_conflicts(once: Callable[[], Awaitable[T]]) -> T:
+    """``once()`` — one whole transaction —, run again while the engine cancels it for a conflict with another
+    process's (up to ``CONFLICT_ATTEMPTS`` in all), after a random pause so the two that met do not meet again in
+    step."""
+    for attempt in range(1, CONFLICT_ATTEMPTS):
+        try:
+            return await once()
+        except Exception as exc:
+            if not is_conflict(exc):
+                raise
+            log.warning("a transaction lost a conflict with another one (%s); running it again (attempt %d of %d)",
+                        type(exc).__name__, attempt + 1, CONFLICT_ATTEMPTS)  # fmt: skip
+            await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+    return await once()  # the last attempt: its error, conflict or not, is the caller's
 
 
 def _note_hold(started: float) -> None:

@@ -63,11 +63,8 @@ async def write_batch(sql: Statements, deliveries: list[Delivery]) -> list[Recor
     nothing here is durable: that raises.
     """
     order = sorted(range(len(deliveries)), key=lambda n: lock_order(deliveries[n]))
-    written = await _write_in_order(sql, [deliveries[n] for n in order])
-    outcomes: list[RecordResult | Exception] = [written[0]] * len(deliveries) if written else []
-    for position, n in enumerate(order):
-        outcomes[n] = written[position]
-    return outcomes
+    written = dict(zip(order, await _write_in_order(sql, [deliveries[n] for n in order]), strict=True))
+    return [written[n] for n in range(len(deliveries))]
 
 
 async def _write_in_order(sql: Statements, deliveries: list[Delivery]) -> list[RecordResult | Exception]:

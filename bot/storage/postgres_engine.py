@@ -55,6 +55,14 @@ def _args(sql: str, params: Params) -> list[Any]:
     return [text, *args]
 
 
+async def _wake_others(conn: asyncpg.Connection, *, outbox: bool, timers: bool) -> None:
+    """Inside the transaction, before its COMMIT: delivered to every listener when (and only if) it commits, so
+    the process that owns the server wakes even when the rows were written elsewhere (a webhook tier, a shard)."""
+    for what, wrote in zip(WAKES, (outbox, timers), strict=True):
+        if wrote:
+            await conn.execute(f"NOTIFY {WAKE_CHANNEL}, '{what}'")
+
+
 class PostgresConnection:
     """``Statements`` over one asyncpg connection."""
 
@@ -191,16 +199,11 @@ class PostgresDatabase(Database):
         except BaseException:
             self._discard_writer()  # cancelled: a statement may be half way; the server rolls back on close
             raise
-        wakes = [what for what, wrote in zip(WAKES, (uow.emitted, uow.timers_changed), strict=True) if wrote]
-        if wakes:
-            # Delivered to every listener when (and only if) this transaction commits: the process that owns
-            # the server wakes even when the rows were written elsewhere (a webhook tier, another shard).
-            try:
-                for what in wakes:
-                    await conn.execute(f"NOTIFY {WAKE_CHANNEL}, '{what}'")
-            except BaseException:
-                self._discard_writer()  # the server rolls the transaction back with the connection
-                raise
+        try:
+            await _wake_others(conn, outbox=bool(uow.emitted), timers=uow.timers_changed)
+        except BaseException:
+            self._discard_writer()  # the server rolls the transaction back with the connection
+            raise
         await self._finish(conn, "COMMIT")
 
     async def listen_for_wakes(self) -> None:
@@ -246,8 +249,7 @@ class PostgresDatabase(Database):
     async def _engine_concurrent_batch(self, work: BatchWork[T], emits: bool) -> T:
         async with self._pool.acquire() as conn, conn.transaction():
             result = await work(PostgresConnection(conn))
-            if emits:
-                await conn.execute(f"NOTIFY {WAKE_CHANNEL}, 'outbox'")
+            await _wake_others(conn, outbox=emits, timers=False)
             return result
 
     async def _engine_batch(self, work: BatchWork[T]) -> T:

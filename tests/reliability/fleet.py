@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.storage.postgres_migrations import MIGRATION_LOCK
 from emulator import Emulator
-from tests.reliability.bot_process import BotProcess
+from tests.reliability.bot_process import BotProcess, until
 from tests.reliability.store_reader import StoreReader
 
 WAITING = "standby for "
@@ -47,6 +47,18 @@ async def start_waiting(standby: BotProcess) -> None:
     await standby.start(wait=False)
     await standby.wait_logged(WAITING, f"{standby.name} to wait as a standby")
     assert not standby.logged(TOOK_OVER), f"{standby.name} took over from a live active:\n{standby.log_tail()}"
+
+
+async def start_then_standby(active: BotProcess, standby: BotProcess, store: StoreReader) -> None:
+    """Start the active and hold it still once it holds its shards' locks, until the standby says it waits: work
+    due at once (a digest) then meets a standby already waiting, whatever the machine's speed."""
+    await active.start(wait=False)
+    await until(lambda: holds_shard_locks(store), f"{active.name} to take its shards' locks")
+    active.pause()
+    try:
+        await start_waiting(standby)
+    finally:
+        active.resume()
 
 
 async def take_over(standby: BotProcess, limit: float = TAKEOVER_LIMIT) -> None:

@@ -24,10 +24,10 @@ from tests.reliability.digest_due import seed as seed_digest
 from tests.reliability.fleet import (
     AT_ONCE,
     WAITING,
-    holds_shard_locks,
     kill_while,
     pair,
     refuses_connections,
+    start_then_standby,
     start_waiting,
     stop_all,
     take_over,
@@ -125,14 +125,7 @@ async def test_a_waiting_standby_posts_the_digest_once_when_the_active_dies_arou
     killer.install(monkeypatch)
     try:
         async with StoreReader(shared_database) as store:
-            await active.start(wait=False)
-            # The digest is due at once: the active is held still, its locks taken, until the standby waits.
-            await until(lambda: holds_shard_locks(store), "the active to take its shards' locks")
-            active.pause()
-            try:
-                await start_waiting(standby)
-            finally:
-                active.resume()
+            await start_then_standby(active, standby, store)  # the digest is due at once
             await until(lambda: killer.fired, "the kill during the digest", limit=40)
             await active.wait_dead()
             assert killer.witnessed, "the standby was not yet waiting when the active died"

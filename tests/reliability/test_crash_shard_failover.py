@@ -18,10 +18,9 @@ from tests.reliability.digest_due import KillAtDigest, digest_runs, digests_in, 
 from tests.reliability.fleet import (
     AT_ONCE,
     WAITING,
-    holds_shard_locks,
     pair,
     shard_args,
-    start_waiting,
+    start_then_standby,
     stop_all,
     take_over,
 )
@@ -48,14 +47,7 @@ async def test_a_shard_standby_takes_over_its_shards_digest_and_the_other_shard_
     killer.install(monkeypatch)
     try:
         async with StoreReader(shared_database) as store:
-            await active.start(wait=False)
-            # The digests are due at once: the active is held still, its locks taken, until the standby waits.
-            await until(lambda: holds_shard_locks(store), "shard 0's active to take its lock")
-            active.pause()
-            try:
-                await start_waiting(standby)
-            finally:
-                active.resume()
+            await start_then_standby(active, standby, store)  # the digests are due at once
             standby.pause()
             try:
                 await until(lambda: killer.fired, "the kill during the digest", limit=40)
